@@ -1,0 +1,1 @@
+"""The alerting stage: routes alerts to people through apprise (its own process)."""

@@ -1,0 +1,42 @@
+"""The contract between Wirewatch's processes: every message, the settings, the errors.
+
+This package imports nothing from the rest of the project, and nothing heavy
+(no Kafka client): every process and the pure rule engine may import it.
+"""
+
+from schemas.alerts import Alert, Evidence
+from schemas.articles import Article, normalize_line, normalize_text
+from schemas.common import Severity, Span, TextField, utcnow
+from schemas.dead_letters import DeadLetter
+from schemas.detections import Detection, EntityMention, ExtractedValue
+from schemas.errors import (
+    BrokerError,
+    ConfigError,
+    DeliveryError,
+    InvalidRecordError,
+    WirewatchError,
+)
+from schemas.settings import Settings, TopicNames
+
+__all__ = [
+    "Alert",
+    "Article",
+    "BrokerError",
+    "ConfigError",
+    "DeadLetter",
+    "DeliveryError",
+    "Detection",
+    "EntityMention",
+    "Evidence",
+    "ExtractedValue",
+    "InvalidRecordError",
+    "Settings",
+    "Severity",
+    "Span",
+    "TextField",
+    "TopicNames",
+    "WirewatchError",
+    "normalize_line",
+    "normalize_text",
+    "utcnow",
+]

@@ -1,0 +1,58 @@
+"""The ``Alert``: what aggregation decided a person should be told, with its evidence."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from schemas.common import Message, Severity, Timestamp, utcnow
+from schemas.detections import EntityMention, ExtractedValue
+
+ALERT_SCHEMA_VERSION: Literal[1] = 1
+
+
+class Evidence(Message):
+    """One article behind an alert, with the snippet that shows why the rule fired."""
+
+    article_id: str
+    url: str | None = None
+    source: str
+    title: str
+    published_at: Timestamp | None = None
+    snippet: str = ""
+    snippet_highlights: tuple[tuple[int, int], ...] = ()
+
+
+class Alert(Message):
+    """An alert on the alerts topic.
+
+    ``key`` is the idempotency key: ``rule_id@rule_version/story_id/window``. A
+    replay after a crash yields the same key, so receivers and the delivery
+    ledger can drop repeats. ``is_update`` marks a re-notification of a story
+    that changed materially (a new figure, more sources).
+    """
+
+    schema_version: Literal[1] = ALERT_SCHEMA_VERSION
+    key: Annotated[str, Field(min_length=1)]
+    rule_id: str
+    rule_version: str
+    rule_title: str
+    category: str
+    severity: Severity
+    tags: tuple[str, ...] = ()
+    story_id: str
+    policy: Literal["immediate", "threshold", "corroboration"] = "immediate"
+    window_start: Timestamp | None = None
+    evidence: tuple[Evidence, ...]
+    entities: tuple[EntityMention, ...] = ()
+    values: tuple[ExtractedValue, ...] = ()
+    article_count: Annotated[int, Field(ge=1)] = 1
+    source_count: Annotated[int, Field(ge=1)] = 1
+    is_update: bool = False
+    created_at: Timestamp = Field(default_factory=utcnow)
+
+    @property
+    def headline(self) -> str:
+        """The title of the first article behind the alert."""
+        return self.evidence[0].title if self.evidence else self.rule_title

@@ -1,0 +1,91 @@
+"""The ``Article``: the message on the articles topic, and the only input of detection.
+
+Text is normalised once, here, when an article is built (Unicode NFC, unified
+line breaks, runs of blanks folded). Every later offset (a matched span, a
+highlight) indexes the stored, normalised text, so highlights stay exact.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Annotated, Literal
+
+from pydantic import Field, JsonValue, field_validator
+
+from schemas.common import Message, Timestamp, utcnow
+
+ARTICLE_SCHEMA_VERSION: Literal[1] = 1
+
+_BLANKS = re.compile(r"[^\S\n]+")
+_MANY_NEWLINES = re.compile(r"\n{3,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def normalize_text(text: str) -> str:
+    """Return ``text`` in the form articles store: NFC, ``\\n`` line breaks, folded blanks.
+
+    Paragraph breaks survive (at most one blank line); control characters go.
+    The function is idempotent: ``normalize_text(normalize_text(t)) == normalize_text(t)``.
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = _CONTROL.sub("", text)
+    text = _BLANKS.sub(" ", text)
+    text = "\n".join(line.strip() for line in text.split("\n"))
+    return _MANY_NEWLINES.sub("\n\n", text).strip()
+
+
+def normalize_line(text: str) -> str:
+    """Return ``text`` normalised as a single line (titles, sources)."""
+    return " ".join(normalize_text(text).split())
+
+
+class Article(Message):
+    """One news article, as it travels on the articles topic.
+
+    ``id`` is stable: the same article produced twice has the same id and the
+    same Kafka key. ``meta`` keeps any extra fields the input record carried.
+    """
+
+    schema_version: Literal[1] = ARTICLE_SCHEMA_VERSION
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    url: str | None = None
+    source: Annotated[str, Field(min_length=1, max_length=256)]
+    title: Annotated[str, Field(min_length=1, max_length=2_000)]
+    summary: str | None = None
+    body: str
+    language: Annotated[str, Field(min_length=2, max_length=16)] = "en"
+    published_at: Timestamp | None = None
+    received_at: Timestamp = Field(default_factory=utcnow)
+    meta: dict[str, JsonValue] = Field(default_factory=dict)
+
+    @field_validator("title", "source")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        value = normalize_line(value)
+        if not value:
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("summary")
+    @classmethod
+    def _summary(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        return normalize_text(value) or None
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value: str) -> str:
+        return normalize_text(value)
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return value.strip().lower().replace("_", "-")
+
+    def text_of(self, field: str) -> str:
+        """Return the text of ``field`` (``title``, ``summary`` or ``body``); "" when absent."""
+        value = getattr(self, field)
+        return value if isinstance(value, str) else ""

@@ -1,0 +1,242 @@
+"""The wire side of the contract: Kafka clients built from settings, topics, dead letters.
+
+Both the stream workers and the notifier need these, and neither may import
+the other, so they live beside the message models. This module imports
+aiokafka; ``schemas/__init__`` does not import it, so the pure rule engine
+stays free of Kafka.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from pydantic import BaseModel
+
+from schemas.dead_letters import DeadLetter
+from schemas.errors import BrokerError, DeliveryError
+from schemas.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+
+def client_options(settings: Settings, client_id: str = "wirewatch") -> dict[str, Any]:
+    """Return the connection options every aiokafka client of Wirewatch shares."""
+    options: dict[str, Any] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "client_id": client_id,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context(
+            cafile=str(settings.kafka_ssl_cafile) if settings.kafka_ssl_cafile else None
+        )
+    if settings.kafka_sasl_mechanism:
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        if settings.kafka_sasl_password is not None:
+            options["sasl_plain_password"] = settings.kafka_sasl_password.get_secret_value()
+    return options
+
+
+def make_producer(
+    settings: Settings, client_id: str = "wirewatch", **overrides: Any
+) -> AIOKafkaProducer:
+    """Return an unstarted producer: idempotent, ``acks=all``, zstd, batching a few ms.
+
+    zstd because aiokafka's lz4 and gzip codecs are slow in pure Python here;
+    ``linger_ms`` lets batches fill without adding noticeable latency.
+    """
+    options: dict[str, Any] = {
+        **client_options(settings, client_id),
+        "enable_idempotence": True,
+        "acks": "all",
+        "compression_type": "zstd",
+        "linger_ms": 5,
+        "max_batch_size": 1_048_576,
+        "max_request_size": settings.max_message_bytes + 65_536,
+        "request_timeout_ms": int(settings.send_timeout_s * 1000),
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+def make_consumer(
+    settings: Settings,
+    *topics: str,
+    group_id: str | None,
+    client_id: str = "wirewatch",
+    **overrides: Any,
+) -> AIOKafkaConsumer:
+    """Return an unstarted consumer reading from the earliest offset, committing by hand."""
+    options: dict[str, Any] = {
+        **client_options(settings, client_id),
+        "group_id": group_id,
+        "auto_offset_reset": "earliest",
+        "enable_auto_commit": False,
+    }
+    options.update(overrides)
+    return AIOKafkaConsumer(*topics, **options)
+
+
+async def send_with_deadline(
+    producer: AIOKafkaProducer,
+    topic: str,
+    value: bytes,
+    *,
+    key: bytes | None,
+    timeout_s: float,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> Any:
+    """Send one record and wait for its acknowledgement, at most ``timeout_s`` seconds.
+
+    aiokafka's ``send_and_wait`` can hang while the broker is down (aiokafka
+    issue 1101), so every send is bounded.
+
+    Raises:
+        DeliveryError: the record was not acknowledged in time or was refused.
+    """
+    try:
+        future = await asyncio.wait_for(
+            producer.send(topic, value, key=key, headers=headers), timeout_s
+        )
+        return await asyncio.wait_for(future, timeout_s)
+    except TimeoutError as exc:
+        raise DeliveryError(
+            f"Kafka did not acknowledge a record on {topic!r} within {timeout_s:g} s"
+        ) from exc
+    except KafkaError as exc:
+        raise DeliveryError(f"Kafka refused a record on {topic!r}: {exc}") from exc
+
+
+def encode(message: BaseModel) -> bytes:
+    """Serialise a message model to the JSON bytes carried on its topic."""
+    return message.model_dump_json().encode("utf-8")
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    """How one topic is created: partitions and topic-level configs."""
+
+    name: str
+    partitions: int
+    config: Mapping[str, str]
+
+
+COMPACTED = {"cleanup.policy": "compact"}
+
+
+def pipeline_topics(settings: Settings) -> list[TopicSpec]:
+    """Return every topic the pipeline needs, with partition counts from settings.
+
+    Dead-letter topics get one partition: they are read by people, in order.
+    Rules and silences are compacted and have one partition so every reader
+    sees one ordered history.
+    """
+    names = settings.topics
+    n = settings.partitions
+    return [
+        TopicSpec(names.articles, n, {}),
+        TopicSpec(names.articles_dlq, 1, {}),
+        TopicSpec(names.detections, n, {}),
+        TopicSpec(names.alerts, n, {}),
+        TopicSpec(names.alerts_dlq, 1, {}),
+        TopicSpec(names.rules, 1, COMPACTED),
+        TopicSpec(names.silences, 1, COMPACTED),
+        TopicSpec(names.deliveries, n, COMPACTED),
+    ]
+
+
+async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]:
+    """Create the topics that do not exist yet; return the names created.
+
+    Idempotent: existing topics are left as they are (their partition count
+    is not changed, since that would move keys between partitions).
+
+    Raises:
+        BrokerError: the cluster cannot be reached or refused the request.
+    """
+    admin = AIOKafkaAdminClient(**client_options(settings, "wirewatch-admin"))
+    try:
+        await asyncio.wait_for(admin.start(), settings.send_timeout_s)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        raise BrokerError(
+            f"cannot reach Kafka at {settings.bootstrap_servers}: {exc or type(exc).__name__}. "
+            "Start the local broker with `wirewatch broker start`, or set WIREWATCH_KAFKA_BOOTSTRAP."
+        ) from exc
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [spec for spec in specs if spec.name not in existing]
+        created: list[str] = []
+        for spec in wanted:
+            topic = NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=settings.replication_factor,
+                topic_configs=dict(spec.config),
+            )
+            try:
+                response = await admin.create_topics([topic])
+            except TopicAlreadyExistsError:
+                continue
+            for name, code, message in _topic_errors(response):
+                if code == TopicAlreadyExistsError.errno:
+                    continue
+                if code:
+                    raise BrokerError(
+                        f"Kafka refused to create topic {name!r}: {message} (error {code})"
+                    )
+            created.append(spec.name)
+        return created
+    finally:
+        await admin.close()
+
+
+def _topic_errors(response: Any) -> list[tuple[str, int, str]]:
+    """Return (topic, error code, message) from a CreateTopics response of any version."""
+    rows = []
+    for item in getattr(response, "topic_errors", ()) or ():
+        name, code = item[0], item[1]
+        message = item[2] if len(item) > 2 else ""
+        rows.append((name, code, message or ""))
+    return rows
+
+
+class DeadLetterWriter:
+    """Writes :class:`DeadLetter` envelopes to a dead-letter topic, never silently.
+
+    A dead letter that cannot be written is an error the caller must see:
+    losing it would drop a record without trace.
+    """
+
+    def __init__(self, producer: AIOKafkaProducer, topic: str, timeout_s: float) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._timeout_s = timeout_s
+        self.written = 0
+
+    async def write(self, letter: DeadLetter) -> None:
+        """Send ``letter`` and wait for the broker's acknowledgement."""
+        await send_with_deadline(
+            self._producer,
+            self._topic,
+            encode(letter),
+            key=(letter.key or letter.origin).encode("utf-8"),
+            timeout_s=self._timeout_s,
+        )
+        self.written += 1
+        log.warning(
+            "dead_lettered",
+            topic=self._topic,
+            stage=letter.stage,
+            origin=letter.origin,
+            reason=letter.reason,
+            error=letter.error,
+        )

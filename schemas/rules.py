@@ -1,0 +1,129 @@
+"""Rule packs: what analysts write, and what travels on the compacted rules topic.
+
+A rule is plain data here. Compiling it (parsing the query, building the
+automaton) is the rule engine's job in ``streams.rules``; deciding when its
+detections become alerts is aggregation's, driven by :class:`AlertPolicy`.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from schemas.common import Message, Severity, TextField
+
+RULE_ID = r"^[a-z0-9][a-z0-9_.-]{0,127}$"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """Parse ``"30m"``, ``"6h"``, ``"2d"`` (or seconds as a number) into a timedelta.
+
+    Raises:
+        ValueError: the text is not a number followed by one of s, m, h, d, w.
+    """
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    match = _DURATION.match(value)
+    if not match:
+        raise ValueError(
+            f"{value!r} is not a duration; write a number and a unit: 90s, 30m, 6h, 2d, 1w"
+        )
+    return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+Duration = Annotated[timedelta, Field()]
+
+
+class AlertPolicy(Message):
+    """When detections of a rule become an alert.
+
+    - ``immediate``: every detection of a new story is an alert (the default).
+    - ``threshold``: ``count`` detections ``within`` a window, grouped by story or entity.
+    - ``corroboration``: ``sources`` distinct sources report the same story.
+
+    ``renotify_after`` is the cooldown: one alert per story per rule until the
+    story changes materially (a new extracted figure, more sources) or the
+    cooldown has passed.
+    """
+
+    policy: Literal["immediate", "threshold", "corroboration"] = "immediate"
+    count: Annotated[int, Field(ge=1)] = 1
+    within: timedelta = timedelta(minutes=30)
+    group_by: Literal["story", "entity"] = "story"
+    sources: Annotated[int, Field(ge=1)] = 1
+    renotify_after: timedelta = timedelta(hours=6)
+
+    @field_validator("within", "renotify_after", mode="before")
+    @classmethod
+    def _duration(cls, value: str | int | float | timedelta) -> timedelta:
+        return parse_duration(value)
+
+
+class EntityRequirement(Message):
+    """Entities a rule needs: at least one of ``any``, all of ``all``, none of ``none``."""
+
+    any: tuple[str, ...] = ()
+    all: tuple[str, ...] = ()
+    none: tuple[str, ...] = ()
+
+
+class RuleExamples(Message):
+    """Texts the rule must match and must not match; ``wirewatch rules test`` enforces them."""
+
+    match: tuple[str, ...] = ()
+    no_match: tuple[str, ...] = ()
+
+
+class RuleSpec(Message):
+    """One analyst rule as written in a pack.
+
+    ``query`` is the Boolean query; ``queries`` optionally adds per-language
+    queries (``{ru: ..., uk: ...}``) used for articles in that language.
+    ``where`` is a condition over extracted figures, in the engine's small
+    expression language (``abs(change_pct) >= 2 or extreme is not null``).
+    """
+
+    id: Annotated[str, Field(pattern=RULE_ID)]
+    title: Annotated[str, Field(min_length=1)]
+    category: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    severity: Severity
+    query: Annotated[str, Field(min_length=1)]
+    queries: dict[str, str] = Field(default_factory=dict)
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    fields: tuple[TextField, ...] = (TextField.TITLE, TextField.SUMMARY, TextField.BODY)
+    language: str | None = None
+    entities: EntityRequirement = EntityRequirement()
+    extract: tuple[Literal["price", "spread", "change_pct", "extreme"], ...] = ()
+    where: str | None = None
+    examples: RuleExamples = RuleExamples()
+    alert: AlertPolicy = AlertPolicy()
+    enabled: bool = True
+
+
+class RulePack(Message):
+    """A YAML file of rules, as loaded: its origin and its rules."""
+
+    name: str
+    source: str = ""
+    rules: tuple[RuleSpec, ...]
+
+
+class RuleSetMessage(Message):
+    """The value on the compacted rules topic: every pack, and the set's version.
+
+    Workers compile it and swap to it atomically. ``version`` is a hash of
+    the packs' content, so the same packs always have the same version.
+    """
+
+    schema_version: Literal[1] = 1
+    version: str
+    packs: tuple[RulePack, ...]
+    published_by: str = ""

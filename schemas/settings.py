@@ -1,0 +1,118 @@
+"""The one settings object, read from ``WIREWATCH_*`` environment variables and ``.env``.
+
+Built once at each entry point and passed down; nothing else reads the
+environment. Secrets are :class:`~pydantic.SecretStr` so they never print.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LOCAL_BROKER_PORT = 19092
+
+
+@dataclass(frozen=True)
+class TopicNames:
+    """The pipeline's topic names, with the configured prefix applied."""
+
+    articles: str
+    articles_dlq: str
+    detections: str
+    alerts: str
+    alerts_dlq: str
+    rules: str
+    silences: str
+    deliveries: str
+
+    @classmethod
+    def with_prefix(cls, prefix: str) -> TopicNames:
+        """Return the topic names, each prefixed by ``prefix``."""
+        return cls(
+            articles=f"{prefix}articles",
+            articles_dlq=f"{prefix}articles.dlq",
+            detections=f"{prefix}detections",
+            alerts=f"{prefix}alerts",
+            alerts_dlq=f"{prefix}alerts.dlq",
+            rules=f"{prefix}rules",
+            silences=f"{prefix}silences",
+            deliveries=f"{prefix}deliveries",
+        )
+
+
+class Settings(BaseSettings):
+    """Every setting of Wirewatch. Environment variables are ``WIREWATCH_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # --- Kafka -------------------------------------------------------------
+    kafka_bootstrap: str | None = Field(
+        default=None,
+        description="host:port[,host:port] of an existing cluster. Unset: the local broker.",
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    topic_prefix: str = Field(default="", description="Prepended to every topic name.")
+    partitions: int = Field(default=6, ge=1, description="Partitions of the pipeline topics.")
+    replication_factor: int = Field(default=1, ge=1)
+    send_timeout_s: float = Field(
+        default=15.0, gt=0, description="Deadline for one Kafka send (aiokafka can hang)."
+    )
+
+    # --- Local development broker (used only when kafka_bootstrap is unset) --
+    local_broker_port: int = LOCAL_BROKER_PORT
+    local_controller_port: int = LOCAL_BROKER_PORT + 1
+    local_broker_home: Path = Field(
+        default=Path.home() / ".cache" / "wirewatch" / "kafka",
+        description="Where the Kafka jars, data and logs of the local broker live.",
+    )
+    local_broker_heap: str = "768m"
+
+    # --- Input limits -------------------------------------------------------
+    max_body_bytes: int = Field(default=1_000_000, ge=1)
+    max_file_bytes: int = Field(default=20_000_000, ge=1)
+    max_message_bytes: int = Field(
+        default=1_000_000, ge=1, description="Largest record sent to Kafka (broker default ~1 MB)."
+    )
+
+    # --- Detection ----------------------------------------------------------
+    rules_path: Path = Path("seeds/rules")
+    gazetteer_path: Path = Path("seeds/entities")
+
+    # --- Alerting -----------------------------------------------------------
+    routes_path: Path = Path("seeds/routes.yaml")
+
+    # --- Processes ----------------------------------------------------------
+    web_host: str = Field(default="127.0.0.1", description="Bind address of the web servers.")
+    worker_web_port: int = 6066
+    notifier_web_port: int = 6067
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
+    @property
+    def topics(self) -> TopicNames:
+        """The topic names, with :attr:`topic_prefix` applied."""
+        return TopicNames.with_prefix(self.topic_prefix)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """The bootstrap servers to use: the configured ones, else the local broker."""
+        return self.kafka_bootstrap or f"127.0.0.1:{self.local_broker_port}"
+
+    @property
+    def uses_local_broker(self) -> bool:
+        """True when no cluster is configured, so the local broker serves."""
+        return not self.kafka_bootstrap

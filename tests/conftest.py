@@ -1,0 +1,38 @@
+"""Fixtures shared by unit and integration tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from schemas import Article, Settings
+
+
+@pytest.fixture
+def unit_settings(tmp_path: Any) -> Settings:
+    """Settings that ignore the developer's environment and .env file."""
+    return Settings(_env_file=None, local_broker_home=tmp_path / "kafka")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def make_article() -> Callable[..., Article]:
+    """Factory of valid articles: ``make_article(body="...", title="...")``."""
+    counter = iter(range(1_000_000))
+
+    def make(**fields: Any) -> Article:
+        n = next(counter)
+        values: dict[str, Any] = {
+            "id": f"article-{n}",
+            "url": f"https://news.example.org/{n}",
+            "source": "example.org",
+            "title": "A headline",
+            "body": "A body.",
+            "published_at": datetime(2026, 11, 10, 9, 30, tzinfo=UTC),
+        }
+        values.update(fields)
+        return Article(**values)
+
+    return make
