@@ -8,7 +8,6 @@ commands, so ``wirewatch --help`` stays fast. User mistakes end as one
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from typing import Any
 
@@ -16,7 +15,8 @@ import click
 from pydantic import ValidationError
 
 from schemas import Settings, WirewatchError
-from wirewatch import __version__
+from wirewatch import __version__, cmd_kafka
+from wirewatch.options import pass_settings
 
 
 def load_settings() -> Settings:
@@ -29,9 +29,6 @@ def load_settings() -> Settings:
             for err in exc.errors()
         )
         raise WirewatchError(f"invalid settings: {problems}") from None
-
-
-pass_settings = click.make_pass_decorator(Settings)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -54,85 +51,6 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = settings
 
 
-@cli.group()
-def broker() -> None:
-    """Control the local development Kafka broker (Java 17+ and Maven needed).
-
-    The broker listens on 127.0.0.1 (port WIREWATCH_LOCAL_BROKER_PORT, 19092 by
-    default). Its jars, data and log live in WIREWATCH_LOCAL_BROKER_HOME
-    (~/.cache/wirewatch/kafka). When WIREWATCH_KAFKA_BOOTSTRAP is set, that
-    cluster is used and nothing is started.
-    """
-
-
-@broker.command("start")
-@click.option("--fresh", is_flag=True, help="Wipe the broker's data first (all topics are lost).")
-@pass_settings
-def broker_start(settings: Settings, fresh: bool) -> None:
-    """Start the local broker and wait until it answers (idempotent)."""
-    from wirewatch.broker import LocalBroker
-
-    if not settings.uses_local_broker:
-        click.echo(
-            f"WIREWATCH_KAFKA_BOOTSTRAP={settings.kafka_bootstrap} is set: using it, nothing started."
-        )
-        return
-    local = LocalBroker(settings)
-    already = local.pid() is not None and not fresh
-    seconds = local.start(fresh=fresh)
-    verb = "already running" if already else f"started in {seconds:.1f} s"
-    click.echo(f"Kafka {local.version} {verb} on {local.bootstrap} (pid {local.pid()})")
-
-
-@broker.command("stop")
-@pass_settings
-def broker_stop(settings: Settings) -> None:
-    """Stop the local broker (SIGTERM, then SIGKILL after 30 s; idempotent)."""
-    from wirewatch.broker import LocalBroker
-
-    stopped = LocalBroker(settings).stop()
-    click.echo("local Kafka broker stopped" if stopped else "local Kafka broker was not running")
-
-
-@broker.command("status")
-@pass_settings
-def broker_status(settings: Settings) -> None:
-    """Say whether the local broker runs and answers. Exit 0 if it does, 3 if not."""
-    from wirewatch.broker import LocalBroker
-
-    if not settings.uses_local_broker:
-        click.echo(
-            f"using the configured cluster {settings.kafka_bootstrap}; no local broker is managed"
-        )
-        return
-    status = LocalBroker(settings).status()
-    click.echo(status.describe())
-    if not (status.running and status.answering):
-        sys.exit(3)
-
-
-@cli.group()
-def topics() -> None:
-    """Manage the pipeline's Kafka topics."""
-
-
-@topics.command("create")
-@pass_settings
-def topics_create(settings: Settings) -> None:
-    """Create the pipeline's topics that do not exist yet (idempotent).
-
-    Partition counts come from WIREWATCH_PARTITIONS; existing topics are left
-    untouched, since changing partitions would move keys between partitions.
-    """
-    from schemas.kafka import ensure_topics, pipeline_topics
-
-    specs = pipeline_topics(settings)
-    created = asyncio.run(ensure_topics(settings, specs))
-    for spec in specs:
-        state = "created" if spec.name in created else "exists"
-        click.echo(f"{state:8} {spec.name} ({spec.partitions} partitions)")
-
-
 @cli.command()
 @pass_settings
 def demo(settings: Settings) -> None:
@@ -140,6 +58,11 @@ def demo(settings: Settings) -> None:
     from wirewatch.demo import run_demo
 
     sys.exit(run_demo(settings))
+
+
+# Each area owns its commands in a module of its own; they are registered here.
+cli.add_command(cmd_kafka.broker)
+cli.add_command(cmd_kafka.topics)
 
 
 def main(argv: list[str] | None = None) -> int:
