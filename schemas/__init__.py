@@ -5,6 +5,7 @@ This package imports nothing from the rest of the project, and nothing heavy
 """
 
 from schemas.alerts import Alert, Evidence
+from schemas.article_input import article_id, build_article, canonical_url
 from schemas.articles import Article, normalize_line, normalize_text
 from schemas.common import Severity, Span, TextField, utcnow
 from schemas.dead_letters import DeadLetter
@@ -36,6 +37,9 @@ __all__ = [
     "TextField",
     "TopicNames",
     "WirewatchError",
+    "article_id",
+    "build_article",
+    "canonical_url",
     "normalize_line",
     "normalize_text",
     "utcnow",

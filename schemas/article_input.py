@@ -1,0 +1,414 @@
+"""Turning a loose input record into an :class:`~schemas.articles.Article`.
+
+Every process validates input the same way, through :func:`build_article`:
+the producer on each line of a file, the stream worker on each record read
+from the articles topic (so a JSON record written there with ``kcat`` is
+accepted exactly like one written by ``wirewatch produce``).
+
+Decisions a producer in another language needs to know:
+
+* Field aliases: ``headline`` is ``title``; ``standfirst``, ``description``,
+  ``subtitle`` and ``lede`` are ``summary``; ``text``, ``content`` and
+  ``article`` are ``body``; ``link`` is ``url``; ``guid`` is ``id``;
+  ``lang`` is ``language``; ``published``, ``date``, ``pubDate`` and
+  ``datetime`` are ``published_at``. Any other field is kept in ``meta``.
+* Times: ISO 8601 strings, RFC 2822 strings (RSS ``pubDate``) and Unix
+  epoch numbers (seconds; milliseconds when larger than 10^11). A time
+  without a zone is taken as UTC: wire feeds and scrapers mostly send UTC,
+  and rejecting the article would lose it for want of an offset. A bare date
+  is midnight UTC.
+* The id: a record's own ``id`` is kept; else it is derived from the
+  canonical URL; else from source, title and publication time. The same
+  article produced twice has the same id, so the same Kafka key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import ValidationError
+
+from schemas.articles import Article, normalize_line
+from schemas.errors import InvalidRecordError
+
+MAX_META_DEPTH = 32
+"""Deepest nesting accepted in the extra fields kept in ``meta``."""
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "id": ("id", "guid"),
+    "url": ("url", "link"),
+    "source": ("source", "publisher", "site"),
+    "title": ("title", "headline"),
+    "summary": ("summary", "standfirst", "description", "subtitle", "lede"),
+    "body": ("body", "text", "content", "article"),
+    "language": ("language", "lang"),
+    "published_at": ("published_at", "published", "date", "pubDate", "datetime"),
+    "received_at": ("received_at",),
+}
+_ENVELOPE = frozenset({"meta", "schema_version"})
+
+_TRACKING_PARAMS = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "gbraid",
+        "wbraid",
+        "msclkid",
+        "mc_cid",
+        "mc_eid",
+        "igshid",
+        "yclid",
+        "_ga",
+        "_gl",
+        "ref_src",
+        "cmpid",
+        "ocid",
+    }
+)
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+_ID_CHARS = re.compile(r"\s+")
+
+
+def canonical_url(url: str) -> str:
+    """Return ``url`` in canonical form, so that one page has one spelling.
+
+    The scheme and host are lower-cased, a default port (80, 443) and the
+    fragment are dropped, tracking parameters (``utm_*``, ``fbclid``,
+    ``gclid``...) are removed and an empty path becomes ``/``. The order of
+    the remaining query parameters is kept: some sites route on it.
+    Idempotent: ``canonical_url(canonical_url(u)) == canonical_url(u)``.
+
+    Raises:
+        ValueError: ``url`` is not an absolute URL with a host.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if not scheme or not host:
+        raise ValueError(f"not an absolute URL: {url!r}")
+    port = parts.port  # raises ValueError on a port out of range
+    # Credentials (user:password@) are never part of an article's identity: dropped.
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        netloc = f"{netloc}:{port}"
+    query = urlencode(
+        [
+            (name, value)
+            for name, value in parse_qsl(parts.query, keep_blank_values=True)
+            if not _is_tracking(name)
+        ],
+        doseq=True,
+    )
+    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.startswith("utm_") or lowered in _TRACKING_PARAMS
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def article_id(
+    *,
+    id: str | None = None,
+    url: str | None = None,
+    source: str | None = None,
+    title: str | None = None,
+    published_at: datetime | None = None,
+) -> str:
+    """Return the stable id of an article.
+
+    A record's own ``id`` wins (whitespace folded). Else ``url-<hash>`` of the
+    canonical URL. Else ``sth-<hash>`` of source, title and publication time
+    (each normalised, so a re-typed blank or a different time zone spelling of
+    the same instant gives the same id).
+
+    Raises:
+        ValueError: none of the three can be used.
+    """
+    if id is not None and id.strip():
+        return _ID_CHARS.sub(" ", id.strip())
+    if url:
+        try:
+            return f"url-{_digest(canonical_url(url))}"
+        except ValueError:
+            pass
+    if source and title:
+        when = published_at.astimezone(UTC).isoformat() if published_at else ""
+        return f"sth-{_digest(normalize_line(source).casefold(), normalize_line(title), when)}"
+    raise ValueError("an article needs an id, a URL, or a source and a title")
+
+
+def parse_time(value: Any, field: str = "published_at") -> datetime:
+    """Return ``value`` (ISO 8601, RFC 2822, epoch or datetime) as an aware datetime.
+
+    A value without a time zone is taken as UTC (see the module docstring).
+
+    Raises:
+        InvalidRecordError: reason ``invalid_date`` or ``wrong_type``.
+    """
+    if isinstance(value, bool):
+        raise InvalidRecordError("wrong_type", f"{field} must be a date string or a number")
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, int | float):
+        parsed = _from_epoch(value, field)
+    elif isinstance(value, str):
+        parsed = _from_text(value.strip(), field)
+    else:
+        raise InvalidRecordError(
+            "wrong_type", f"{field} must be a date string or a number, not {type(value).__name__}"
+        )
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _from_epoch(value: float, field: str) -> datetime:
+    if not math.isfinite(value):
+        raise InvalidRecordError("invalid_date", f"{field} is not a finite number")
+    seconds = value / 1000 if abs(value) > 1e11 else value
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise InvalidRecordError("invalid_date", f"{field} {value} is out of range") from exc
+
+
+def _from_text(text: str, field: str) -> datetime:
+    if not text:
+        raise InvalidRecordError("invalid_date", f"{field} is empty")
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        pass
+    raise InvalidRecordError(
+        "invalid_date",
+        f"{field} {text[:60]!r} is not a date: use ISO 8601 (2026-11-10T09:30:00Z) or RFC 2822",
+    )
+
+
+def _pick(record: Mapping[str, Any], field: str) -> Any:
+    """Return the value of ``field`` under its first alias present (not null)."""
+    for name in _ALIASES[field]:
+        value = record.get(name)
+        if value is not None:
+            return value
+    return None
+
+
+def _picked_names(record: Mapping[str, Any]) -> set[str]:
+    """Return the record's keys that :func:`_pick` reads; the rest go to ``meta``."""
+    names = set(_ENVELOPE)
+    for aliases in _ALIASES.values():
+        for name in aliases:
+            if record.get(name) is not None:
+                names.add(name)
+                break
+        else:
+            names.update(name for name in aliases if name in record)
+    return names
+
+
+def _required_text(record: Mapping[str, Any], field: str) -> str:
+    value = _text(record, field)
+    if value is None:
+        raise InvalidRecordError(
+            f"missing_{field}",
+            f"the record has no {field} (also read from: {', '.join(_ALIASES[field][1:])})",
+        )
+    return value
+
+
+def _text(record: Mapping[str, Any], field: str) -> str | None:
+    value = _pick(record, field)
+    if value is None:
+        return None
+    if field == "source" and isinstance(value, Mapping):
+        value = value.get("name")  # NewsAPI-style {"id": ..., "name": ...}
+        if value is None:
+            return None
+    if field == "id" and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidRecordError(
+            "wrong_type", f"{field} must be a string, not {type(value).__name__}"
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidRecordError(
+            "invalid_text", f"{field} holds a lone surrogate, not valid Unicode text"
+        ) from exc
+    return value
+
+
+def _depth(value: Any) -> int:
+    """Return the nesting depth of a JSON-like value, without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_META_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def build_article(
+    record: Mapping[str, Any],
+    *,
+    origin: str = "",
+    max_body_bytes: int = 1_000_000,
+    default_source: str | None = None,
+    received_at: datetime | None = None,
+) -> Article:
+    """Validate a loose input record and return the :class:`Article` it describes.
+
+    Args:
+        record: the decoded record (a JSON object, a feed entry...).
+        origin: where it came from, for error messages (``feed.jsonl:12``).
+        max_body_bytes: the largest body accepted, in UTF-8 bytes.
+        default_source: the source when the record names none and has no
+            URL to take the host from (a file's directory); else ``unknown``.
+        received_at: when Wirewatch received it; a record's own
+            ``received_at`` is kept (re-produced articles), else now.
+
+    Raises:
+        InvalidRecordError: with a ``reason`` of ``not_an_object``,
+            ``missing_title``, ``missing_body``, ``wrong_type``,
+            ``invalid_text``, ``invalid_date``, ``too_large``, ``too_deep``,
+            ``unsupported_version`` or ``invalid_field``.
+    """
+    try:
+        return _build(record, max_body_bytes, default_source, received_at)
+    except InvalidRecordError as exc:
+        raise InvalidRecordError(exc.reason, _message(exc), origin) from None
+
+
+def _message(exc: InvalidRecordError) -> str:
+    text = str(exc)
+    return text[len(exc.origin) + 2 :] if exc.origin else text
+
+
+def _build(
+    record: Mapping[str, Any],
+    max_body_bytes: int,
+    default_source: str | None,
+    received_at: datetime | None,
+) -> Article:
+    if not isinstance(record, Mapping):
+        raise InvalidRecordError(
+            "not_an_object", f"an article record must be a JSON object, not {type(record).__name__}"
+        )
+    version = record.get("schema_version", 1)
+    if version != 1 or isinstance(version, bool):
+        raise InvalidRecordError(
+            "unsupported_version", f"schema_version {version!r} is not supported (expected 1)"
+        )
+    title = _required_text(record, "title")
+    body = _required_text(record, "body")
+    body_bytes = len(body.encode("utf-8"))
+    if body_bytes > max_body_bytes:
+        raise InvalidRecordError(
+            "too_large",
+            f"the body is {body_bytes} bytes, over the limit of {max_body_bytes} "
+            "(WIREWATCH_MAX_BODY_BYTES)",
+        )
+    if not normalize_line(title):
+        raise InvalidRecordError("missing_title", "the title is blank")
+    if not body.strip():
+        raise InvalidRecordError("missing_body", "the body is blank")
+    url = _text(record, "url")
+    source = _text(record, "source")
+    if not source or not normalize_line(source):
+        source = _host(url) or default_source or "unknown"
+    raw_published = _pick(record, "published_at")
+    published_at = None if raw_published is None else parse_time(raw_published)
+    raw_received = _pick(record, "received_at")
+    received = (
+        parse_time(raw_received, "received_at")
+        if raw_received is not None
+        else received_at or datetime.now(UTC)
+    )
+    meta = _meta(record)
+    try:
+        key = article_id(
+            id=_text(record, "id"),
+            url=url,
+            source=source,
+            title=title,
+            published_at=published_at,
+        )
+    except ValueError as exc:  # pragma: no cover - a title and a source always exist here
+        raise InvalidRecordError("missing_id", str(exc)) from exc
+    fields: dict[str, Any] = {
+        "id": key,
+        "url": url.strip() if url and url.strip() else None,
+        "source": source,
+        "title": title,
+        "summary": _text(record, "summary"),
+        "body": body,
+        "published_at": published_at,
+        "received_at": received,
+        "meta": meta,
+    }
+    language = _text(record, "language")
+    if language is not None and language.strip():
+        fields["language"] = language
+    try:
+        return Article(**fields)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise InvalidRecordError("invalid_field", problems) from None
+
+
+def _host(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        host = urlsplit(url.strip()).hostname
+    except ValueError:
+        return None
+    if not host:
+        return None
+    return host.removeprefix("www.")
+
+
+def _meta(record: Mapping[str, Any]) -> dict[str, Any]:
+    own = record.get("meta")
+    if own is not None and not isinstance(own, Mapping):
+        raise InvalidRecordError("wrong_type", f"meta must be an object, not {type(own).__name__}")
+    used = _picked_names(record)
+    extra = {name: value for name, value in record.items() if name not in used}
+    meta: dict[str, Any] = {**(own or {}), **extra}
+    if meta and _depth(meta) > MAX_META_DEPTH:
+        raise InvalidRecordError(
+            "too_deep", f"extra fields are nested deeper than {MAX_META_DEPTH} levels"
+        )
+    return meta
