@@ -1,4 +1,29 @@
 """The detection engine: turns an ``Article`` into ``Detection``s.
 
 Pure Python: importing this package must not import faust or aiokafka.
+
+- :func:`load_packs` / :func:`load_pack_text` read rule packs from YAML;
+- :meth:`RuleSet.compile` compiles them, :meth:`RuleSet.evaluate` matches an article;
+- :func:`ruleset_version` is the packs' content hash.
 """
+
+from streams.rules.loader import (
+    RulePackError,
+    load_pack_text,
+    load_packs,
+    rule_version,
+    ruleset_version,
+)
+from streams.rules.query import QuerySyntaxError, parse_query
+from streams.rules.ruleset import RuleSet
+
+__all__ = [
+    "QuerySyntaxError",
+    "RulePackError",
+    "RuleSet",
+    "load_pack_text",
+    "load_packs",
+    "parse_query",
+    "rule_version",
+    "ruleset_version",
+]

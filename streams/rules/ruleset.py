@@ -1,0 +1,180 @@
+"""The compiled rule set: every enabled rule, matched against an article in one pass.
+
+:meth:`RuleSet.compile` turns rule packs into one :class:`~streams.rules.matcher.Matcher`;
+:meth:`RuleSet.evaluate` scans an article once, evaluates only the queries
+whose terms occurred, then checks entity requirements and ``where``
+conditions (computing entities and figures only for articles some query
+matched), and explains every detection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from schemas import Article, Detection, EntityMention, ExtractedValue
+from schemas.rules import RulePack, RuleSpec
+from streams.rules.explain import Evidence, explain
+from streams.rules.loader import RulePackError, rule_version, ruleset_version
+from streams.rules.matcher import FIELD_BITS, Matcher
+from streams.rules.query import QuerySyntaxError, parse_query
+
+
+@dataclass(frozen=True, slots=True)
+class _Query:
+    """One query of a rule: the rule's ``query`` (``language`` None) or one of ``queries``."""
+
+    rule: int
+    language: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    spec: RuleSpec
+    version: str
+    mask: int
+    language: str | None
+
+
+def primary_language(tag: str | None) -> str | None:
+    """Return the primary subtag of a language tag: ``"uk-UA"`` -> ``"uk"``."""
+    return tag.split("-")[0].lower() if tag else None
+
+
+class RuleSet:
+    """Rules compiled for matching; build with :meth:`compile`, then :meth:`evaluate`.
+
+    Attributes:
+        version: the content hash of the packs (:func:`ruleset_version`).
+        rules: every rule by id, disabled ones included (they never fire).
+    """
+
+    def __init__(
+        self,
+        *,
+        version: str,
+        rules: Mapping[str, RuleSpec],
+        compiled: Sequence[_Rule],
+        queries: Sequence[_Query],
+        matcher: Matcher,
+    ) -> None:
+        self.version = version
+        self.rules: Mapping[str, RuleSpec] = MappingProxyType(dict(rules))
+        self._compiled = tuple(compiled)
+        self._queries = tuple(queries)
+        self._matcher = matcher
+
+    @classmethod
+    def compile(cls, packs: Sequence[RulePack]) -> RuleSet:
+        """Compile the enabled rules of ``packs`` into one rule set.
+
+        Raises:
+            RulePackError: duplicate rule ids, or a query or regex that does not compile.
+        """
+        rules: dict[str, RuleSpec] = {}
+        problems: list[str] = []
+        compiled: list[_Rule] = []
+        queries: list[_Query] = []
+        trees = []
+        for pack in packs:
+            for spec in pack.rules:
+                if spec.id in rules:
+                    problems.append(f"{pack.name}: rule {spec.id}: the id is used twice")
+                    continue
+                rules[spec.id] = spec
+                if not spec.enabled:
+                    continue
+                mask = 0
+                for text_field in spec.fields:
+                    mask |= FIELD_BITS[text_field.value]
+                for language, text in [(None, spec.query), *spec.queries.items()]:
+                    try:
+                        trees.append(parse_query(text))
+                    except QuerySyntaxError as exc:
+                        name = f"queries.{language}" if language else "query"
+                        problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
+                        continue
+                    queries.append(_Query(len(compiled), primary_language(language)))
+                compiled.append(
+                    _Rule(spec, rule_version(spec), mask, primary_language(spec.language))
+                )
+        try:
+            matcher = Matcher.build(trees)
+        except ValueError as exc:
+            problems.append(str(exc))
+        if problems:
+            raise RulePackError(problems)
+        return cls(
+            version=ruleset_version(packs),
+            rules=rules,
+            compiled=compiled,
+            queries=queries,
+            matcher=matcher,
+        )
+
+    def evaluate(self, article: Article, *, story_id: str | None = None) -> list[Detection]:
+        """Return the detections of every rule that fires on ``article``, in rule order.
+
+        Args:
+            article: the article to match.
+            story_id: the story the article belongs to; defaults to the article id.
+        """
+        matcher = self._matcher
+        scan = matcher.scan(article)
+        language = primary_language(article.language)
+        fired: dict[int, list[int]] = {}
+        for index in matcher.candidates(scan):
+            query = self._queries[index]
+            if query.language is not None and query.language != language:
+                continue
+            rule = self._compiled[query.rule]
+            if rule.language is not None and rule.language != language:
+                continue
+            if matcher.test(index, scan, rule.mask):
+                fired.setdefault(query.rule, []).append(index)
+        if not fired:
+            return []
+        detections = []
+        for rule_index in sorted(fired):
+            rule = self._compiled[rule_index]
+            occurrences = [
+                occurrence
+                for index in fired[rule_index]
+                for occurrence in matcher.witness(index, scan, rule.mask)
+            ]
+            evidence = explain(scan, occurrences)
+            detections.append(self._detection(article, rule, evidence, story_id, (), ()))
+        return detections
+
+    def _detection(
+        self,
+        article: Article,
+        rule: _Rule,
+        evidence: Evidence,
+        story_id: str | None,
+        entities: tuple[EntityMention, ...],
+        values: tuple[ExtractedValue, ...],
+    ) -> Detection:
+        spec = rule.spec
+        return Detection(
+            key=f"{article.id}/{spec.id}@{rule.version}",
+            article_id=article.id,
+            story_id=story_id or article.id,
+            url=article.url,
+            source=article.source,
+            title=article.title,
+            published_at=article.published_at,
+            rule_id=spec.id,
+            rule_version=rule.version,
+            rule_title=spec.title,
+            category=spec.category,
+            severity=spec.severity,
+            tags=spec.tags,
+            spans=evidence.spans,
+            snippet=evidence.snippet,
+            snippet_highlights=evidence.highlights,
+            entities=entities,
+            values=values,
+            score=evidence.score,
+        )
