@@ -9,6 +9,7 @@ from schemas.article_input import article_id, build_article, canonical_url
 from schemas.articles import Article, normalize_line, normalize_text
 from schemas.common import Severity, Span, TextField, utcnow
 from schemas.dead_letters import DeadLetter
+from schemas.deliveries import Delivery
 from schemas.detections import Detection, EntityMention, ExtractedValue
 from schemas.errors import (
     BrokerError,
@@ -18,6 +19,7 @@ from schemas.errors import (
     WirewatchError,
 )
 from schemas.settings import Settings, TopicNames
+from schemas.silences import Matcher, Silence
 
 __all__ = [
     "Alert",
@@ -25,14 +27,17 @@ __all__ = [
     "BrokerError",
     "ConfigError",
     "DeadLetter",
+    "Delivery",
     "DeliveryError",
     "Detection",
     "EntityMention",
     "Evidence",
     "ExtractedValue",
     "InvalidRecordError",
+    "Matcher",
     "Settings",
     "Severity",
+    "Silence",
     "Span",
     "TextField",
     "TopicNames",

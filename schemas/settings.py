@@ -94,6 +94,48 @@ class Settings(BaseSettings):
 
     # --- Alerting -----------------------------------------------------------
     routes_path: Path = Path("seeds/routes.yaml")
+    receivers: dict[str, list[SecretStr]] = Field(
+        default_factory=dict,
+        description=(
+            "Receiver name -> apprise URLs, as JSON in WIREWATCH_RECEIVERS: "
+            '{"desk-slack": ["slack://..."]}. Secrets: never commit them.'
+        ),
+    )
+    receivers_dir: Path | None = Field(
+        default=None,
+        description="A directory of secret files, one per receiver (file name = receiver "
+        "name), one apprise URL per line; merged with `receivers`.",
+    )
+    notifier_group: str = Field(
+        default="wirewatch-notifier", description="Consumer group of the notifier."
+    )
+    notifier_instance_id: str | None = Field(
+        default=None,
+        description="Static group membership id: a restarted notifier takes its place "
+        "at once instead of waiting for the session timeout.",
+    )
+    notify_timeout_s: float = Field(
+        default=10.0, gt=0, description="Deadline of one delivery attempt to one URL."
+    )
+    notify_max_attempts: int = Field(default=8, ge=1, description="Attempts per receiver URL.")
+    notify_retry_budget_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Time after which a delivery still failing is dead-lettered.",
+    )
+    notify_backoff_s: float = Field(default=1.0, gt=0, description="First retry delay (doubles).")
+    notify_backoff_max_s: float = Field(default=60.0, gt=0)
+    notify_rate_limited_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="Least wait after an HTTP 429 when the service's Retry-After is not known.",
+    )
+    circuit_failures: int = Field(
+        default=5, ge=1, description="Consecutive failures that open a receiver's circuit."
+    )
+    circuit_reset_s: float = Field(
+        default=30.0, gt=0, description="How long an open circuit waits before one trial send."
+    )
 
     # --- Processes ----------------------------------------------------------
     web_host: str = Field(default="127.0.0.1", description="Bind address of the web servers.")

@@ -15,7 +15,7 @@ import click
 from pydantic import ValidationError
 
 from schemas import Settings, WirewatchError
-from wirewatch import __version__, cmd_kafka
+from wirewatch import __version__, cmd_alerts, cmd_kafka
 from wirewatch.options import pass_settings
 
 
@@ -63,6 +63,8 @@ def demo(settings: Settings) -> None:
 # Each area owns its commands in a module of its own; they are registered here.
 cli.add_command(cmd_kafka.broker)
 cli.add_command(cmd_kafka.topics)
+cli.add_command(cmd_alerts.notifier)
+cli.add_command(cmd_alerts.silence)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,98 @@
+"""Reading a compacted topic into memory: the silences and the delivery ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from schemas import BrokerError, Settings
+from schemas.kafka import make_consumer
+
+
+class CompactedReader:
+    """Follows every partition of one topic from the beginning, without a consumer group.
+
+    :meth:`catch_up` reads until the end offsets seen when it is called, so
+    everything acknowledged before the call has been applied when it returns.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        apply: Callable[[bytes | None, bytes | None], None],
+        client_id: str = "wirewatch-notifier",
+    ) -> None:
+        self._settings = settings
+        self._topic = topic
+        self._apply = apply
+        self._client_id = client_id
+        self._consumer: AIOKafkaConsumer | None = None
+        self._partitions: list[TopicPartition] = []
+        self.applied = 0
+
+    async def start(self) -> None:
+        """Connect and assign every partition of the topic from its beginning."""
+        consumer = make_consumer(self._settings, group_id=None, client_id=self._client_id)
+        await asyncio.wait_for(consumer.start(), self._settings.send_timeout_s)
+        self._consumer = consumer
+        partitions = consumer.partitions_for_topic(self._topic)
+        deadline = time.monotonic() + self._settings.send_timeout_s
+        while not partitions:
+            if time.monotonic() > deadline:
+                raise BrokerError(
+                    f"topic {self._topic!r} does not exist; run `wirewatch topics create`"
+                )
+            await consumer.topics()  # refreshes the cluster metadata
+            partitions = consumer.partitions_for_topic(self._topic)
+        self._partitions = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        consumer.assign(self._partitions)
+        await consumer.seek_to_beginning(*self._partitions)
+
+    async def catch_up(self, timeout_s: float | None = None) -> int:
+        """Apply every record up to the current end offsets; return how many were applied.
+
+        Raises:
+            BrokerError: the end was not reached within ``timeout_s``.
+        """
+        consumer = self._require()
+        limit = timeout_s or self._settings.send_timeout_s
+        ends: dict[Any, int] = await asyncio.wait_for(consumer.end_offsets(self._partitions), limit)
+        deadline = time.monotonic() + limit
+        count = 0
+        while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+            if time.monotonic() > deadline:
+                raise BrokerError(f"could not read {self._topic!r} to its end within {limit:g} s")
+            batches = await consumer.getmany(timeout_ms=200)
+            for records in batches.values():
+                for record in records:
+                    self._apply(record.key, record.value)
+                    count += 1
+        self.applied += count
+        return count
+
+    async def poll(self, timeout_ms: int = 1000) -> int:
+        """Apply whatever arrives within ``timeout_ms``; return how many records were applied."""
+        batches = await self._require().getmany(timeout_ms=timeout_ms)
+        count = 0
+        for records in batches.values():
+            for record in records:
+                self._apply(record.key, record.value)
+                count += 1
+        self.applied += count
+        return count
+
+    def _require(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("CompactedReader.start() was not called")
+        return self._consumer
+
+    async def stop(self) -> None:
+        """Close the consumer."""
+        if self._consumer is not None:
+            await asyncio.wait_for(self._consumer.stop(), self._settings.send_timeout_s)
+            self._consumer = None

@@ -1,0 +1,314 @@
+"""Delivering a rendered notification to a receiver's URLs: timeouts, retries, a circuit breaker.
+
+apprise 2.x is relied on for one thing beyond sending: ``async_notify``
+returns an ``AppriseResult`` whose ``results`` hold one ``NotifyResult`` per
+URL, with the URL's secrets masked and the log lines of each attempt. One
+:class:`apprise.Apprise` object is built per URL, so each URL is retried on
+its own and a URL that succeeded is never sent to again for that
+notification.
+
+apprise does not expose HTTP response headers, so a ``Retry-After`` header
+cannot be read for ``json://`` or Slack. An HTTP 429 is recognised from the
+attempt's log line (``error=429``) and waited out for at least
+``notify_rate_limited_wait_s``; a ``Retry-After`` value is used when a plugin
+logs one.
+
+``jsonl:///path/file.jsonl`` is a native receiver, not an apprise plugin: it
+appends one JSON line per notification with the alert keys, which apprise's
+notify() has no way to carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import apprise
+import structlog
+
+from alerts.metrics import NotifierMetrics
+from alerts.receivers import Receiver
+from alerts.templates import Rendered
+from schemas import ConfigError, Settings
+
+log = structlog.get_logger(__name__)
+
+JSONL_SCHEME = "jsonl://"
+_HTTP_429 = re.compile(r"error=429\b|\b429\b.*too many", re.IGNORECASE)
+_RETRY_AFTER = re.compile(r"retry[- ]after\D{0,10}(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """The outcome of one attempt to one URL."""
+
+    ok: bool
+    detail: str = ""
+    rate_limited: bool = False
+    retry_after: float | None = None
+
+
+class Transport(Protocol):
+    """Sends to one URL; ``label`` names it with its secrets masked."""
+
+    label: str
+
+    async def send(self, rendered: Rendered, receiver: str, keys: Sequence[str]) -> Attempt:
+        """Make one attempt."""
+        ...
+
+
+class AppriseTransport:
+    """One apprise URL, sent to with ``async_notify`` and read back from its ``AppriseResult``."""
+
+    def __init__(self, url: str, timeout_s: float) -> None:
+        self._apprise = apprise.Apprise()
+        if not self._apprise.add(url):
+            raise ConfigError(
+                "a receiver URL is not a valid apprise URL (its scheme or required parts are "
+                "wrong; see https://github.com/caronc/apprise/wiki)"
+            )
+        for server in self._apprise:
+            # The service's own socket timeouts, so a hung server frees its worker thread too.
+            server.socket_connect_timeout = timeout_s
+            server.socket_read_timeout = timeout_s
+        self.label = str(self._apprise[0].url(privacy=True))  # type: ignore[no-untyped-call]  # apprise is untyped here
+        self._timeout_s = timeout_s
+
+    async def send(self, rendered: Rendered, receiver: str, keys: Sequence[str]) -> Attempt:
+        """Make one attempt; the call is bounded by the timeout plus a grace second."""
+        result = await self._apprise.async_notify(
+            body=rendered.body,
+            title=rendered.title,
+            body_format=rendered.body_format,
+            timeout=self._timeout_s + 1.0,
+        )
+        with result:
+            return _attempt_from(result)
+
+
+def _attempt_from(result: Any) -> Attempt:
+    """Read one URL's outcome from an apprise 2.x ``AppriseResult``."""
+    if not result.results:
+        return Attempt(ok=False, detail=f"apprise status {result.status.name}")
+    service = result.results[0]
+    if bool(service):
+        return Attempt(ok=True)
+    lines = [str(entry) for entry in service.logs()]
+    text = " | ".join(line.split(" - ", 2)[-1] for line in lines[-3:])
+    retry_after = next(
+        (float(m.group(1)) for line in lines if (m := _RETRY_AFTER.search(line))), None
+    )
+    return Attempt(
+        ok=False,
+        detail=f"{service.status.name.lower()}: {text}" if text else service.status.name.lower(),
+        rate_limited=any(_HTTP_429.search(line) for line in lines),
+        retry_after=retry_after,
+    )
+
+
+class JsonlTransport:
+    """Appends each notification as one JSON line to a local file (demo and tests)."""
+
+    def __init__(self, url: str) -> None:
+        self._path = Path(url[len(JSONL_SCHEME) :])
+        if not self._path.is_absolute():
+            raise ConfigError(
+                f"{url!r}: write an absolute path, e.g. jsonl:///var/tmp/alerts.jsonl"
+            )
+        self.label = url
+
+    async def send(self, rendered: Rendered, receiver: str, keys: Sequence[str]) -> Attempt:
+        """Append the line; a file system error is a failed attempt."""
+        line = json.dumps(
+            {
+                "alert_keys": list(keys),
+                "receiver": receiver,
+                "title": rendered.title,
+                "body": rendered.body,
+                "sent_at": time.time(),
+            },
+            ensure_ascii=False,
+        )
+        try:
+            await asyncio.to_thread(_append, self._path, line)
+        except OSError as exc:
+            return Attempt(ok=False, detail=f"cannot append to {self._path}: {exc.strerror}")
+        return Attempt(ok=True)
+
+
+def _append(path: Path, line: str) -> None:
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line + "\n")
+        handle.flush()
+
+
+def make_transport(url: str, timeout_s: float) -> Transport:
+    """Return the transport for ``url``: native for ``jsonl://``, apprise for the rest."""
+    if url.startswith(JSONL_SCHEME):
+        return JsonlTransport(url)
+    return AppriseTransport(url, timeout_s)
+
+
+def build_transports(
+    settings: Settings, receivers: Mapping[str, Receiver]
+) -> dict[str, list[Transport]]:
+    """Return the transports of every receiver, one per URL.
+
+    Raises:
+        ConfigError: a URL is not usable (the message never contains the URL).
+    """
+    return {
+        name: [
+            make_transport(url.get_secret_value(), settings.notify_timeout_s)
+            for url in receiver.urls
+        ]
+        for name, receiver in receivers.items()
+    }
+
+
+class CircuitBreaker:
+    """Opens after ``threshold`` consecutive failures; lets one trial through after ``reset_s``."""
+
+    def __init__(self, threshold: int, reset_s: float) -> None:
+        self._threshold = threshold
+        self._reset_s = reset_s
+        self._failures = 0
+        self._opened_at: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """True while the circuit refuses attempts (until its reset time)."""
+        return self._opened_at is not None
+
+    def wait_s(self, now: float) -> float:
+        """Seconds until an attempt is allowed (0 when closed or half-open)."""
+        if self._opened_at is None:
+            return 0.0
+        return max(0.0, self._opened_at + self._reset_s - now)
+
+    def success(self) -> None:
+        """Close the circuit."""
+        self._failures = 0
+        self._opened_at = None
+
+    def failure(self, now: float) -> None:
+        """Count a failure; open (or re-open after a failed trial) at the threshold."""
+        self._failures += 1
+        if self._failures >= self._threshold:
+            self._opened_at = now
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of delivering one notification to one receiver after all retries."""
+
+    ok: bool
+    attempts: int
+    detail: str = ""
+
+
+class Deliverer:
+    """Sends rendered notifications to receivers, retrying within the budget."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transports: Mapping[str, Sequence[Transport]],
+        metrics: NotifierMetrics,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        jitter: Callable[[], float] = random.random,
+    ) -> None:
+        self._settings = settings
+        self._metrics = metrics
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
+        self._transports = transports
+        self._breakers = {
+            name: CircuitBreaker(settings.circuit_failures, settings.circuit_reset_s)
+            for name in transports
+        }
+
+    def breaker(self, receiver: str) -> CircuitBreaker:
+        """The circuit breaker of ``receiver``."""
+        return self._breakers[receiver]
+
+    async def deliver(self, receiver: str, rendered: Rendered, keys: Sequence[str]) -> Outcome:
+        """Send to every URL of ``receiver``; succeed when all URLs have accepted it."""
+        outcomes = await asyncio.gather(
+            *(self._deliver_one(receiver, t, rendered, keys) for t in self._transports[receiver])
+        )
+        failed = [outcome.detail for outcome in outcomes if not outcome.ok]
+        return Outcome(
+            ok=not failed,
+            attempts=max(outcome.attempts for outcome in outcomes),
+            detail="; ".join(failed),
+        )
+
+    def backoff_s(self, attempt: int, result: Attempt) -> float:
+        """Delay before the next attempt: exponential with jitter; at least the 429 wait."""
+        settings = self._settings
+        base: float = min(
+            settings.notify_backoff_max_s, settings.notify_backoff_s * 2.0 ** (attempt - 1)
+        )
+        delay = base * (0.5 + self._jitter())
+        if result.rate_limited:
+            floor = (
+                result.retry_after
+                if result.retry_after is not None
+                else settings.notify_rate_limited_wait_s
+            )
+            delay = max(delay, floor)
+        return delay
+
+    async def _deliver_one(
+        self, receiver: str, transport: Transport, rendered: Rendered, keys: Sequence[str]
+    ) -> Outcome:
+        settings = self._settings
+        breaker = self._breakers[receiver]
+        started = self._clock()
+        attempts = 0
+        detail = ""
+        while attempts < settings.notify_max_attempts:
+            wait = breaker.wait_s(self._clock())
+            if wait > 0:
+                if self._clock() + wait - started > settings.notify_retry_budget_s:
+                    detail = f"{transport.label}: circuit open; {detail}"
+                    break
+                await self._sleep(wait)
+            attempts += 1
+            try:
+                result = await transport.send(rendered, receiver, keys)
+            except Exception as exc:  # a plugin bug must not kill the notifier
+                result = Attempt(ok=False, detail=f"{type(exc).__name__}: {exc}")
+            if result.ok:
+                breaker.success()
+                return Outcome(ok=True, attempts=attempts)
+            breaker.failure(self._clock())
+            detail = f"{transport.label}: {result.detail}"
+            log.warning(
+                "delivery_attempt_failed",
+                receiver=receiver,
+                url=transport.label,
+                attempt=attempts,
+                detail=result.detail,
+                rate_limited=result.rate_limited,
+            )
+            if attempts >= settings.notify_max_attempts:
+                break
+            delay = self.backoff_s(attempts, result)
+            if self._clock() + delay - started > settings.notify_retry_budget_s:
+                break
+            self._metrics.retried.labels(receiver=receiver).inc()
+            await self._sleep(delay)
+        return Outcome(ok=False, attempts=attempts, detail=f"after {attempts} attempts: {detail}")

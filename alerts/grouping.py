@@ -1,0 +1,141 @@
+"""Alertmanager-style grouping over plain data, with the clock passed in.
+
+A new group waits ``group_wait`` so alerts arriving together are sent
+together; once a group has been notified, later alerts of it wait for
+``group_interval`` after its last notification. Times are epoch seconds given
+by the caller, so tests drive the clock.
+
+Alerts are events, not states, so ``repeat_interval`` means: a story already
+notified to a receiver is not notified again within ``repeat_interval``
+unless the alert is a story update (:class:`RepeatGuard`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alerts.labels import group_values
+from alerts.routing import Route
+from schemas import Alert
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One alert waiting to be notified to one receiver; ``origin`` is its (partition, offset) on the alerts topic."""
+
+    alert: Alert
+    receiver: str
+    route: Route
+    origin: tuple[Any, int]
+    received_at: float
+
+
+@dataclass(frozen=True)
+class Notification:
+    """What is rendered and sent once: a group of alerts, or a digest of them."""
+
+    receiver: str
+    items: tuple[Pending, ...]
+    kind: str = "group"
+    window_s: float = 0.0
+
+    @property
+    def alerts(self) -> tuple[Alert, ...]:
+        """The alerts listed, in arrival order."""
+        return tuple(item.alert for item in self.items)
+
+    @property
+    def id(self) -> str:
+        """A stable id for logs and the ledger: receiver and first alert key."""
+        return f"{self.receiver}:{self.items[0].alert.key}+{len(self.items) - 1}"
+
+
+@dataclass
+class _Group:
+    route: Route
+    items: list[Pending] = field(default_factory=list)
+    flush_at: float = 0.0
+    last_sent: float | None = None
+
+
+GroupKey = tuple[str, str, tuple[str, ...]]
+
+
+class Grouper:
+    """Holds pending alerts by group and says which groups are due.
+
+    A group quiet for ``group_interval`` after its last notification starts
+    over: its next alert waits ``group_wait`` again.
+    """
+
+    def __init__(self) -> None:
+        self._groups: dict[GroupKey, _Group] = {}
+
+    def add(self, item: Pending, now: float) -> bool:
+        """Add ``item``; return True if it joined alerts already waiting (it was grouped)."""
+        route = item.route
+        key = (route.id, item.receiver, group_values(item.alert, route.group_by))
+        group = self._groups.setdefault(key, _Group(route))
+        grouped = bool(group.items)
+        if not group.items:
+            if group.last_sent is None or now - group.last_sent >= route.group_interval:
+                group.flush_at = now + route.group_wait
+            else:
+                group.flush_at = group.last_sent + route.group_interval
+        group.items.append(item)
+        return grouped
+
+    def due(self, now: float) -> list[Notification]:
+        """Return the groups whose time has come, as notifications, and mark them sent."""
+        ready: list[Notification] = []
+        for key, group in list(self._groups.items()):
+            if group.items and group.flush_at <= now:
+                ready.append(Notification(receiver=key[1], items=tuple(group.items)))
+                group.items = []
+                group.last_sent = now
+            elif not group.items and (
+                group.last_sent is None or now - group.last_sent >= group.route.group_interval
+            ):
+                del self._groups[key]
+        return ready
+
+    def next_due(self) -> float | None:
+        """Return the earliest time a group becomes due, or None when nothing waits."""
+        times = [group.flush_at for group in self._groups.values() if group.items]
+        return min(times) if times else None
+
+    def discard(self, drop: Callable[[Pending], bool]) -> list[Pending]:
+        """Remove and return the pending items for which ``drop`` is true (partition revoked)."""
+        removed: list[Pending] = []
+        for group in self._groups.values():
+            removed.extend(item for item in group.items if drop(item))
+            group.items = [item for item in group.items if not drop(item)]
+        return removed
+
+    def __len__(self) -> int:
+        return sum(len(group.items) for group in self._groups.values())
+
+
+class RepeatGuard:
+    """Remembers when each story was last notified to each receiver."""
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], float] = {}
+
+    def is_repeat(self, alert: Alert, receiver: str, interval: float, now: float) -> bool:
+        """Return True if the story was notified to ``receiver`` less than ``interval`` ago.
+
+        A story update (``is_update``) is never a repeat.
+        """
+        if alert.is_update:
+            return False
+        last = self._last.get((receiver, alert.story_id))
+        return last is not None and now - last < interval
+
+    def note(self, receiver: str, story_id: str, at: float) -> None:
+        """Record that ``story_id`` was notified to ``receiver`` at ``at``."""
+        if story_id:
+            key = (receiver, story_id)
+            self._last[key] = max(at, self._last.get(key, at))

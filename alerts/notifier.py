@@ -1,0 +1,408 @@
+"""The notifier process: reads alerts, and routes, silences, groups, throttles and delivers them.
+
+Its own consumer group on the ``alerts`` topic. For each alert and each
+receiver its routes lead to, exactly one ledger record is written:
+``delivered``, ``failed`` (after the retry budget; the alert also goes to
+``alerts.dlq``), ``silenced`` or ``repeat``. An alert's offset is committed
+only once every one of its records is acknowledged by Kafka, so a crash
+replays it and the ledger drops what was already done. The only duplicates
+possible are sends whose ledger record was not yet acknowledged at the crash.
+
+Alerts waiting in a group or a digest are not committed either: after a
+restart they are read again and grouped anew.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+
+from alerts.compacted import CompactedReader
+from alerts.delivery import Deliverer, build_transports
+from alerts.grouping import Grouper, Notification, Pending, RepeatGuard
+from alerts.ledger import Ledger
+from alerts.metrics import NotifierMetrics
+from alerts.receivers import Receiver
+from alerts.routing import RoutingTable
+from alerts.silences import SilenceSet
+from alerts.templates import Templates
+from alerts.throttle import Throttle
+from alerts.web import WebServer
+from schemas import Alert, DeadLetter, Settings
+from schemas.common import utcnow
+from schemas.deliveries import Delivery, DeliveryStatus
+from schemas.kafka import (
+    DeadLetterWriter,
+    encode,
+    ensure_topics,
+    make_consumer,
+    make_producer,
+    pipeline_topics,
+)
+from schemas.silences import Silence
+
+log = structlog.get_logger(__name__)
+
+Origin = tuple[TopicPartition, int]
+_MAX_POLL_WAIT_S = 0.2
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no stubs
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._notifier.partitions_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._notifier.partitions_assigned(set(assigned))
+
+
+class Notifier:
+    """Ties the pure parts to Kafka and apprise. Create, then ``await run(stop_event)``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        routes: RoutingTable,
+        receivers: dict[str, Receiver],
+        *,
+        redact: Callable[[str], str] = lambda text: text,
+        clock: Callable[[], float] = time.time,
+        templates: Templates | None = None,
+    ) -> None:
+        self._settings = settings
+        self._routes = routes
+        self._receivers = receivers
+        self._redact = redact
+        self._clock = clock
+        self._templates = templates or Templates()
+        self.metrics = NotifierMetrics()
+        self._deliverer = Deliverer(settings, build_transports(settings, receivers), self.metrics)
+        self._grouper = Grouper()
+        self._throttle = Throttle(routes.receivers)
+        self._repeats = RepeatGuard()
+        self._silences = SilenceSet()
+        self._open: dict[TopicPartition, dict[int, int]] = {}
+        self._next: dict[TopicPartition, int] = {}
+        self._committed: dict[TopicPartition, int] = {}
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._fatal: BaseException | None = None
+        self._ready = False
+        self._producer: AIOKafkaProducer | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._ledger: Ledger | None = None
+        self._dlq: DeadLetterWriter | None = None
+
+    # --- lifecycle ---------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set; then finish in-flight sends, commit and close.
+
+        Raises:
+            DeliveryError: a ledger record or dead letter could not be written (fatal:
+                the process must restart and replay from the last commit).
+        """
+        settings = self._settings
+        topics = settings.topics
+        wanted = {topics.alerts, topics.alerts_dlq, topics.silences, topics.deliveries}
+        await ensure_topics(settings, [s for s in pipeline_topics(settings) if s.name in wanted])
+        producer = make_producer(settings, "wirewatch-notifier")
+        await asyncio.wait_for(producer.start(), settings.send_timeout_s)
+        self._producer = producer
+        self._dlq = DeadLetterWriter(producer, topics.alerts_dlq, settings.send_timeout_s)
+        ledger = Ledger(settings, producer, on_restore=self._restored)
+        silences = CompactedReader(settings, topics.silences, self._apply_silence)
+        web = WebServer(self.metrics, self.health, settings.web_host, settings.notifier_web_port)
+        consumer = make_consumer(
+            settings,
+            group_id=settings.notifier_group,
+            client_id="wirewatch-notifier",
+            group_instance_id=settings.notifier_instance_id,
+            max_poll_records=500,
+        )
+        self._consumer = consumer
+        follower: asyncio.Task[None] | None = None
+        try:
+            await web.start()
+            await ledger.start()
+            self._ledger = ledger
+            await silences.start()
+            await silences.catch_up()
+            follower = asyncio.create_task(self._follow(silences, stop))
+            consumer.subscribe([topics.alerts], listener=_Rebalance(self))
+            await asyncio.wait_for(consumer.start(), settings.send_timeout_s)
+            self._ready = True
+            log.info(
+                "notifier_started", receivers=sorted(self._receivers), group=settings.notifier_group
+            )
+            await self._loop(consumer, stop)
+        finally:
+            self._ready = False
+            if follower is not None:
+                follower.cancel()
+            await self._drain(settings.send_timeout_s)
+            if self._fatal is None:
+                await self._commit()
+            await asyncio.wait_for(consumer.stop(), settings.send_timeout_s)
+            await silences.stop()
+            await ledger.stop()
+            await asyncio.wait_for(producer.stop(), settings.send_timeout_s)
+            await web.stop()
+            log.info("notifier_stopped")
+        if self._fatal is not None:
+            raise self._fatal
+
+    def health(self) -> dict[str, Any]:
+        """The state ``/healthz`` reports."""
+        return {
+            "ok": self._ready and self._fatal is None,
+            "pending": len(self._grouper),
+            "in_flight": len(self._inflight),
+            "ledger_records": len(self._ledger) if self._ledger else 0,
+        }
+
+    async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        while not stop.is_set() and self._fatal is None:
+            batches = await consumer.getmany(timeout_ms=int(self._poll_wait() * 1000))
+            for tp, records in batches.items():
+                for record in records:
+                    await self._handle(tp, record)
+            self._flush_due()
+            await self._commit()
+
+    def _poll_wait(self) -> float:
+        times = [t for t in (self._grouper.next_due(), self._throttle.next_due()) if t is not None]
+        if not times:
+            return _MAX_POLL_WAIT_S
+        return min(_MAX_POLL_WAIT_S, max(0.0, min(times) - self._clock()))
+
+    async def _follow(self, silences: CompactedReader, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            await silences.poll(timeout_ms=500)
+
+    # --- per record --------------------------------------------------------
+
+    async def _handle(self, tp: TopicPartition, record: ConsumerRecord) -> None:
+        self.metrics.consumed.inc()
+        self._next[tp] = record.offset + 1
+        origin: Origin = (tp, record.offset)
+        try:
+            alert = Alert.model_validate_json(record.value)
+        except ValidationError as exc:
+            self.metrics.invalid.inc()
+            await self._dead_letter(record.value, origin, "invalid_alert", str(exc), None)
+            return
+        outstanding = 0
+        now, now_dt = self._clock(), utcnow()
+        for route in self._routes.route(alert):
+            receiver = route.receiver
+            if self._require_ledger().get(alert.key, receiver) is not None:
+                self.metrics.duplicates.labels(receiver=receiver).inc()
+                continue
+            silence = self._silences.silencing(alert, receiver, now_dt)
+            if silence is not None:
+                self.metrics.silenced.labels(receiver=receiver).inc()
+                await self._record(alert, receiver, "silenced", detail=f"silence {silence.id}")
+                continue
+            if self._repeats.is_repeat(alert, receiver, route.repeat_interval, now):
+                self.metrics.repeats.labels(receiver=receiver).inc()
+                await self._record(alert, receiver, "repeat", detail=f"route {route.id}")
+                continue
+            if self._grouper.add(Pending(alert, receiver, route, origin, now), now):
+                self.metrics.grouped.labels(receiver=receiver).inc()
+            outstanding += 1
+        if outstanding:
+            self._open.setdefault(tp, {})[record.offset] = outstanding
+        self.metrics.pending.set(len(self._grouper))
+
+    def _flush_due(self) -> None:
+        now = self._clock()
+        for notification in self._grouper.due(now):
+            admitted = self._throttle.admit(notification, now)
+            if admitted is not None:
+                self._spawn(admitted)
+        for digest in self._throttle.due(now):
+            self._spawn(digest)
+
+    def _spawn(self, notification: Notification) -> None:
+        task = asyncio.create_task(self._send(notification))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _send(self, notification: Notification) -> None:
+        receiver = notification.receiver
+        try:
+            kind = self._routes.receivers[receiver].template
+            rendered = self._templates.render(kind, notification)
+            keys = [item.alert.key for item in notification.items]
+            outcome = await self._deliverer.deliver(receiver, rendered, keys)
+            self.metrics.circuit_open.labels(receiver=receiver).set(
+                int(self._deliverer.breaker(receiver).is_open)
+            )
+            status: DeliveryStatus = "delivered" if outcome.ok else "failed"
+            detail = self._redact(outcome.detail)
+            if outcome.ok:
+                self.metrics.sent.labels(receiver=receiver).inc()
+                self.metrics.alerts_delivered.labels(receiver=receiver).inc(len(keys))
+                self.metrics.latency.labels(receiver=receiver).observe(
+                    self._clock() - min(item.received_at for item in notification.items)
+                )
+                log.info(
+                    "notification_sent", receiver=receiver, alerts=len(keys), kind=notification.kind
+                )
+            else:
+                self.metrics.failed.labels(receiver=receiver).inc()
+                for item in notification.items:
+                    await self._dead_letter(
+                        encode(item.alert),
+                        item.origin,
+                        "delivery_failed",
+                        f"receiver {receiver}: {detail}",
+                        item.alert.key,
+                    )
+            await asyncio.gather(
+                *(
+                    self._record(
+                        item.alert,
+                        receiver,
+                        status,
+                        attempts=outcome.attempts,
+                        detail=detail,
+                        notification_id=notification.id,
+                    )
+                    for item in notification.items
+                )
+            )
+            now = self._clock()
+            for item in notification.items:
+                if outcome.ok:
+                    self._repeats.note(receiver, item.alert.story_id, now)
+                self._settle(item.origin)
+        except Exception as exc:
+            # Without its ledger record an outcome is unknown to the next owner: stop and replay.
+            log.error("notifier_fatal", error=self._redact(str(exc)), receiver=receiver)
+            self._fatal = exc
+
+    async def _record(
+        self,
+        alert: Alert,
+        receiver: str,
+        status: DeliveryStatus,
+        *,
+        attempts: int = 0,
+        detail: str = "",
+        notification_id: str = "",
+    ) -> None:
+        await self._require_ledger().record(
+            Delivery(
+                alert_key=alert.key,
+                receiver=receiver,
+                status=status,
+                story_id=alert.story_id,
+                is_update=alert.is_update,
+                attempts=attempts,
+                detail=detail,
+                notification_id=notification_id,
+            )
+        )
+
+    async def _dead_letter(
+        self, payload: bytes | None, origin: Origin, reason: str, error: str, key: str | None
+    ) -> None:
+        tp, offset = origin
+        assert self._dlq is not None
+        await self._dlq.write(
+            DeadLetter.wrap(
+                payload,
+                stage="notify",
+                origin=f"{tp.topic}/{tp.partition}@{offset}",
+                reason=reason,
+                error=self._redact(error),
+                key=key,
+            )
+        )
+        self.metrics.dead_lettered.inc()
+
+    def _settle(self, origin: Origin) -> None:
+        tp, offset = origin
+        waiting = self._open.get(tp)
+        if waiting is None or offset not in waiting:
+            return
+        waiting[offset] -= 1
+        if waiting[offset] <= 0:
+            del waiting[offset]
+
+    def _require_ledger(self) -> Ledger:
+        assert self._ledger is not None, "the ledger is read before the consumer starts"
+        return self._ledger
+
+    # --- offsets and rebalances -------------------------------------------
+
+    def _committable(self) -> dict[TopicPartition, int]:
+        offsets: dict[TopicPartition, int] = {}
+        for tp, next_offset in self._next.items():
+            waiting = self._open.get(tp)
+            offset = min(waiting) if waiting else next_offset
+            if offset > self._committed.get(tp, -1):
+                offsets[tp] = offset
+        return offsets
+
+    async def _commit(self, only: set[TopicPartition] | None = None) -> None:
+        offsets = self._committable()
+        if only is not None:
+            offsets = {tp: o for tp, o in offsets.items() if tp in only}
+        if not offsets or self._consumer is None:
+            return
+        await self._consumer.commit(offsets)
+        self._committed.update(offsets)
+
+    async def _drain(self, timeout_s: float) -> None:
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout_s)
+
+    async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Finish in-flight sends, commit what is settled, forget pending alerts of ``revoked``."""
+        await self._drain(self._settings.notify_retry_budget_s)
+        if self._fatal is None:
+            await self._commit(revoked)
+
+        def lost(item: Pending) -> bool:
+            return item.origin[0] in revoked
+
+        dropped = len(self._grouper.discard(lost)) + len(self._throttle.discard(lost))
+        for tp in revoked:
+            self._open.pop(tp, None)
+            self._next.pop(tp, None)
+            self._committed.pop(tp, None)
+        log.info("partitions_revoked", partitions=len(revoked), pending_dropped=dropped)
+
+    async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        """Read the ledger records the previous owners wrote before taking over."""
+        await self._require_ledger().catch_up()
+        log.info("partitions_assigned", partitions=sorted(tp.partition for tp in assigned))
+
+    # --- restore callbacks ---------------------------------------------------
+
+    def _restored(self, delivery: Delivery) -> None:
+        if delivery.status == "delivered":
+            self._repeats.note(
+                delivery.receiver, delivery.story_id, delivery.recorded_at.timestamp()
+            )
+
+    def _apply_silence(self, key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            if key is not None:
+                self._silences.remove(key.decode("utf-8"))
+            return
+        try:
+            self._silences.put(Silence.model_validate_json(value))
+        except ValidationError:
+            log.warning("silence_unreadable", key=(key or b"").decode("utf-8", "replace"))

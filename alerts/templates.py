@@ -1,0 +1,176 @@
+"""Rendering notifications with the shipped Jinja2 templates, in a sandbox.
+
+One body template per receiver kind: ``slack`` (Slack mrkdwn), ``email``
+(HTML; apprise derives the plain-text part from it) and ``text`` (plain text
+for chat apps and files), plus one title template. Templates see plain view
+objects built here, never the raw models, and run in a
+:class:`~jinja2.sandbox.SandboxedEnvironment`; HTML is autoescaped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from alerts.grouping import Notification
+from schemas import Alert, Evidence, ExtractedValue
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+BodyFormat = Literal["text", "markdown", "html"]
+_BODIES: dict[str, tuple[str, BodyFormat]] = {
+    "slack": ("slack.md.j2", "text"),  # mrkdwn goes to Slack as is: no conversion by apprise
+    "email": ("email.html.j2", "html"),
+    "text": ("text.txt.j2", "text"),
+}
+KINDS = tuple(_BODIES)
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered notification: what apprise (or the file receiver) is given."""
+
+    title: str
+    body: str
+    body_format: BodyFormat
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """One article as a template shows it; ``segments`` are (text, highlighted) pieces."""
+
+    title: str
+    source: str
+    url: str | None
+    segments: tuple[tuple[str, bool], ...]
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """One alert as a template shows it."""
+
+    key: str
+    headline: str
+    rule_title: str
+    category: str
+    severity: str
+    tags: tuple[str, ...]
+    is_update: bool
+    article_count: int
+    source_count: int
+    entities: tuple[str, ...]
+    figures: tuple[str, ...]
+    evidence: tuple[EvidenceView, ...]
+    link: str | None
+
+
+def highlight_segments(
+    snippet: str, highlights: tuple[tuple[int, int], ...]
+) -> tuple[tuple[str, bool], ...]:
+    """Split ``snippet`` into (text, highlighted) pieces; bad or overlapping spans are clipped."""
+    pieces: list[tuple[str, bool]] = []
+    cursor = 0
+    for start, end in sorted(highlights):
+        start, end = max(start, cursor), min(end, len(snippet))
+        if start >= end:
+            continue
+        if start > cursor:
+            pieces.append((snippet[cursor:start], False))
+        pieces.append((snippet[start:end], True))
+        cursor = end
+    if cursor < len(snippet):
+        pieces.append((snippet[cursor:], False))
+    return tuple(pieces)
+
+
+def describe_figure(value: ExtractedValue) -> str:
+    """Return an extracted figure as a short phrase: ``Brent price 92.4 USD/bbl``."""
+    subject = " ".join(
+        part for part in (value.commodity, value.benchmark and f"vs {value.benchmark}") if part
+    )
+    if value.kind == "extreme":
+        text = f"{value.extreme or 'extreme'}"
+    elif value.kind == "change_pct" and value.value is not None:
+        text = f"change {value.value:+g} %"
+    else:
+        amount = "" if value.value is None else f" {value.value:g}"
+        unit = "/".join(part for part in (value.currency, value.unit) if part)
+        text = f"{value.kind}{amount}{' ' + unit if unit else ''}"
+    return f"{subject} {text}".strip() + f" (“{value.span.text}”)"
+
+
+def _evidence_view(evidence: Evidence) -> EvidenceView:
+    return EvidenceView(
+        title=evidence.title,
+        source=evidence.source,
+        url=evidence.url,
+        segments=highlight_segments(evidence.snippet, evidence.snippet_highlights),
+    )
+
+
+def alert_view(alert: Alert) -> AlertView:
+    """Return the template view of ``alert``."""
+    entities = tuple(dict.fromkeys(entity.name for entity in alert.entities))
+    return AlertView(
+        key=alert.key,
+        headline=alert.headline,
+        rule_title=alert.rule_title,
+        category=alert.category,
+        severity=alert.severity.value,
+        tags=alert.tags,
+        is_update=alert.is_update,
+        article_count=alert.article_count,
+        source_count=alert.source_count,
+        entities=entities,
+        figures=tuple(describe_figure(value) for value in alert.values),
+        evidence=tuple(_evidence_view(e) for e in alert.evidence),
+        link=next((e.url for e in alert.evidence if e.url), None),
+    )
+
+
+def _mrkdwn(text: object) -> str:
+    """Escape text for Slack mrkdwn (``&``, ``<``, ``>``)."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _window(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    hours = round(minutes / 60)
+    return f"{hours} hours"
+
+
+class Templates:
+    """The sandboxed template environment; :meth:`render` turns a notification into text."""
+
+    def __init__(self, directory: Path = TEMPLATE_DIR) -> None:
+        self._env = SandboxedEnvironment(
+            loader=FileSystemLoader(str(directory)),
+            autoescape=lambda name: name is not None and ".html" in name,
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        self._env.filters["mrkdwn"] = _mrkdwn
+        self._env.filters["window"] = _window
+
+    def render(self, kind: str, notification: Notification) -> Rendered:
+        """Render ``notification`` for a receiver of ``kind`` (slack, email or text)."""
+        name, body_format = _BODIES[kind]
+        views = [alert_view(alert) for alert in notification.alerts]
+        top = max(notification.alerts, key=lambda alert: alert.severity.rank)
+        context = {
+            "alerts": views,
+            "digest": notification.kind == "digest",
+            "window_s": notification.window_s,
+            "severity": top.severity.value,
+            "receiver": notification.receiver,
+        }
+        title = self._env.get_template("title.txt.j2").render(context).strip()
+        body = self._env.get_template(name).render(context).strip() + "\n"
+        return Rendered(title=title, body=body, body_format=body_format)

@@ -1,0 +1,130 @@
+"""The shipped templates render every kind readably, escaped, with highlights and figures."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from alerts.grouping import Notification, Pending
+from alerts.routing import Route
+from alerts.templates import KINDS, Templates, highlight_segments
+from schemas import Alert, Evidence
+from tests.unit.alerts.factories import make_alert
+
+ROUTE = Route("root", "desk", ("category",), 0, 300, 3600)
+
+
+def notification(*alerts: Alert, kind: str = "group", window_s: float = 0) -> Notification:
+    items = tuple(Pending(a, "desk", ROUTE, ("p", i), 0) for i, a in enumerate(alerts))
+    return Notification("desk", items, kind=kind, window_s=window_s)
+
+
+HIGHLIGHT = {"slack": "*sanctions*", "email": "<mark>sanctions</mark>", "text": "[sanctions]"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_single_alert_renders_everything(kind: str) -> None:
+    """One alert shows severity, category, headline, highlight, entities, figures, sources, links."""
+    alert = make_alert(is_update=True)
+    rendered = Templates().render(kind, notification(alert))
+    assert rendered.title == f"[HIGH] Update: {alert.headline}"
+    body = rendered.body
+    for expected in (
+        "HIGH",
+        "sanctions",
+        alert.headline,
+        HIGHLIGHT[kind],
+        "Brent",
+        "change +3.1 %",
+        "Sources:",
+        "2 (2 articles)",
+        alert.evidence[0].url or "",
+    ):
+        assert expected in body, (kind, expected, body)
+    assert "update" in body.lower()
+    assert "{{" not in body
+    assert "{%" not in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_group_lists_every_alert(kind: str) -> None:
+    """A group of alerts is titled with its count and lists each headline."""
+    alerts = [make_alert() for _ in range(5)]
+    rendered = Templates().render(kind, notification(*alerts))
+    assert rendered.title == "[HIGH] 5 alerts: sanctions"
+    for alert in alerts:
+        assert alert.headline in rendered.body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_digest(kind: str) -> None:
+    """A digest says how many alerts in which window and links each one."""
+    alerts = [make_alert() for _ in range(37)]
+    rendered = Templates().render(kind, notification(*alerts, kind="digest", window_s=600))
+    assert rendered.title == "Digest: 37 more alerts in the last 10 minutes"
+    assert "37 more alerts in the last 10 minutes" in rendered.body
+    assert all((a.evidence[0].url or "") in rendered.body for a in alerts)
+
+
+def test_html_is_escaped() -> None:
+    """Article text cannot inject HTML into the email, nor links into Slack."""
+    evil = make_alert(
+        evidence=(
+            Evidence(
+                article_id="a",
+                source="s",
+                title="<script>alert(1)</script>",
+                snippet="<b>bold</b> & co",
+                snippet_highlights=((0, 3),),
+            ),
+        )
+    )
+    email = Templates().render("email", notification(evil)).body
+    assert "<script>" not in email
+    assert "&lt;script&gt;" in email
+    assert "<mark>&lt;b&gt;</mark>" in email
+    slack = Templates().render("slack", notification(evil)).body
+    assert "<script>" not in slack
+    assert "&lt;script&gt;" in slack
+
+
+def test_sandbox_blocks_unsafe_templates(tmp_path: object) -> None:
+    """A template reaching for Python internals fails in the sandbox."""
+    from pathlib import Path
+
+    from jinja2.exceptions import SecurityError
+
+    directory = Path(str(tmp_path))
+    (directory / "title.txt.j2").write_text("{{ alerts.__class__.__mro__[1].__subclasses__() }}")
+    (directory / "text.txt.j2").write_text("x")
+    with pytest.raises(SecurityError):
+        Templates(directory).render("text", notification(make_alert()))
+
+
+@pytest.mark.parametrize(
+    ("snippet", "spans", "expected"),
+    [
+        ("abcdef", ((1, 3),), [("a", False), ("bc", True), ("def", False)]),
+        ("abcdef", ((0, 6),), [("abcdef", True)]),
+        ("abcdef", ((4, 99), (1, 2)), [("a", False), ("b", True), ("cd", False), ("ef", True)]),
+        ("abcdef", ((1, 4), (2, 5)), [("a", False), ("bcd", True), ("e", True), ("f", False)]),
+        ("abc", ((2, 1),), [("abc", False)]),
+        ("", ((0, 1),), []),
+    ],
+)
+def test_highlight_segments(
+    snippet: str, spans: tuple[tuple[int, int], ...], expected: list[tuple[str, bool]]
+) -> None:
+    """Highlights split the snippet; out-of-range, reversed and overlapping spans are clipped."""
+    assert list(highlight_segments(snippet, spans)) == expected
+
+
+@given(
+    st.text(max_size=40),
+    st.lists(st.tuples(st.integers(-5, 50), st.integers(-5, 50)), max_size=6),
+)
+def test_highlight_segments_keep_text(snippet: str, spans: list[tuple[int, int]]) -> None:
+    """Whatever the spans, the pieces join back into the snippet."""
+    pieces = highlight_segments(snippet, tuple((max(0, a), max(0, b)) for a, b in spans))
+    assert "".join(text for text, _ in pieces) == snippet
