@@ -92,6 +92,46 @@ class Settings(BaseSettings):
     rules_path: Path = Path("seeds/rules")
     gazetteer_path: Path = Path("seeds/entities")
 
+    # --- Pipeline (stream workers) -------------------------------------------
+    pipeline_id: str = Field(
+        default="wirewatch-pipeline",
+        description="faust app id: the workers' consumer group and the prefix of their "
+        "internal topics (changelogs, story index). Workers sharing it share the partitions.",
+    )
+    pipeline_commit_interval_s: float = Field(
+        default=1.0,
+        gt=0,
+        description="Offsets (and the sends they cover) are committed this often: a crash "
+        "replays at most this much processing, which the idempotency keys make harmless.",
+    )
+    pipeline_max_poll_records: int = Field(
+        default=500, ge=1, description="Most records fetched per poll (bounds one batch)."
+    )
+    dedup_window_s: float = Field(
+        default=3600.0, gt=0, description="An article id seen again within this is dropped."
+    )
+    dedup_max_ids: int = Field(
+        default=200_000, ge=1, description="Most article ids remembered per worker for de-dup."
+    )
+    story_window_s: float = Field(
+        default=172_800.0,
+        gt=0,
+        description="How long a story stays open to near-duplicates (syndicated copies).",
+    )
+    story_similarity: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Estimated Jaccard similarity of word shingles above which two "
+        "articles are the same story.",
+    )
+    story_max_entries: int = Field(
+        default=200_000, ge=1, description="Most articles kept in a worker's story index."
+    )
+    rules_compile_timeout_s: float = Field(
+        default=120.0, gt=0, description="Longest a worker waits for a rule set to compile."
+    )
+
     # --- Alerting -----------------------------------------------------------
     routes_path: Path = Path("seeds/routes.yaml")
     receivers: dict[str, list[SecretStr]] = Field(

@@ -1,0 +1,265 @@
+"""Aggregation: when the detections of a rule become an :class:`~schemas.Alert`.
+
+Pure functions over plain data. The agent keeps one :class:`GroupState` per
+detection key (``<rule id>|<group>``) in a faust table, so the state of a group
+lives on the partition its detections are keyed to, is saved in the table's
+changelog, and moves with that partition on a rebalance.
+
+Time is the detections' own ``detected_at``, never the clock at aggregation,
+so a replay after a crash takes the same decisions and yields the same
+idempotency keys.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas import Alert, Detection, EntityMention, Evidence, ExtractedValue
+from schemas.rules import AlertPolicy
+
+MAX_MEMBERS = 30
+"""Detections kept per group (more when a threshold needs more): bounds the state."""
+MAX_EVIDENCE = 10
+"""Articles quoted in one alert, the most recent ones."""
+MAX_EMITTED = 10
+"""Alerts remembered per group, to re-send the same one when its trigger is replayed."""
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Member(_State):
+    """One article's detection inside a group: its evidence and what it extracted."""
+
+    evidence: Evidence
+    at: datetime
+    entities: tuple[EntityMention, ...] = ()
+    values: tuple[ExtractedValue, ...] = ()
+
+
+class EmittedAlert(_State):
+    """An alert this group sent, and the article whose detection triggered it."""
+
+    trigger: str
+    alert: Alert
+
+
+class GroupState(_State):
+    """What aggregation remembers about one rule and one story or entity."""
+
+    members: tuple[Member, ...] = ()
+    window_key: str | None = None
+    window_start: datetime | None = None
+    alerted_at: datetime | None = None
+    alerted_sources: int = 0
+    alerted_values: tuple[str, ...] = ()
+    updates: int = 0
+    emitted: tuple[EmittedAlert, ...] = ()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of one detection: the group's new state and the alerts to send.
+
+    ``replayed`` is true when the detection's article was already counted (a
+    replay or a repeat); its alerts are then the ones it triggered before.
+    """
+
+    state: GroupState
+    alerts: tuple[Alert, ...]
+    replayed: bool = False
+
+
+def group_keys(detection: Detection, policy: AlertPolicy) -> list[str]:
+    """Return the groups a detection counts in: its story, or each of its entities.
+
+    Only a threshold policy grouped by entity groups by entity; a detection
+    without entities then falls back to its story.
+    """
+    if policy.policy == "threshold" and policy.group_by == "entity" and detection.entities:
+        return sorted({f"entity:{entity.id}" for entity in detection.entities})
+    return [f"story:{detection.story_id}"]
+
+
+def detection_key(rule_id: str, group: str) -> str:
+    """Return the Kafka key of a detection: its rule and group, so state is co-partitioned."""
+    return f"{rule_id}|{group}"
+
+
+def split_detection_key(key: str) -> tuple[str, str]:
+    """Return ``(rule_id, group)`` from a detection key.
+
+    Raises:
+        ValueError: the key is not ``<rule id>|<group>``.
+    """
+    rule_id, sep, group = key.partition("|")
+    if not sep or not rule_id or not group:
+        raise ValueError(f"{key!r} is not a detection key (<rule id>|<group>)")
+    return rule_id, group
+
+
+def alert_key(detection: Detection, group: str, window_start: datetime) -> str:
+    """Return the idempotency key ``rule_id@rule_version/group/window``."""
+    window = window_start.strftime("%Y%m%dT%H%M%S.%fZ")
+    return f"{detection.rule_id}@{detection.rule_version}/{group}/{window}"
+
+
+def decide(state: GroupState, detection: Detection, policy: AlertPolicy, *, group: str) -> Decision:
+    """Fold ``detection`` into ``state`` and return the alerts ``policy`` calls for.
+
+    - immediate: the first detection of the group alerts;
+    - threshold: ``count`` distinct articles ``within`` the window alert;
+    - corroboration: ``sources`` distinct sources ``within`` the window alert.
+
+    After an alert the group is in cooldown for ``renotify_after``: another
+    detection alerts again only on a material change (an extracted figure not
+    seen before, or more distinct sources), as an update whose key extends the
+    first alert's key. Once the cooldown has passed, a fresh alert opens a new
+    window with a new key.
+    """
+    now = detection.detected_at
+    article_id = detection.article_id
+    if any(member.evidence.article_id == article_id for member in state.members):
+        replays = tuple(e.alert for e in state.emitted if e.trigger == article_id)
+        return Decision(state, replays, replayed=True)
+
+    keep_for = max(policy.within, policy.renotify_after)
+    members = [m for m in state.members if now - m.at < keep_for]
+    members.append(_member(detection))
+    members = members[-max(MAX_MEMBERS, policy.count) :]
+    emitted = tuple(e for e in state.emitted if _age(now, e.alert.window_start) < keep_for)
+    state = state.model_copy(update={"members": tuple(members), "emitted": emitted})
+
+    recent = [m for m in members if now - m.at < policy.within]
+    if not _qualifies(policy, recent):
+        return Decision(state, ())
+
+    window = _cooling_window(state, now, policy)
+    if window is None:
+        start = now if policy.policy == "immediate" else min(m.at for m in recent)
+        key = alert_key(detection, group, start)
+        chosen = [m for m in members if m.at >= start]
+        alert = _alert(detection, policy, key, start, chosen, is_update=False)
+        state = state.model_copy(
+            update={
+                "window_key": key,
+                "window_start": start,
+                "alerted_at": now,
+                "updates": 0,
+            }
+        )
+    else:
+        window_key, start = window
+        chosen = [m for m in members if m.at >= start]
+        new_values = set(_value_prints(chosen)) - set(state.alerted_values)
+        more_sources = _source_count(chosen) > state.alerted_sources
+        if not new_values and not more_sources:
+            return Decision(state, ())
+        updates = state.updates + 1
+        key = f"{window_key}/update-{updates}"
+        alert = _alert(detection, policy, key, start, chosen, is_update=True)
+        state = state.model_copy(update={"updates": updates})
+
+    state = state.model_copy(
+        update={
+            "alerted_sources": _source_count(chosen),
+            "alerted_values": tuple(sorted(set(_value_prints(chosen)))),
+            "emitted": (*state.emitted, EmittedAlert(trigger=article_id, alert=alert))[
+                -MAX_EMITTED:
+            ],
+        }
+    )
+    return Decision(state, (alert,))
+
+
+def _cooling_window(
+    state: GroupState, now: datetime, policy: AlertPolicy
+) -> tuple[str, datetime] | None:
+    """Return the key and start of the last alert's window while its cooldown runs."""
+    if state.alerted_at is None or state.window_key is None or state.window_start is None:
+        return None
+    if now - state.alerted_at >= policy.renotify_after:
+        return None
+    return state.window_key, state.window_start
+
+
+def _age(now: datetime, then: datetime | None) -> timedelta:
+    return now - then if then is not None else timedelta(0)
+
+
+def _qualifies(policy: AlertPolicy, recent: Sequence[Member]) -> bool:
+    if policy.policy == "threshold":
+        return len({m.evidence.article_id for m in recent}) >= policy.count
+    if policy.policy == "corroboration":
+        return _source_count(recent) >= policy.sources
+    return True
+
+
+def _member(detection: Detection) -> Member:
+    return Member(
+        evidence=Evidence(
+            article_id=detection.article_id,
+            url=detection.url,
+            source=detection.source,
+            title=detection.title,
+            published_at=detection.published_at,
+            snippet=detection.snippet,
+            snippet_highlights=detection.snippet_highlights,
+        ),
+        at=detection.detected_at,
+        entities=detection.entities,
+        values=detection.values,
+    )
+
+
+def _source_count(members: Iterable[Member]) -> int:
+    return len({m.evidence.source.casefold() for m in members})
+
+
+def _value_print(value: ExtractedValue) -> str:
+    return value.model_dump_json(exclude={"span"})
+
+
+def _value_prints(members: Iterable[Member]) -> list[str]:
+    return [_value_print(v) for m in members for v in m.values]
+
+
+def _alert(
+    detection: Detection,
+    policy: AlertPolicy,
+    key: str,
+    start: datetime,
+    members: Sequence[Member],
+    *,
+    is_update: bool,
+) -> Alert:
+    entities: dict[str, EntityMention] = {}
+    values: dict[str, ExtractedValue] = {}
+    for member in members:
+        for entity in member.entities:
+            entities.setdefault(entity.id, entity)
+        for value in member.values:
+            values.setdefault(_value_print(value), value)
+    return Alert(
+        key=key,
+        rule_id=detection.rule_id,
+        rule_version=detection.rule_version,
+        rule_title=detection.rule_title,
+        category=detection.category,
+        severity=detection.severity,
+        tags=detection.tags,
+        story_id=detection.story_id,
+        policy=policy.policy,
+        window_start=start,
+        evidence=tuple(m.evidence for m in members[-MAX_EVIDENCE:]),
+        entities=tuple(entities.values()),
+        values=tuple(values.values()),
+        article_count=len({m.evidence.article_id for m in members}),
+        source_count=max(1, _source_count(members)),
+        is_update=is_update,
+    )

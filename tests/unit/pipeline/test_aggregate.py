@@ -1,0 +1,221 @@
+"""Alert policies: immediate, threshold, corroboration, cooldown, and replay-stable keys."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from schemas import Detection, EntityMention, ExtractedValue, Severity, Span
+from schemas.common import TextField
+from schemas.rules import AlertPolicy
+from streams.aggregate import (
+    Decision,
+    GroupState,
+    decide,
+    detection_key,
+    group_keys,
+    split_detection_key,
+)
+
+T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+SPAN = Span(field=TextField.BODY, start=0, end=5, text="Brent")
+
+
+@pytest.fixture
+def make_detection() -> Callable[..., Detection]:
+    """Factory of detections of rule r1 at T0 + ``minutes``."""
+
+    def make(article_id: str, minutes: float = 0, **fields: Any) -> Detection:
+        values: dict[str, Any] = {
+            "key": f"{article_id}/r1@v1",
+            "article_id": article_id,
+            "story_id": "s1",
+            "source": f"source-{article_id}",
+            "title": f"Title {article_id}",
+            "rule_id": "r1",
+            "rule_version": "v1",
+            "rule_title": "Rule one",
+            "category": "energy",
+            "severity": Severity.HIGH,
+            "snippet": "Brent rose",
+            "detected_at": T0 + timedelta(minutes=minutes),
+        }
+        values.update(fields)
+        return Detection(**values)
+
+    return make
+
+
+def run(
+    policy: AlertPolicy, detections: list[Detection], group: str = "story:s1"
+) -> list[Decision]:
+    """Fold detections one by one into a fresh state; return every decision."""
+    state = GroupState()
+    decisions = []
+    for detection in detections:
+        decision = decide(state, detection, policy, group=group)
+        state = decision.state
+        decisions.append(decision)
+    return decisions
+
+
+def fired(decisions: list[Decision]) -> list[int]:
+    """Indexes of the detections that produced an alert."""
+    return [i for i, d in enumerate(decisions) if d.alerts and not d.replayed]
+
+
+def test_immediate_alerts_once_per_story(make_detection: Callable[..., Detection]) -> None:
+    """The first detection alerts; a repeat story from the same source is quiet in cooldown."""
+    policy = AlertPolicy()
+    decisions = run(policy, [make_detection("a1"), make_detection("a2", 5, source="source-a1")])
+    assert fired(decisions) == [0]
+    alert = decisions[0].alerts[0]
+    assert alert.key == "r1@v1/story:s1/20261110T090000.000000Z"
+    assert [e.article_id for e in alert.evidence] == ["a1"]
+    assert alert.is_update is False
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        pytest.param([0, 10, 20], [2], id="three-within-30m"),
+        pytest.param([0, 10, 40], [], id="third-outside-window"),
+        pytest.param([0, 10, 35, 38], [3], id="sliding-window"),
+    ],
+)
+def test_threshold_counts_articles_within_window(
+    make_detection: Callable[..., Detection], minutes: list[int], expected: list[int]
+) -> None:
+    """count: 3 within 30m fires on the third article inside a sliding window."""
+    policy = AlertPolicy(policy="threshold", count=3, within="30m")
+    detections = [make_detection(f"a{i}", m) for i, m in enumerate(minutes)]
+    decisions = run(policy, detections)
+    assert fired(decisions) == expected
+    for index in expected:
+        alert = decisions[index].alerts[0]
+        assert alert.article_count == 3
+        assert alert.policy == "threshold"
+
+
+def test_threshold_counts_each_article_once(make_detection: Callable[..., Detection]) -> None:
+    """The same article twice (a replay) does not count twice."""
+    policy = AlertPolicy(policy="threshold", count=3, within="30m")
+    decisions = run(
+        policy, [make_detection("a1"), make_detection("a1", 1), make_detection("a2", 2)]
+    )
+    assert fired(decisions) == []
+    assert decisions[1].replayed
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        pytest.param(["x", "x", "y"], [2], id="two-distinct"),
+        pytest.param(["x", "X", "x"], [], id="case-insensitive-same-source"),
+    ],
+)
+def test_corroboration_needs_distinct_sources(
+    make_detection: Callable[..., Detection], sources: list[str], expected: list[int]
+) -> None:
+    """sources: 2 fires when a second distinct outlet reports the story."""
+    policy = AlertPolicy(policy="corroboration", sources=2)
+    detections = [make_detection(f"a{i}", i, source=s) for i, s in enumerate(sources)]
+    decisions = run(policy, detections)
+    assert fired(decisions) == expected
+    if expected:
+        assert decisions[expected[0]].alerts[0].source_count == 2
+
+
+def test_cooldown_renotifies_on_new_figure_as_update(
+    make_detection: Callable[..., Detection],
+) -> None:
+    """In cooldown a new extracted figure is an update with a key extending the first."""
+    policy = AlertPolicy(renotify_after="6h")
+    price = ExtractedValue(kind="price", value=80.0, currency="USD", span=SPAN)
+    new_price = ExtractedValue(kind="price", value=85.0, currency="USD", span=SPAN)
+    decisions = run(
+        policy,
+        [
+            make_detection("a1", 0, source="x", values=(price,)),
+            make_detection("a2", 10, source="x", values=(price,)),
+            make_detection("a3", 20, source="x", values=(new_price,)),
+        ],
+    )
+    assert fired(decisions) == [0, 2]
+    update = decisions[2].alerts[0]
+    assert update.is_update
+    assert update.key == decisions[0].alerts[0].key + "/update-1"
+    assert {v.value for v in update.values} == {80.0, 85.0}
+
+
+def test_cooldown_renotifies_on_more_sources(make_detection: Callable[..., Detection]) -> None:
+    """In cooldown a new source is a material change."""
+    decisions = run(AlertPolicy(), [make_detection("a1", 0), make_detection("a2", 5)])
+    assert fired(decisions) == [0, 1]
+    assert decisions[1].alerts[0].source_count == 2
+
+
+def test_after_cooldown_a_fresh_alert_opens_a_new_window(
+    make_detection: Callable[..., Detection],
+) -> None:
+    """Once renotify_after has passed, the story alerts again under a new key."""
+    decisions = run(
+        AlertPolicy(renotify_after="1h"),
+        [make_detection("a1", 0, source="x"), make_detection("a2", 61, source="x")],
+    )
+    assert fired(decisions) == [0, 1]
+    first, second = decisions[0].alerts[0], decisions[1].alerts[0]
+    assert second.key != first.key
+    assert not second.is_update
+
+
+def test_replayed_trigger_resends_the_same_alert(make_detection: Callable[..., Detection]) -> None:
+    """Replaying the detection that fired re-sends the same alert (same key), nothing new."""
+    policy = AlertPolicy(policy="threshold", count=2)
+    first = run(policy, [make_detection("a1"), make_detection("a2", 1)])
+    replay = decide(first[-1].state, make_detection("a2", 9), policy, group="story:s1")
+    assert replay.replayed
+    assert [a.key for a in replay.alerts] == [a.key for a in first[-1].alerts]
+
+
+def test_replay_from_scratch_gives_the_same_keys(make_detection: Callable[..., Detection]) -> None:
+    """Processing the same detections again from empty state yields identical keys."""
+    policy = AlertPolicy(policy="threshold", count=2, within="1h")
+    detections = [make_detection(f"a{i}", i * 7) for i in range(6)]
+    keys = [[a.key for a in d.alerts] for d in run(policy, detections)]
+    assert keys == [[a.key for a in d.alerts] for d in run(policy, detections)]
+
+
+def test_entity_grouping_splits_by_entity(make_detection: Callable[..., Detection]) -> None:
+    """A threshold grouped by entity counts one group per entity; otherwise the story."""
+    entities = (
+        EntityMention(id="country:RU", kind="country", name="Russia"),
+        EntityMention(id="country:UA", kind="country", name="Ukraine"),
+    )
+    detection = make_detection("a1", entities=entities)
+    by_entity = AlertPolicy(policy="threshold", count=2, group_by="entity")
+    assert group_keys(detection, by_entity) == ["entity:country:RU", "entity:country:UA"]
+    assert group_keys(detection, AlertPolicy()) == ["story:s1"]
+    assert group_keys(make_detection("a2"), by_entity) == ["story:s1"]
+
+
+@pytest.mark.parametrize("group", ["story:s1", "entity:country:RU"])
+def test_detection_key_round_trips(group: str) -> None:
+    """A detection key splits back into its rule id and group."""
+    assert split_detection_key(detection_key("r.1", group)) == ("r.1", group)
+
+
+@pytest.mark.parametrize("key", ["", "r1", "|story:s1", "r1|"])
+def test_malformed_detection_key_is_refused(key: str) -> None:
+    """A key without a rule id and a group raises ValueError."""
+    with pytest.raises(ValueError, match="not a detection key"):
+        split_detection_key(key)
+
+
+def test_state_survives_a_json_round_trip(make_detection: Callable[..., Detection]) -> None:
+    """The state stored in the changelog reloads to an equal state."""
+    state = run(AlertPolicy(), [make_detection("a1")])[0].state
+    assert GroupState.model_validate_json(state.model_dump_json()) == state
