@@ -1,0 +1,505 @@
+"""Numeric facts in news text: prices, spreads, percent moves and extremes.
+
+:func:`extract_values` reads an article's title, summary and body and returns
+one :class:`~schemas.detections.ExtractedValue` per figure, bound to the
+commodity it is about:
+
+- **price** and **spread**: an amount with a currency and, when written, a
+  unit (``$62/bbl``, ``19.40 dollars per barrel``, ``EUR 35/MWh``,
+  ``€35 per megawatt hour``, ``$4,400 an ounce``, ``62 USD/bbl``). An amount
+  is a spread when a spread word (discount, premium, spread, differential)
+  comes before it in the sentence with no other amount in between, or right
+  after it ("a $12 discount"). Totals (``$2 billion``) are not prices and are
+  skipped.
+- **change_pct**: a percentage with a direction word close before it
+  ("fell 3%", "up 2.5 percent", "rally 12%", "slumped 4.1 per cent") or a
+  direction noun right after it ("a 3% drop"). The value is signed: negative
+  for falls. A percentage without a direction is not a move and is skipped.
+- **extreme**: "one-year high", "record low", "all-time high", "six-month
+  low", "highest since 2022"...
+
+Binding: a figure belongs to the nearest commodity mention *in the same
+sentence*, looking first backwards, then forwards. A word that names a
+different subject (shares, stocks, index, tickets, output, exports, the
+dollar...) between the commodity and the figure breaks the link, so "Shares
+of the oil major rose 3%" binds to nothing. In a spread sentence the
+benchmark (the commodity after "to", "against", "versus" or the second of
+"between X and Y") is the spread's ``benchmark`` and figures bind to the
+other commodity: "the discount on Urals to Brent reached a one-year high of
+19.40 dollars per barrel" gives a spread of 19.40 USD/bbl for Urals with
+benchmark Brent, and the extreme "one-year high" for Urals.
+
+All patterns are compiled with google-re2, whose automata match in time
+linear in the text: no pattern here can backtrack catastrophically, whatever
+the input. Patterns run on folded text (lower case, no diacritics), so they
+are written in lower case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import re2
+
+from schemas.articles import Article
+from schemas.common import Span, TextField
+from schemas.detections import EntityMention, ExtractedValue
+from streams.rules.entities import folded_text
+
+_FIELDS = (TextField.TITLE, TextField.SUMMARY, TextField.BODY)
+
+
+# Letters of folded text. A small class keeps RE2's DFA small (``\\pL`` spans
+# thousands of code points and makes RE2 fall back to slower matching).
+_LETTERS = "a-zа-яёіїєґ"
+
+
+def _compile(pattern: str) -> Any:
+    """Compile with RE2 (linear time), ``@L`` standing for the letters of folded text."""
+    return re2.compile(pattern.replace("@L", _LETTERS))
+
+
+class _Groups:
+    """Named-group access for re2 matches, by index (the wrapper's name lookup is slow)."""
+
+    def __init__(self, regex: Any) -> None:
+        self._index: dict[str, int] = dict(regex.groupindex)
+
+    def text(self, match: Any, name: str) -> str | None:
+        """The text of group ``name``, or None when it did not take part."""
+        value = match.group(self._index[name])
+        return value if isinstance(value, str) else None
+
+    def start(self, match: Any, name: str) -> int:
+        """Start of group ``name``."""
+        return int(match.start(self._index[name]))
+
+    def end(self, match: Any, name: str) -> int:
+        """End of group ``name``."""
+        return int(match.end(self._index[name]))
+
+
+def _words(*words: str) -> str:
+    """An alternation of words, longest first so a longer word wins."""
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+# An amount: 4,400 / 4,400.50 / 19.40 / 19,40 (a decimal comma, as in Russian).
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
+_CUR_BEFORE = _words(r"us\$", r"\$", "€", "£", "₽", "usd", "eur", "gbp", "rub", "cny", "uah")
+_CUR_AFTER = _words(
+    "dollars", "dollar", "usd", "euros", "euro", "eur", "gbp", "roubles", "rouble",
+    "rubles", "ruble", "rub", "yuan", "cny", "uah", "hryvnias", "hryvnia",
+    r"долл[@L]*\.?", r"долар[@L]*", "евро", "євро", r"руб[@L]*\.?", r"юан[@L]*",
+    r"грн\.?", r"гривн[@L]*", r"гривен[@L]*",
+)  # fmt: skip
+_MULTIPLIER = _words(
+    "bn", "billion", "mln", "million", "trillion", "tn", "thousand", "млрд", "млн", "трлн"
+)
+_UNIT = _words(
+    "bbl", "barrels", "barrel", r"баррел[@L]*", r"барел[@L]*",
+    "troy ounces", "troy ounce", "ounces", "ounce", "oz", r"унци[@L]*",
+    "metric tonnes", "metric tons", "tonnes", "tonne", "tons", "ton", "mt", "t", r"тонн[@L]*",
+    "mwh", "megawatt hours", "megawatt hour", "megawatt-hours", "megawatt-hour", "мвт ч",
+    "mmbtu", "million british thermal units",
+    "bushels", "bushel", "bu", "gallons", "gallon", "gal",
+    "pounds", "pound", "lbs", "lb", "litres", "litre", "liters", "liter",
+    "thousand cubic metres", "thousand cubic meters", "1,000 cubic metres",
+    "1,000 cubic meters", "tcm", "тысячу кубометров", "тисячу кубометрів",
+)  # fmt: skip
+_UNIT_CODES = {
+    "bbl": "bbl", "barrel": "bbl", "баррел": "bbl", "барел": "bbl",
+    "troy": "oz", "ounce": "oz", "oz": "oz", "унци": "oz",
+    "metric": "t", "tonne": "t", "ton": "t", "mt": "t", "t": "t", "тонн": "t",
+    "mwh": "MWh", "megawatt": "MWh", "мвт": "MWh",
+    "mmbtu": "MMBtu", "million": "MMBtu",
+    "bushel": "bu", "bu": "bu", "gallon": "gal", "gal": "gal",
+    "pound": "lb", "lb": "lb", "lbs": "lb", "litre": "l", "liter": "l",
+    "thousand": "tcm", "1,000": "tcm", "tcm": "tcm", "тысячу": "tcm", "тисячу": "tcm",
+}  # fmt: skip
+_CURRENCY_CODES = {
+    "us$": "USD", "$": "USD", "usd": "USD", "dollar": "USD", "долл": "USD", "долар": "USD",
+    "€": "EUR", "eur": "EUR", "euro": "EUR", "евро": "EUR", "євро": "EUR",
+    "£": "GBP", "gbp": "GBP",
+    "₽": "RUB", "rub": "RUB", "rouble": "RUB", "ruble": "RUB", "руб": "RUB",
+    "cny": "CNY", "yuan": "CNY", "юан": "CNY",
+    "uah": "UAH", "hryvnia": "UAH", "грн": "UAH", "гривн": "UAH", "гривен": "UAH",
+}  # fmt: skip
+
+# Every quantifier below is a single character class or a bounded repeat of
+# a group that starts with a fixed character, and RE2 guarantees linear time
+# anyway: these notes are for readers who port the patterns.
+_MONEY = _compile(
+    rf"(?:^|[^@L0-9])(?:"
+    rf"(?P<cur1>{_CUR_BEFORE})\s?(?P<num1>{_NUM})(?:\s?(?P<mult1>{_MULTIPLIER}))?"
+    rf"|(?P<num2>{_NUM})\s?(?:(?P<mult2>{_MULTIPLIER})\s)?(?P<cur2>{_CUR_AFTER}))"
+    rf"(?:(?:\s?/\s?|\s(?:per|an?|each|за)\s)(?P<unit>{_UNIT}))?"
+)
+_PERCENT = _compile(
+    r"(?:^|[^@L0-9.,+\-−])(?P<sign>[+\-−])?(?P<num>\d+(?:[.,]\d+)?)\s?"
+    r"(?P<pct>%|percent|per cent|pct|процент[@L]*|проц\.|відсот[@L]*)"
+)
+_UP = (
+    "rose", "rise", "rises", "rising", "risen", "up", "gained", "gain", "gains", "gaining",
+    "climbed", "climb", "climbs", "climbing", "jumped", "jump", "jumps", "jumping", "surged",
+    "surge", "surges", "surging", "soared", "soar", "soars", "rallied", "rally", "rallies",
+    "rallying", "advanced", "advance", "advances", "added", "adds", "increased", "increase",
+    "increases", "higher", "spiked", "spike", "rebounded", "rebound", "firmed", "strengthened",
+    r"вырос[@L]*", r"подорожал[@L]*", r"повысил[@L]*", r"прибавил[@L]*",
+    r"подскочил[@L]*", r"рост[@L]*", r"зрос[@L]*", "зріс", r"подорожчал[@L]*",
+    r"підвищил[@L]*", r"додал[@L]*", r"підскочил[@L]*",
+)  # fmt: skip
+_DOWN = (
+    "fell", "fall", "falls", "falling", "fallen", "down", "dropped", "drop", "drops",
+    "dropping", "declined", "decline", "declines", "declining", "slumped", "slump", "slumps",
+    "slid", "slide", "slides", "sliding", "lost", "lose", "loses", "losing", "loss",
+    "plunged", "plunge", "plunges", "tumbled", "tumble", "tumbles", "sank", "sink", "sinks",
+    "eased", "ease", "eases", "retreated", "retreat", "dipped", "dip", "dips", "decreased",
+    "decrease", "lower", "crashed", "crash", "shed", "sheds", "weakened", "slipped", "slip",
+    r"упал[@L]*", r"подешевел[@L]*", r"снизил[@L]*", r"опустил[@L]*", r"потерял[@L]*",
+    r"обвалил[@L]*", r"падени[@L]*", r"снижени[@L]*", r"впал[@L]*", r"подешевшал[@L]*",
+    r"знизил[@L]*", r"втратил[@L]*", r"падінн[@L]*", r"зниженн[@L]*",
+)  # fmt: skip
+_DIRECTION = _compile(
+    rf"(?:^|[^@L0-9])(?:(?P<up>{_words(*_UP)})|(?P<down>{_words(*_DOWN)}))(?:[^@L0-9]|$)"
+)
+# "a 3% drop", "3 percent higher", "a 2% weekly gain": a direction noun or
+# adverb right after (not a verb: in "3% after falling" the verb is elsewhere).
+_AFTER_UP = ("gain", "gains", "rise", "rises", "jump", "increase", "rally", "surge", "higher", "up")
+_AFTER_DOWN = (
+    "drop",
+    "fall",
+    "falls",
+    "decline",
+    "slump",
+    "plunge",
+    "loss",
+    "lower",
+    "down",
+    "dip",
+)
+_DIRECTION_AFTER = _compile(
+    rf"^\s(?:[@L]+\s)?(?:(?P<up>{_words(*_AFTER_UP)})|(?P<down>{_words(*_AFTER_DOWN)}))"
+    r"(?:[^@L0-9]|$)"
+)
+_NUMBER_WORD = _words(
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "fifteen", "eighteen", "twenty", "thirty", "forty", "fifty", r"\d+",
+)  # fmt: skip
+_PERIOD = "year|month|week|day|decade|session"
+_MONTH = "january|february|march|april|may|june|july|august|september|october|november|december"
+_EXTREME = _compile(
+    r"(?:^|[^@L0-9])(?P<ext>"
+    rf"(?:(?:{_NUMBER_WORD})[- ](?:{_PERIOD})s?|multi[- ]?(?:{_PERIOD})|record|all[- ]time"
+    rf"|lifetime|historic|seasonal)[- ](?P<hl>high|low|peak|trough)s?"
+    rf"|(?P<hl2>highest|lowest|strongest|weakest)(?:\s(?:level|levels|close|price|settlement))?"
+    rf"\s(?:since|in)\s(?:(?:early|late|mid|the start of|the end of)[- ])?"
+    rf"(?:\d{{4}}|(?:{_MONTH})(?:\s\d{{4}})?|(?:(?:more than|almost|nearly|over|at least)\s)?"
+    rf"(?:a|an|{_NUMBER_WORD})\s(?:{_PERIOD})s?)"
+    r"|(?:рекордн[@L]*|историческ[@L]*|многолетн[@L]*|годов[@L]*|історичн[@L]*"
+    r"|багаторічн[@L]*|річн[@L]*)\s(?P<hl3>максимум|минимум|мінімум)[@L]*"
+    r"|(?P<hl4>максимум|минимум|мінімум)[@L]*\s(?:с|з|за|since)\s\d{4}"
+    r")(?:[^@L0-9]|$)"
+)
+_SPREAD_WORDS = (
+    r"(?:discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
+    r"|преми[@L]*|знижк[@L]*)(?:[^@L0-9]|$)"
+)
+_SPREAD_WORD = _compile(rf"(?:^|[^@L0-9]){_SPREAD_WORDS}")
+# "a $12 discount", "$12 a barrel premium": the spread word right after the amount.
+_SPREAD_AFTER = _compile(rf"^\s(?:[@L]+\s){{0,2}}{_SPREAD_WORDS}")
+_BENCHMARK_BEFORE = _compile(
+    r"(?:^|[^@L0-9])(?:to|against|versus|vs\.?|over|relative to|below|under|above|к|до"
+    r"|относительно|щодо)\s(?:(?:the|dated|benchmark|global|international|north sea"
+    r"|front-month)\s){0,3}$"
+)
+_AND_BEFORE = _compile(r"(?:^|[^@L0-9])(?:and|и|і|та)\s(?:(?:the|dated|benchmark)\s){0,2}$")
+_BETWEEN = _compile(r"(?:^|[^@L0-9])(?:between|между|між)\s")
+# Words naming another subject than the commodity's price: a figure after
+# them is about shares, tickets, output, a currency... not the commodity.
+_OTHER_SUBJECT = _compile(
+    r"(?:^|[^@L0-9])(?:shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
+    r"|bonds?|yields?|compan(?:y|ies)|firms?|majors?|producers?|miners?|groups?|earnings"
+    r"|profits?|revenues?|sales|dividends?|output|production|exports?|imports?|suppl(?:y|ies)"
+    r"|demand|inventor(?:y|ies)|stockpiles?|volumes?|shipments?|capacity|dollar|euro|rouble"
+    r"|ruble|yuan|currency|inflation|rates?|gdp|wages?|rents?|market cap"
+    r"|акци[@L]*|индекс[@L]*|компани[@L]*|добыч[@L]*|экспорт[@L]*|импорт[@L]*"
+    r"|акці[@L]*|індекс[@L]*|компані[@L]*|видобу[@L]*|експорт[@L]*|імпорт[@L]*"
+    r")(?:[^@L0-9]|$)"
+)
+# Sentence ends, found with str.rfind/str.find around each figure (cheaper
+# than splitting every sentence of a long body).
+_SENTENCE_ENDS = (". ", '." ', ".” ", "! ", "? ", "; ", "\n")
+# How far before a percentage its direction word may be (about six words).
+_DIRECTION_WINDOW = 48
+_AFTER_AMOUNT_WINDOW = 24
+
+_MONEY_G = _Groups(_MONEY)
+_PERCENT_G = _Groups(_PERCENT)
+_DIRECTION_G = _Groups(_DIRECTION)
+_AFTER_G = _Groups(_DIRECTION_AFTER)
+_EXTREME_G = _Groups(_EXTREME)
+_UP_WORDS = frozenset({"high", "peak", "highest", "strongest", "максимум"})
+
+ValueKind = Literal["price", "spread", "change_pct", "extreme"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Mention:
+    start: int
+    end: int
+    id: str
+
+
+@dataclass(slots=True)
+class _Figure:
+    """A figure found in one field, before binding."""
+
+    kind: ValueKind
+    start: int
+    end: int
+    value: float | None = None
+    currency: str | None = None
+    unit: str | None = None
+    extreme: str | None = None
+    direction: Literal["up", "down"] | None = None
+
+
+def extract_values(
+    article: Article, mentions: Sequence[EntityMention]
+) -> tuple[ExtractedValue, ...]:
+    """Return the prices, spreads, percent moves and extremes of an article.
+
+    Args:
+        article: the article to read (title, summary and body).
+        mentions: its entity mentions (from the gazetteer); commodity mentions
+            are what figures bind to.
+
+    Returns:
+        One value per figure, in field then text order; ``commodity`` is None
+        when no commodity of the same sentence owns the figure.
+    """
+    by_field: dict[TextField, list[_Mention]] = {}
+    for mention in mentions:
+        if mention.kind != "commodity":
+            continue
+        for span in mention.spans:
+            by_field.setdefault(span.field, []).append(_Mention(span.start, span.end, mention.id))
+    values: list[ExtractedValue] = []
+    for field in _FIELDS:
+        text = article.text_of(field)
+        if not text:
+            continue
+        commodities = sorted(by_field.get(field, []), key=lambda m: m.start)
+        values.extend(_field_values(field, text, commodities))
+    return tuple(values)
+
+
+def _field_values(
+    field: TextField, text: str, commodities: list[_Mention]
+) -> Iterator[ExtractedValue]:
+    folded = folded_text(text)
+    figures = sorted(
+        [*_amounts(folded), *_percents(folded), *_extremes(folded)], key=lambda f: f.start
+    )
+    sentences: dict[tuple[int, int], list[_Figure]] = {}
+    for figure in figures:
+        sentences.setdefault(_sentence(folded, figure.start), []).append(figure)
+    for (start, end), inside in sentences.items():
+        sentence_mentions = [m for m in commodities if start <= m.start < end]
+        yield from _bind_sentence(field, text, folded, start, inside, sentence_mentions)
+
+
+def _sentence(folded: str, offset: int) -> tuple[int, int]:
+    """``[start, end)`` of the sentence (or line) around ``offset``."""
+    start, end = 0, len(folded)
+    for mark in _SENTENCE_ENDS:
+        found = folded.rfind(mark, 0, offset)
+        if found >= 0:
+            start = max(start, found + len(mark))
+        found = folded.find(mark, offset)
+        if found >= 0:
+            end = min(end, found + len(mark))
+    return start, end
+
+
+def _bind_sentence(
+    field: TextField,
+    text: str,
+    folded: str,
+    sentence_start: int,
+    figures: list[_Figure],
+    mentions: list[_Mention],
+) -> Iterator[ExtractedValue]:
+    benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
+    benchmark_id = benchmarks[0].id if benchmarks else None
+    owners = [m for m in mentions if m not in benchmarks]
+    previous_end = sentence_start
+    for figure in figures:
+        if figure.kind == "price":
+            if _is_spread(folded, previous_end, figure):
+                figure.kind = "spread"
+            previous_end = figure.end
+        commodity = _owner(folded, sentence_start, figure, owners)
+        yield ExtractedValue(
+            kind=figure.kind,
+            value=figure.value,
+            currency=figure.currency,
+            unit=figure.unit,
+            commodity=commodity,
+            benchmark=benchmark_id if figure.kind == "spread" and commodity else None,
+            extreme=figure.extreme,
+            direction=figure.direction,
+            span=Span(
+                field=field,
+                start=figure.start,
+                end=figure.end,
+                text=text[figure.start : figure.end],
+            ),
+        )
+
+
+def _benchmark_mentions(
+    folded: str, sentence_start: int, mentions: list[_Mention]
+) -> list[_Mention]:
+    """Commodity mentions that are the reference of a spread ("to Brent")."""
+    if len(mentions) < 2 or not _SPREAD_WORD.search(folded[sentence_start : mentions[-1].start]):
+        return []
+    found = []
+    for index, mention in enumerate(mentions[1:], start=1):
+        before = folded[max(sentence_start, mention.start - 40) : mention.start]
+        after_and = _AND_BEFORE.search(before) and _BETWEEN.search(
+            folded[sentence_start : mentions[index - 1].start]
+        )
+        if after_and or _BENCHMARK_BEFORE.search(before):
+            found.append(mention)
+    # A benchmark needs something to be compared with.
+    ids = {m.id for m in found}
+    return found if any(m.id not in ids for m in mentions) else []
+
+
+def _is_spread(folded: str, previous_end: int, figure: _Figure) -> bool:
+    """A spread word before the amount (since the last amount) or right after it."""
+    if _SPREAD_WORD.search(folded[previous_end : figure.start]):
+        return True
+    return bool(_SPREAD_AFTER.match(folded[figure.end : figure.end + _AFTER_AMOUNT_WINDOW]))
+
+
+def _owner(
+    folded: str, sentence_start: int, figure: _Figure, mentions: list[_Mention]
+) -> str | None:
+    """The id of the commodity a figure is about, or None (see the module docs)."""
+    before = [m for m in mentions if m.end <= figure.start]
+    if before:
+        nearest = before[-1]
+        if _OTHER_SUBJECT.search(folded[nearest.end : figure.start]):
+            return None
+        return nearest.id
+    subject = folded[max(sentence_start, figure.start - _DIRECTION_WINDOW) : figure.start]
+    if _OTHER_SUBJECT.search(subject):
+        return None
+    for mention in mentions:
+        if mention.start >= figure.end:
+            between = folded[figure.end : mention.start]
+            return None if _OTHER_SUBJECT.search(between) else mention.id
+    return None
+
+
+def _amounts(folded: str) -> Iterator[_Figure]:
+    g = _MONEY_G
+    for match in _MONEY.finditer(folded):
+        if g.text(match, "mult1") or g.text(match, "mult2"):
+            continue  # "$2 billion" is a total, not a price
+        end = match.end()
+        if end < len(folded) and folded[end].isalnum():
+            continue  # "5 europe": the currency or unit runs into a longer word
+        before = g.text(match, "cur1")
+        number = g.text(match, "num1") if before else g.text(match, "num2")
+        currency = before or g.text(match, "cur2")
+        if number is None or currency is None:
+            continue
+        unit = g.text(match, "unit")
+        yield _Figure(
+            kind="price",
+            start=g.start(match, "cur1") if before else g.start(match, "num2"),
+            end=end,
+            value=_to_float(number),
+            currency=_code(_CURRENCY_CODES, currency),
+            unit=_code(_UNIT_CODES, unit) if unit else None,
+        )
+
+
+def _percents(folded: str) -> Iterator[_Figure]:
+    g = _PERCENT_G
+    previous_end = 0
+    for match in _PERCENT.finditer(folded):
+        number = g.text(match, "num") or "0"
+        start, end = g.start(match, "num"), match.end()
+        window_start = max(previous_end, start - _DIRECTION_WINDOW)
+        previous_end = end
+        direction: Literal["up", "down"] | None = None
+        after = _DIRECTION_AFTER.match(folded[end : end + _AFTER_AMOUNT_WINDOW])
+        if after:
+            direction = "up" if _AFTER_G.text(after, "up") else "down"
+            end += _AFTER_G.end(after, direction)
+        else:
+            last = None
+            for found in _DIRECTION.finditer(folded[window_start:start]):
+                last = found
+            if last is not None:
+                direction = "up" if _DIRECTION_G.text(last, "up") else "down"
+                start = window_start + _DIRECTION_G.start(last, direction)
+        sign = g.text(match, "sign")
+        if direction is None and sign:
+            direction = "up" if sign == "+" else "down"
+            start = g.start(match, "sign")
+        if direction is None:
+            continue  # "a 25% stake": a share, not a move
+        value = _to_float(number, decimal_comma=True)
+        yield _Figure(
+            kind="change_pct",
+            start=start,
+            end=end,
+            value=-value if direction == "down" else value,
+            direction=direction,
+        )
+
+
+def _extremes(folded: str) -> Iterator[_Figure]:
+    g = _EXTREME_G
+    for match in _EXTREME.finditer(folded):
+        word = (
+            g.text(match, "hl")
+            or g.text(match, "hl2")
+            or g.text(match, "hl3")
+            or g.text(match, "hl4")
+        )
+        phrase = g.text(match, "ext") or ""
+        yield _Figure(
+            kind="extreme",
+            start=g.start(match, "ext"),
+            end=g.end(match, "ext"),
+            extreme=" ".join(phrase.split()),
+            direction="up" if word in _UP_WORDS else "down",
+        )
+
+
+def _to_float(number: str, *, decimal_comma: bool = False) -> float:
+    """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4."""
+    if "," in number:
+        head, _, tail = number.rpartition(",")
+        if decimal_comma or (len(tail) != 3 and "." not in number):
+            return float(f"{head.replace(',', '')}.{tail}")
+        return float(number.replace(",", ""))
+    return float(number)
+
+
+def _code(table: dict[str, str], word: str) -> str:
+    """The code of a currency or unit word, by its longest known prefix."""
+    for size in range(len(word), 0, -1):
+        code = table.get(word[:size])
+        if code is not None:
+            return code
+    return word.upper()
