@@ -397,7 +397,10 @@ class _Parser:
         if self.keyword("not"):
             negated = True
             if not (self.token.kind is _Kind.NAME and self.token.text.lower() == "in"):
-                raise self.fail("expected 'in' after 'not' here (write 'not (a = b)' to negate)")
+                raise self.fail(
+                    "expected 'in' after 'not' here (write 'not (a = b)' to negate)",
+                    self.token_before,
+                )
         if self.keyword("in"):
             return _In(left, self.choices(left), negated)
         operator = self.operator("=", "==", "!=", "<>", "<", "<=", ">", ">=")
