@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -53,6 +53,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "received_at": ("received_at",),
 }
 _ENVELOPE = frozenset({"meta", "schema_version"})
+_FIELD_OF = {name: field for field, names in _ALIASES.items() for name in names}
 
 _TRACKING_PARAMS = frozenset(
     {
@@ -99,20 +100,18 @@ def canonical_url(url: str) -> str:
     netloc = f"[{host}]" if ":" in host else host
     if port is not None and port != _DEFAULT_PORTS.get(scheme):
         netloc = f"{netloc}:{port}"
-    query = urlencode(
-        [
-            (name, value)
-            for name, value in parse_qsl(parts.query, keep_blank_values=True)
-            if not _is_tracking(name)
-        ],
-        doseq=True,
-    )
+    # Parameters are filtered as written (not decoded and re-encoded), so the
+    # site's own spelling of the rest of the query is kept.
+    query = "&".join(param for param in parts.query.split("&") if param and not _is_tracking(param))
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 
 
-def _is_tracking(name: str) -> bool:
-    lowered = name.lower()
-    return lowered.startswith("utm_") or lowered in _TRACKING_PARAMS
+def _is_tracking(param: str) -> bool:
+    name = param.partition("=")[0]
+    if "%" in name or "+" in name:
+        name = unquote_plus(name)
+    name = name.lower()
+    return name.startswith("utm_") or name in _TRACKING_PARAMS
 
 
 def _digest(*parts: str) -> str:
@@ -213,17 +212,12 @@ def _pick(record: Mapping[str, Any], field: str) -> Any:
     return None
 
 
-def _picked_names(record: Mapping[str, Any]) -> set[str]:
-    """Return the record's keys that :func:`_pick` reads; the rest go to ``meta``."""
-    names = set(_ENVELOPE)
-    for aliases in _ALIASES.values():
-        for name in aliases:
-            if record.get(name) is not None:
-                names.add(name)
-                break
-        else:
-            names.update(name for name in aliases if name in record)
-    return names
+def _picked_name(record: Mapping[str, Any], field: str) -> str | None:
+    """Return the alias :func:`_pick` reads ``field`` from, or None."""
+    for name in _ALIASES[field]:
+        if record.get(name) is not None:
+            return name
+    return None
 
 
 def _required_text(record: Mapping[str, Any], field: str) -> str:
@@ -338,13 +332,13 @@ def _build(
             f"the body is {body_bytes} bytes, over the limit of {max_body_bytes} "
             "(WIREWATCH_MAX_BODY_BYTES)",
         )
-    if not normalize_line(title):
+    if not title.strip():
         raise InvalidRecordError("missing_title", "the title is blank")
     if not body.strip():
         raise InvalidRecordError("missing_body", "the body is blank")
     url = _text(record, "url")
     source = _text(record, "source")
-    if not source or not normalize_line(source):
+    if not source or not source.strip():
         source = _host(url) or default_source or "unknown"
     raw_published = _pick(record, "published_at")
     published_at = None if raw_published is None else parse_time(raw_published)
@@ -382,10 +376,14 @@ def _build(
     try:
         return Article(**fields)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise InvalidRecordError("invalid_field", problems) from None
+        errors = exc.errors()
+        problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
+        first = errors[0]
+        # A title of only control characters is blank once normalised.
+        blank_title = first["loc"] == ("title",) and "blank" in first["msg"]
+        raise InvalidRecordError(
+            "missing_title" if blank_title else "invalid_field", problems
+        ) from None
 
 
 def _host(url: str | None) -> str | None:
@@ -400,12 +398,27 @@ def _host(url: str | None) -> str | None:
     return host.removeprefix("www.")
 
 
+def _is_extra(record: Mapping[str, Any], name: str, value: Any) -> bool:
+    """True when ``name`` is not read into a field, so it is kept in ``meta``.
+
+    A second alias of a field (``description`` next to ``summary``) is kept
+    too, so no input is lost; a null alias is not worth keeping.
+    """
+    if name in _ENVELOPE:
+        return False
+    field = _FIELD_OF.get(name)
+    if field is None:
+        return True
+    if value is None or name == _ALIASES[field][0]:
+        return False
+    return _picked_name(record, field) != name
+
+
 def _meta(record: Mapping[str, Any]) -> dict[str, Any]:
     own = record.get("meta")
     if own is not None and not isinstance(own, Mapping):
         raise InvalidRecordError("wrong_type", f"meta must be an object, not {type(own).__name__}")
-    used = _picked_names(record)
-    extra = {name: value for name, value in record.items() if name not in used}
+    extra = {name: value for name, value in record.items() if _is_extra(record, name, value)}
     meta: dict[str, Any] = {**(own or {}), **extra}
     if meta and _depth(meta) > MAX_META_DEPTH:
         raise InvalidRecordError(

@@ -29,7 +29,6 @@ order, skipping hidden files and editor or partial files (``~``, ``.tmp``,
 from __future__ import annotations
 
 import calendar
-import json
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +37,8 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
+
+import orjson
 
 from schemas import Article, InvalidRecordError, Settings
 from schemas.article_input import build_article
@@ -111,13 +112,13 @@ def read_articles(
             continue
         path = Path(path)
         if path.is_dir():
-            for file in _walk(path):
+            for file in walk_files(path):
                 yield from read_file(file, settings)
         else:
             yield from read_file(path, settings)
 
 
-def _walk(directory: Path) -> Iterator[Path]:
+def walk_files(directory: Path) -> Iterator[Path]:
     """Yield the readable files under ``directory``, recursively, in name order."""
     for root, dirs, files in os.walk(directory):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -358,12 +359,12 @@ def _records_of(
     array: bool,
 ) -> Iterator[Item]:
     try:
-        value = json.loads(text)
-    except RecursionError:
-        yield Rejected(origin, "too_deep", f"{origin}: the JSON is nested too deeply", payload)
-        return
-    except ValueError as exc:
-        yield Rejected(origin, "invalid_json", f"{origin}: invalid JSON: {exc}", payload)
+        # orjson: several times faster than json here, and it refuses deep
+        # nesting, lone surrogates and NaN with an error instead of a crash.
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        reason = "too_deep" if "depth limit" in str(exc) else "invalid_json"
+        yield Rejected(origin, reason, f"{origin}: invalid JSON: {exc}", payload)
         return
     if array and isinstance(value, list):
         if not value:
@@ -391,8 +392,8 @@ def _build_json(
 
 def _dump(value: Any) -> bytes:
     try:
-        return json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    except (RecursionError, ValueError):
+        return orjson.dumps(value)
+    except TypeError:  # values come from orjson or feedparser: only a bug lands here
         return b""
 
 

@@ -1,0 +1,175 @@
+"""How fast ``wirewatch produce`` writes articles, against a bare aiokafka loop.
+
+Generates 20,000 articles of about 3 KB as JSON Lines, then, several times
+in turn, (a) sends the raw lines with a bare aiokafka loop (same producer
+settings: idempotent, acks=all, zstd, linger) and (b) runs Wirewatch's
+produce loop on the file (read, validate, normalise, key, serialise, send).
+Both are timed from the first record read to the last acknowledgement, on
+fresh topics of the local broker, and the topics are deleted afterwards.
+
+    python benchmarks/produce.py [--articles 20000] [--runs 5]
+
+Prints a table and writes benchmarks/results/produce.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from schemas import Settings
+from schemas.kafka import TopicSpec, client_options, ensure_topics, make_producer
+from wirewatch.producer import produce
+
+TEXT = (
+    "the government said on Tuesday that talks with the delegation would continue despite heavy "
+    "fighting near the front while oil prices rose and analysts warned that sanctions on exports "
+    "could widen the discount to Brent crude officials in Brussels Kyiv Warsaw and Moscow gave no "
+    "details of the plan"
+)
+WORDS = TEXT.split()
+
+
+def make_jsonl(path: Path, count: int, size: int = 3_000) -> None:
+    """Write ``count`` article records of about ``size`` bytes each."""
+    rng = random.Random(42)
+    with path.open("w", encoding="utf-8") as out:
+        for n in range(count):
+            paragraphs = []
+            length = 0
+            while length < size - 400:
+                sentence = " ".join(rng.choice(WORDS) for _ in range(18)).capitalize() + "."
+                paragraphs.append(sentence)
+                length += len(sentence) + 1
+            record = {
+                "url": f"https://bench.example/{n}?utm_source=bench",
+                "source": "Bench Wire",
+                "title": f"Benchmark headline number {n}",
+                "summary": "A standfirst for the benchmark article.",
+                "body": "\n".join(paragraphs),
+                "published_at": "2026-11-10T09:30:00Z",
+            }
+            out.write(json.dumps(record) + "\n")
+
+
+async def bare_loop(settings: Settings, path: Path) -> float:
+    """Send the file's raw lines with a bare aiokafka loop; return seconds."""
+    topic = settings.topics.articles
+    await ensure_topics(settings, [TopicSpec(topic, settings.partitions, {})])
+    producer = make_producer(settings, client_id="bench-bare")
+    await producer.start()
+    try:
+        start = time.perf_counter()
+        futures = []
+        with path.open("rb") as lines:
+            for n, line in enumerate(lines):
+                # A key as long as Wirewatch's ids, so partitioning costs the same.
+                key = f"url-{n:032x}".encode()
+                futures.append(await producer.send(topic, line, key=key))
+        await asyncio.gather(*futures)
+        return time.perf_counter() - start
+    finally:
+        await producer.stop()
+
+
+async def wirewatch_loop(settings: Settings, path: Path, count: int) -> float:
+    """Run Wirewatch's produce loop on the file; return seconds."""
+    producer = make_producer(settings, client_id="bench-wirewatch")
+    await producer.start()
+    try:
+        start = time.perf_counter()
+        summary = await produce(settings, [path], producer=producer)
+        elapsed = time.perf_counter() - start
+    finally:
+        await producer.stop()
+    if summary.produced != count or summary.invalid or summary.failed:
+        raise SystemExit(f"benchmark run went wrong: {summary}")
+    return elapsed
+
+
+async def delete_topics(settings: Settings) -> None:
+    """Delete the benchmark's topics so repeated runs do not fill the shared broker."""
+    admin = AIOKafkaAdminClient(**client_options(settings, "bench-admin"))
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        names = [
+            t for t in (settings.topics.articles, settings.topics.articles_dlq) if t in existing
+        ]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def one_round(path: Path, count: int) -> tuple[float, float]:
+    """Time the bare loop and Wirewatch once each, on fresh topics."""
+    base = Settings(_env_file=None)  # type: ignore[call-arg]
+    results = []
+    for kind in ("bare", "wirewatch"):
+        settings = base.model_copy(update={"topic_prefix": f"bench-{uuid.uuid4().hex[:8]}."})
+        try:
+            if kind == "bare":
+                results.append(await bare_loop(settings, path))
+            else:
+                results.append(await wirewatch_loop(settings, path, count))
+        finally:
+            await delete_topics(settings)
+    return results[0], results[1]
+
+
+def main() -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=20_000)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "articles.jsonl"
+        make_jsonl(path, args.articles)
+        size = path.stat().st_size
+        bare_s: list[float] = []
+        ww_s: list[float] = []
+        for _ in range(args.runs):
+            bare, ww = asyncio.run(one_round(path, args.articles))
+            bare_s.append(bare)
+            ww_s.append(ww)
+    bare_rate = args.articles / statistics.median(bare_s)
+    ww_rate = args.articles / statistics.median(ww_s)
+    ratio = statistics.median(ww_s) / statistics.median(bare_s)
+    print(f"{args.articles} articles, {size / args.articles:.0f} bytes each, {args.runs} runs")
+    print(f"{'loop':<12}{'median s':>10}{'articles/s':>12}   runs (s)")
+    for name, runs, rate in (("bare", bare_s, bare_rate), ("wirewatch", ww_s, ww_rate)):
+        listed = " ".join(f"{r:.2f}" for r in runs)
+        print(f"{name:<12}{statistics.median(runs):>10.2f}{rate:>12.0f}   {listed}")
+    print(f"wirewatch / bare time ratio: {ratio:.2f} (target <= 1.5; >= 10,000 articles/s)")
+    out = Path(__file__).parent / "results" / "produce.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(
+        json.dumps(
+            {
+                "articles": args.articles,
+                "bytes_per_article": round(size / args.articles),
+                "runs": args.runs,
+                "bare_seconds": bare_s,
+                "wirewatch_seconds": ww_s,
+                "bare_articles_per_s": round(bare_rate),
+                "wirewatch_articles_per_s": round(ww_rate),
+                "ratio": round(ratio, 3),
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
