@@ -305,7 +305,7 @@ async def _follow(
         for path, state in current.items():
             if seen.get(path) == state and done.get(path) != state:
                 done[path] = state
-                await sender.send_all(read_file(path, settings))
+                await sender.send_all(read_file(path, settings, sniff=False))
         seen = current
         try:
             await asyncio.wait_for(stop.wait(), FOLLOW_POLL_S)

@@ -23,7 +23,9 @@ Origins say where a record came from: ``feed.jsonl:12`` (line),
 ``batch.json[3]`` (array index, from 0), ``news.rss#2`` (entry, from 1), or
 the file's path for a text page. Directories are read recursively in name
 order, skipping hidden files and editor or partial files (``~``, ``.tmp``,
-``.part``, ``.swp``).
+``.part``, ``.swp``); a file of another suffix found in a directory is
+reported as ``unsupported_format``, while a file named on its own (and
+stdin) has its format recognised from its first bytes.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def read_articles(
         path = Path(path)
         if path.is_dir():
             for file in walk_files(path):
-                yield from read_file(file, settings)
+                yield from read_file(file, settings, sniff=False)
         else:
             yield from read_file(path, settings)
 
@@ -128,18 +130,30 @@ def walk_files(directory: Path) -> Iterator[Path]:
             yield Path(root) / name
 
 
-def read_file(path: Path, settings: Settings) -> Iterator[Item]:
-    """Yield the articles of one file (any supported format)."""
+def read_file(path: Path, settings: Settings, *, sniff: bool = True) -> Iterator[Item]:
+    """Yield the articles of one file (any supported format).
+
+    Args:
+        sniff: recognise a file without a known suffix from its first bytes.
+            Off for files found in directories, which hold other things too
+            (rule packs, notes): those are reported as ``unsupported_format``.
+    """
     origin = str(path)
     default_source = path.resolve().parent.name or "unknown"
+    fmt = _SUFFIXES.get(path.suffix.lower())
+    if fmt is None and not sniff:
+        yield Rejected(
+            origin,
+            "unsupported_format",
+            f"{origin}: not an article file; name it .txt, .jsonl, .json, .xml, .rss or .atom, "
+            "or give it as a PATH of its own to have its format recognised",
+            None,
+        )
+        return
     try:
         with path.open("rb") as stream:
             yield from read_stream(
-                stream,
-                settings,
-                origin=origin,
-                default_source=default_source,
-                fmt=_SUFFIXES.get(path.suffix.lower()),
+                stream, settings, origin=origin, default_source=default_source, fmt=fmt
             )
     except OSError as exc:
         yield Rejected(origin, "unreadable", f"cannot read {origin}: {exc.strerror or exc}", None)

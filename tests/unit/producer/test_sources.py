@@ -225,8 +225,12 @@ def test_directories_are_read_recursively_skipping_hidden_and_partial_files(
     write(".hidden.txt", "H\nbody")
     write("c.txt.part", "C\nbody")
     write("d.txt~", "D\nbody")
+    write("rules.yaml", "rules:\n  - id: x\n")
     items = read(unit_settings, tmp_path / "wire")
-    assert [Path(i.origin).name for i in items] == ["b.txt", "a.jsonl:1"]
+    assert [Path(i.origin).name for i in items] == ["b.txt", "rules.yaml", "a.jsonl:1"]
+    assert [type(i).__name__ for i in items] == ["Accepted", "Rejected", "Accepted"]
+    assert isinstance(items[1], Rejected)
+    assert items[1].reason == "unsupported_format"
 
 
 @pytest.mark.parametrize(
