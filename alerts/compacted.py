@@ -36,22 +36,24 @@ class CompactedReader:
         self.applied = 0
 
     async def start(self) -> None:
-        """Connect and assign every partition of the topic from its beginning."""
-        consumer = make_consumer(self._settings, group_id=None, client_id=self._client_id)
+        """Connect and read every partition of the topic from its beginning.
+
+        Without a group there are no committed offsets, so ``earliest`` means
+        the beginning; the subscription covers every partition.
+        """
+        consumer = make_consumer(
+            self._settings, self._topic, group_id=None, client_id=self._client_id
+        )
         await asyncio.wait_for(consumer.start(), self._settings.send_timeout_s)
         self._consumer = consumer
-        partitions = consumer.partitions_for_topic(self._topic)
         deadline = time.monotonic() + self._settings.send_timeout_s
-        while not partitions:
+        while not consumer.assignment():
             if time.monotonic() > deadline:
                 raise BrokerError(
-                    f"topic {self._topic!r} does not exist; run `wirewatch topics create`"
+                    f"topic {self._topic!r} has no partitions; run `wirewatch topics create`"
                 )
-            await consumer.topics()  # refreshes the cluster metadata
-            partitions = consumer.partitions_for_topic(self._topic)
-        self._partitions = [TopicPartition(self._topic, p) for p in sorted(partitions)]
-        consumer.assign(self._partitions)
-        await consumer.seek_to_beginning(*self._partitions)
+            await asyncio.sleep(0.05)
+        self._partitions = sorted(consumer.assignment())
 
     async def catch_up(self, timeout_s: float | None = None) -> int:
         """Apply every record up to the current end offsets; return how many were applied.

@@ -1,6 +1,6 @@
 """Delivering a rendered notification to a receiver's URLs: timeouts, retries, a circuit breaker.
 
-apprise 2.x is relied on for one thing beyond sending: ``async_notify``
+apprise 2.x is relied on for one thing beyond sending: ``notify``
 returns an ``AppriseResult`` whose ``results`` hold one ``NotifyResult`` per
 URL, with the URL's secrets masked and the log lines of each attempt. One
 :class:`apprise.Apprise` object is built per URL, so each URL is retried on
@@ -21,11 +21,13 @@ notify() has no way to carry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import random
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,30 +68,39 @@ class Transport(Protocol):
 
 
 class AppriseTransport:
-    """One apprise URL, sent to with ``async_notify`` and read back from its ``AppriseResult``."""
+    """One apprise URL, sent to with ``notify`` and read back from its ``AppriseResult``.
 
-    def __init__(self, url: str, timeout_s: float) -> None:
-        self._apprise = apprise.Apprise()
+    apprise's own thread pools are sized by the CPU count (6 threads on 2
+    cores) and its call deadline includes time queued there, so a hung
+    webhook would starve the email. Instead apprise runs synchronously
+    (``async_mode=False``, no service deadline) on the notifier's own pool,
+    and each attempt is bounded by the URL's socket timeouts.
+    """
+
+    def __init__(self, url: str, timeout_s: float, executor: Executor) -> None:
+        self._apprise = apprise.Apprise(
+            asset=apprise.AppriseAsset(async_mode=False, service_timeout=0)
+        )
         if not self._apprise.add(url):
             raise ConfigError(
                 "a receiver URL is not a valid apprise URL (its scheme or required parts are "
                 "wrong; see https://github.com/caronc/apprise/wiki)"
             )
         for server in self._apprise:
-            # The service's own socket timeouts, so a hung server frees its worker thread too.
             server.socket_connect_timeout = timeout_s
             server.socket_read_timeout = timeout_s
         self.label = str(self._apprise[0].url(privacy=True))  # type: ignore[no-untyped-call]  # apprise is untyped here
-        self._timeout_s = timeout_s
+        self._executor = executor
 
     async def send(self, rendered: Rendered, receiver: str, keys: Sequence[str]) -> Attempt:
-        """Make one attempt; the call is bounded by the timeout plus a grace second."""
-        result = await self._apprise.async_notify(
+        """Make one attempt on the notifier's thread pool."""
+        notify = functools.partial(
+            self._apprise.notify,
             body=rendered.body,
             title=rendered.title,
             body_format=rendered.body_format,
-            timeout=self._timeout_s + 1.0,
         )
+        result = await asyncio.get_running_loop().run_in_executor(self._executor, notify)
         with result:
             return _attempt_from(result)
 
@@ -150,24 +161,24 @@ def _append(path: Path, line: str) -> None:
         handle.flush()
 
 
-def make_transport(url: str, timeout_s: float) -> Transport:
+def make_transport(url: str, timeout_s: float, executor: Executor) -> Transport:
     """Return the transport for ``url``: native for ``jsonl://``, apprise for the rest."""
     if url.startswith(JSONL_SCHEME):
         return JsonlTransport(url)
-    return AppriseTransport(url, timeout_s)
+    return AppriseTransport(url, timeout_s, executor)
 
 
 def build_transports(
-    settings: Settings, receivers: Mapping[str, Receiver]
+    settings: Settings, receivers: Mapping[str, Receiver], executor: Executor
 ) -> dict[str, list[Transport]]:
-    """Return the transports of every receiver, one per URL.
+    """Return the transports of every receiver, one per URL, sending on ``executor``.
 
     Raises:
         ConfigError: a URL is not usable (the message never contains the URL).
     """
     return {
         name: [
-            make_transport(url.get_secret_value(), settings.notify_timeout_s)
+            make_transport(url.get_secret_value(), settings.notify_timeout_s, executor)
             for url in receiver.urls
         ]
         for name, receiver in receivers.items()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import structlog
@@ -85,7 +86,10 @@ class Notifier:
         self._clock = clock
         self._templates = templates or Templates()
         self.metrics = NotifierMetrics()
-        self._deliverer = Deliverer(settings, build_transports(settings, receivers), self.metrics)
+        self._pool = ThreadPoolExecutor(settings.notify_threads, thread_name_prefix="notify")
+        self._deliverer = Deliverer(
+            settings, build_transports(settings, receivers, self._pool), self.metrics
+        )
         self._grouper = Grouper()
         self._throttle = Throttle(routes.receivers)
         self._repeats = RepeatGuard()
@@ -156,6 +160,7 @@ class Notifier:
             await ledger.stop()
             await asyncio.wait_for(producer.stop(), settings.send_timeout_s)
             await web.stop()
+            self._pool.shutdown(wait=False, cancel_futures=True)
             log.info("notifier_stopped")
         if self._fatal is not None:
             raise self._fatal

@@ -158,6 +158,9 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Deadline of one delivery attempt to one URL."
     )
     notify_max_attempts: int = Field(default=8, ge=1, description="Attempts per receiver URL.")
+    notify_threads: int = Field(
+        default=32, ge=1, description="Sends in flight at once (apprise sends block a thread)."
+    )
     notify_retry_budget_s: float = Field(
         default=600.0,
         gt=0,

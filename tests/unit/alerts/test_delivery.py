@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -140,7 +141,7 @@ def test_breaker_states() -> None:
 def test_bad_urls(url: str) -> None:
     """An unusable receiver URL is a ConfigError that does not repeat the URL."""
     with pytest.raises(ConfigError) as info:
-        make_transport(url, 1.0)
+        make_transport(url, 1.0, ThreadPoolExecutor(1))
     assert "notascheme" not in str(info.value)
 
 
