@@ -53,7 +53,9 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "received_at": ("received_at",),
 }
 _ENVELOPE = frozenset({"meta", "schema_version"})
-_FIELD_OF = {name: field for field, names in _ALIASES.items() for name in names}
+_RANK_OF = {
+    name: (field, rank) for field, names in _ALIASES.items() for rank, name in enumerate(names)
+}
 
 _TRACKING_PARAMS = frozenset(
     {
@@ -203,25 +205,38 @@ def _from_text(text: str, field: str) -> datetime:
     )
 
 
-def _pick(record: Mapping[str, Any], field: str) -> Any:
-    """Return the value of ``field`` under its first alias present (not null)."""
-    for name in _ALIASES[field]:
-        value = record.get(name)
-        if value is not None:
-            return value
-    return None
+def _resolve(record: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a record, in one pass, into field values and the extra fields for ``meta``.
+
+    A field is read from its first alias (in :data:`_ALIASES` order) that is
+    present and not null. A second alias of a field (``description`` next to
+    ``summary``) is kept as an extra field, so no input is lost; a null alias
+    is not worth keeping.
+    """
+    chosen: dict[str, tuple[int, str, Any]] = {}
+    extra: dict[str, Any] = {}
+    for name, value in record.items():
+        if name in _ENVELOPE:
+            continue
+        alias = _RANK_OF.get(name)
+        if alias is None:
+            extra[name] = value
+            continue
+        if value is None:
+            continue
+        field, rank = alias
+        held = chosen.get(field)
+        if held is None or rank < held[0]:
+            if held is not None:
+                extra[held[1]] = held[2]
+            chosen[field] = (rank, name, value)
+        else:
+            extra[name] = value
+    return {field: value for field, (_, _, value) in chosen.items()}, extra
 
 
-def _picked_name(record: Mapping[str, Any], field: str) -> str | None:
-    """Return the alias :func:`_pick` reads ``field`` from, or None."""
-    for name in _ALIASES[field]:
-        if record.get(name) is not None:
-            return name
-    return None
-
-
-def _required_text(record: Mapping[str, Any], field: str) -> str:
-    value = _text(record, field)
+def _required_text(values: Mapping[str, Any], field: str) -> str:
+    value = _text(values, field)
     if value is None:
         raise InvalidRecordError(
             f"missing_{field}",
@@ -230,8 +245,8 @@ def _required_text(record: Mapping[str, Any], field: str) -> str:
     return value
 
 
-def _text(record: Mapping[str, Any], field: str) -> str | None:
-    value = _pick(record, field)
+def _text(values: Mapping[str, Any], field: str) -> str | None:
+    value = values.get(field)
     if value is None:
         return None
     if field == "source" and isinstance(value, Mapping):
@@ -323,8 +338,9 @@ def _build(
         raise InvalidRecordError(
             "unsupported_version", f"schema_version {version!r} is not supported (expected 1)"
         )
-    title = _required_text(record, "title")
-    body = _required_text(record, "body")
+    values, extra = _resolve(record)
+    title = _required_text(values, "title")
+    body = _required_text(values, "body")
     body_bytes = len(body.encode("utf-8"))
     if body_bytes > max_body_bytes:
         raise InvalidRecordError(
@@ -336,22 +352,22 @@ def _build(
         raise InvalidRecordError("missing_title", "the title is blank")
     if not body.strip():
         raise InvalidRecordError("missing_body", "the body is blank")
-    url = _text(record, "url")
-    source = _text(record, "source")
+    url = _text(values, "url")
+    source = _text(values, "source")
     if not source or not source.strip():
         source = _host(url) or default_source or "unknown"
-    raw_published = _pick(record, "published_at")
+    raw_published = values.get("published_at")
     published_at = None if raw_published is None else parse_time(raw_published)
-    raw_received = _pick(record, "received_at")
+    raw_received = values.get("received_at")
     received = (
         parse_time(raw_received, "received_at")
         if raw_received is not None
         else received_at or datetime.now(UTC)
     )
-    meta = _meta(record)
+    meta = _meta(record.get("meta"), extra)
     try:
         key = article_id(
-            id=_text(record, "id"),
+            id=_text(values, "id"),
             url=url,
             source=source,
             title=title,
@@ -364,17 +380,17 @@ def _build(
         "url": url.strip() if url and url.strip() else None,
         "source": source,
         "title": title,
-        "summary": _text(record, "summary"),
+        "summary": _text(values, "summary"),
         "body": body,
         "published_at": published_at,
         "received_at": received,
         "meta": meta,
     }
-    language = _text(record, "language")
+    language = _text(values, "language")
     if language is not None and language.strip():
         fields["language"] = language
     try:
-        return Article(**fields)
+        article = Article(**fields)
     except ValidationError as exc:
         errors = exc.errors()
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
@@ -384,6 +400,9 @@ def _build(
         raise InvalidRecordError(
             "missing_title" if blank_title else "invalid_field", problems
         ) from None
+    if not article.body:  # only control characters: blank once normalised
+        raise InvalidRecordError("missing_body", "the body is blank")
+    return article
 
 
 def _host(url: str | None) -> str | None:
@@ -398,27 +417,10 @@ def _host(url: str | None) -> str | None:
     return host.removeprefix("www.")
 
 
-def _is_extra(record: Mapping[str, Any], name: str, value: Any) -> bool:
-    """True when ``name`` is not read into a field, so it is kept in ``meta``.
-
-    A second alias of a field (``description`` next to ``summary``) is kept
-    too, so no input is lost; a null alias is not worth keeping.
-    """
-    if name in _ENVELOPE:
-        return False
-    field = _FIELD_OF.get(name)
-    if field is None:
-        return True
-    if value is None or name == _ALIASES[field][0]:
-        return False
-    return _picked_name(record, field) != name
-
-
-def _meta(record: Mapping[str, Any]) -> dict[str, Any]:
-    own = record.get("meta")
+def _meta(own: Any, extra: dict[str, Any]) -> dict[str, Any]:
+    """Return the record's own ``meta`` merged with its extra fields."""
     if own is not None and not isinstance(own, Mapping):
         raise InvalidRecordError("wrong_type", f"meta must be an object, not {type(own).__name__}")
-    extra = {name: value for name, value in record.items() if _is_extra(record, name, value)}
     meta: dict[str, Any] = {**(own or {}), **extra}
     if meta and _depth(meta) > MAX_META_DEPTH:
         raise InvalidRecordError(

@@ -32,13 +32,14 @@ def normalize_text(text: str) -> str:
         # Most text (and every stored article, re-validated downstream) is already
         # normal; a few C-speed checks spare the per-character passes below.
         return text
-    text = unicodedata.normalize("NFC", text)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = _CONTROL.sub("", text)
     # str.split() folds the same blanks as the regex class [^\S\n] (Unicode
     # whitespace) and strips each line in one pass.
     text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
-    return _MANY_NEWLINES.sub("\n\n", text).strip()
+    # NFC last: removing a control character between a letter and its accent
+    # must not leave the pair uncomposed (which broke idempotence).
+    return unicodedata.normalize("NFC", _MANY_NEWLINES.sub("\n\n", text).strip())
 
 
 def _is_normal(text: str) -> bool:

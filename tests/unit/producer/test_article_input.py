@@ -212,6 +212,7 @@ def test_text_is_normalised_but_received_at_is_kept() -> None:
         (record(title=None), "missing_title"),
         (record(body=...), "missing_body"),
         (record(body="\n \t"), "missing_body"),
+        (record(body="\x08\x00"), "missing_body"),
         (record(title=42), "wrong_type"),
         (record(body=["a", "b"]), "wrong_type"),
         (record(url=7), "wrong_type"),
