@@ -62,7 +62,11 @@ class AlertPolicy(Message):
 
     @field_validator("within", "renotify_after", mode="before")
     @classmethod
-    def _duration(cls, value: str | int | float | timedelta) -> timedelta:
+    def _duration(cls, value: str | int | float | timedelta) -> str | timedelta:
+        # JSON dumps of this model carry ISO 8601 durations ("PT30M"): let
+        # pydantic read those back, so a RuleSetMessage survives the rules topic.
+        if isinstance(value, str) and value.strip().upper().startswith("P"):
+            return value.strip()
         return parse_duration(value)
 
 

@@ -104,6 +104,12 @@ class Settings(BaseSettings):
         description="Offsets (and the sends they cover) are committed this often: a crash "
         "replays at most this much processing, which the idempotency keys make harmless.",
     )
+    pipeline_session_timeout_s: float = Field(
+        default=10.0,
+        ge=6,
+        description="A worker silent this long is dropped from the group and its partitions "
+        "go to the others (the broker's floor is 6 s by default).",
+    )
     pipeline_max_poll_records: int = Field(
         default=500, ge=1, description="Most records fetched per poll (bounds one batch)."
     )

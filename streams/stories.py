@@ -88,6 +88,9 @@ class StoryIndex:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, article_id: object) -> bool:
+        return article_id in self._entries
+
     def assign(self, article_id: str, sketch: tuple[int, ...], at: float) -> StoryEntry:
         """Return the story entry of ``article_id``, indexing it if it is new.
 

@@ -15,7 +15,7 @@ import click
 from pydantic import ValidationError
 
 from schemas import Settings, WirewatchError
-from wirewatch import __version__, cmd_alerts, cmd_kafka, cmd_produce
+from wirewatch import __version__, cmd_alerts, cmd_kafka, cmd_pipeline, cmd_produce
 from wirewatch.options import pass_settings
 
 
@@ -66,6 +66,7 @@ cli.add_command(cmd_kafka.topics)
 cli.add_command(cmd_alerts.notifier)
 cli.add_command(cmd_alerts.silence)
 cli.add_command(cmd_produce.produce)
+cli.add_command(cmd_pipeline.worker)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,339 @@
+"""The faust app of the stream workers: topics, tables, agents and web pages.
+
+Built by :func:`create_app` from the settings (nothing here reads the
+environment). Two agents, each a thin shell around a pure function:
+
+- ``detect`` reads ``articles`` (raw bytes), calls :meth:`Detector.detect`,
+  and sends detections keyed ``<rule id>|<group>`` to ``detections``;
+- ``aggregate`` reads ``detections``, folds each into its group's state (a
+  table with a changelog) with :func:`streams.aggregate.decide`, and sends
+  alerts keyed by their idempotency key to ``alerts``.
+
+Delivery is at least once. faust commits offsets every
+``pipeline_commit_interval_s`` and flushes the producer first, so a record's
+detections, alerts and state changes are on Kafka before its offset is
+committed; a crash replays at most one interval, and the idempotency keys make
+the replayed alerts recognisable. Each agent catches every error per record
+and dead-letters it (faust acknowledges a record whose handler raised, faust
+issue 527), runs with concurrency 1 (higher can commit past a record still in
+flight, faust issue 606), and bounds every send with a deadline (aiokafka can
+hang while the broker is down, aiokafka issue 1101).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import faust
+import structlog
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from schemas import DeadLetter, Detection, InvalidRecordError, Settings
+from schemas.kafka import TopicSpec, client_options, ensure_topics, pipeline_topics
+from streams.aggregate import GroupState, decide, split_detection_key
+from streams.detect import Detector
+from streams.follower import follow_topic
+from streams.metrics import PipelineMetrics
+from streams.rulebook import RuleBook
+from streams.rules import RuleSet
+from streams.stories import StoryEntry
+
+log = structlog.get_logger(__name__)
+
+DetectorFactory = Callable[[Settings, Callable[[], RuleSet]], Detector]
+Stage = Literal["detect", "aggregate"]
+
+
+def app_id(settings: Settings) -> str:
+    """Return the faust app id: the consumer group and the prefix of internal topics."""
+    return f"{settings.topic_prefix}{settings.pipeline_id}"
+
+
+def stories_topic(settings: Settings) -> TopicSpec:
+    """Return the internal story-index topic: one partition, kept for the story window."""
+    retention_ms = int(settings.story_window_s * 1000)
+    return TopicSpec(f"{app_id(settings)}-stories", 1, {"retention.ms": str(retention_ms)})
+
+
+def worker_topics(settings: Settings) -> list[TopicSpec]:
+    """Return every topic a worker needs to exist before it starts consuming."""
+    return [*pipeline_topics(settings), stories_topic(settings)]
+
+
+def _credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    options = client_options(settings)
+    context = options.get("ssl_context")
+    if settings.kafka_sasl_mechanism:
+        return faust.SASLCredentials(
+            username=options.get("sasl_plain_username"),
+            password=options.get("sasl_plain_password"),
+            mechanism=settings.kafka_sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detector) -> faust.App:
+    """Return the pipeline's faust app, configured from ``settings``.
+
+    Args:
+        detector_factory: builds the per-worker :class:`Detector` (tests inject
+            a failing one to check that engine errors are dead-lettered).
+    """
+    names = settings.topics
+    app = faust.App(
+        app_id(settings),
+        broker=[f"kafka://{server}" for server in settings.bootstrap_servers.split(",")],
+        broker_credentials=_credentials(settings),
+        store="memory://",
+        autodiscover=False,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_replication_factor=settings.replication_factor,
+        broker_commit_interval=settings.pipeline_commit_interval_s,
+        broker_max_poll_records=settings.pipeline_max_poll_records,
+        broker_session_timeout=settings.pipeline_session_timeout_s,
+        broker_heartbeat_interval=settings.pipeline_session_timeout_s / 5,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        producer_linger=0.002,
+        producer_request_timeout=settings.send_timeout_s,
+        web_host=settings.web_host,
+        web_port=settings.worker_web_port,
+        web_in_thread=False,
+    )
+    metrics = PipelineMetrics()
+    rulebook = RuleBook(
+        settings, on_install=lambda rules: metrics.set_ruleset(rules.version, len(rules.rules))
+    )
+    detector = detector_factory(settings, lambda: rulebook.current)
+    stories_caught_up = asyncio.Event()
+    timeout = settings.send_timeout_s
+
+    def raw_topic(name: str) -> Any:
+        return app.topic(name, key_type=bytes, value_type=bytes)
+
+    articles = raw_topic(names.articles)
+    detections = raw_topic(names.detections)
+    alerts = raw_topic(names.alerts)
+    dead_letters = raw_topic(names.articles_dlq)
+    stories = raw_topic(stories_topic(settings).name)
+    windows = app.Table(
+        "aggregate-windows",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        default=None,
+    )
+
+    async def send(topic: Any, key: bytes, value: bytes) -> None:
+        # Enqueue with a deadline; delivery is awaited when the offset is committed.
+        await asyncio.wait_for(topic.send(key=key, value=value), timeout)
+
+    async def dead_letter(event: Any, stage: Stage, reason: str, error: str, origin: str) -> None:
+        letter = DeadLetter.wrap(
+            event.value,
+            stage=stage,
+            origin=origin,
+            reason=reason,
+            error=error,
+            key=event.key.decode("utf-8", "replace") if event.key else None,
+            max_payload=settings.max_message_bytes // 2,
+        )
+        metrics.dead_letters.labels(stage=stage, reason=reason).inc()
+        try:
+            sent: Awaitable[Any] = await asyncio.wait_for(
+                dead_letters.send(
+                    key=(letter.key or origin).encode(), value=letter.model_dump_json().encode()
+                ),
+                timeout,
+            )
+            await asyncio.wait_for(sent, timeout)
+        except Exception as exc:
+            # Losing a dead letter would drop a record without trace: stop instead,
+            # so the record is processed again after the restart.
+            log.critical("dead_letter_failed", origin=origin, error=str(exc))
+            await app.crash(exc)
+            raise
+        log.warning("dead_lettered", stage=stage, origin=origin, reason=reason, error=error)
+
+    @app.agent(articles, concurrency=1)
+    async def detect(stream: Any) -> None:
+        await rulebook.ready.wait()
+        await stories_caught_up.wait()
+        async for event in stream.events():
+            started = time.perf_counter()
+            message = event.message
+            origin = f"{message.topic}/{message.partition}@{message.offset}"
+            metrics.articles.inc()
+            try:
+                record_time = datetime.fromtimestamp(message.timestamp, UTC)
+                outcome = detector.detect(event.value, origin=origin, record_time=record_time)
+                if outcome.repeat:
+                    metrics.repeats.inc()
+                for key, found in outcome.detections:
+                    await send(detections, key.encode(), found.model_dump_json().encode())
+                    metrics.detections.labels(category=found.category).inc()
+                    log.debug(
+                        "detected",
+                        article_id=found.article_id,
+                        rule_id=found.rule_id,
+                        partition=message.partition,
+                        offset=message.offset,
+                    )
+                if outcome.story is not None:
+                    await send(
+                        stories,
+                        outcome.story.story_id.encode(),
+                        outcome.story.model_dump_json().encode(),
+                    )
+            except InvalidRecordError as exc:
+                await dead_letter(event, "detect", exc.reason, str(exc), origin)
+            except Exception as exc:
+                await dead_letter(
+                    event, "detect", "detect_error", f"{type(exc).__name__}: {exc}", origin
+                )
+            metrics.processing.labels(stage="detect").observe(time.perf_counter() - started)
+
+    @app.agent(detections, concurrency=1)
+    async def aggregate(stream: Any) -> None:
+        await rulebook.ready.wait()
+        async for event in stream.events():
+            started = time.perf_counter()
+            message = event.message
+            origin = f"{message.topic}/{message.partition}@{message.offset}"
+            try:
+                rule_id, group = split_detection_key((event.key or b"").decode("utf-8"))
+                found = Detection.model_validate_json(event.value)
+                spec = rulebook.current.rules.get(rule_id)
+                if spec is None:
+                    log.info("rule_gone", rule_id=rule_id, article_id=found.article_id)
+                    continue
+                stored = windows.get(event.key)
+                state = GroupState.model_validate_json(stored) if stored else GroupState()
+                decision = decide(state, found, spec.alert, group=group)
+                if not decision.replayed:
+                    windows[event.key] = decision.state.model_dump_json().encode()
+                for alert in decision.alerts:
+                    await send(alerts, alert.key.encode(), alert.model_dump_json().encode())
+                    metrics.alerts.labels(
+                        policy=alert.policy, update=str(alert.is_update).lower()
+                    ).inc()
+                    log.info(
+                        "alert_emitted",
+                        alert_key=alert.key,
+                        rule_id=rule_id,
+                        article_id=found.article_id,
+                        story_id=alert.story_id,
+                        replayed=decision.replayed,
+                        partition=message.partition,
+                        offset=message.offset,
+                    )
+            except Exception as exc:
+                await dead_letter(
+                    event, "aggregate", "aggregate_error", f"{type(exc).__name__}: {exc}", origin
+                )
+            metrics.processing.labels(stage="aggregate").observe(time.perf_counter() - started)
+
+    @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
+    async def follow_rules() -> None:
+        await asyncio.gather(
+            follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
+            rulebook.run(),
+        )
+
+    @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
+    async def follow_stories() -> None:
+        def on_record(record: Any) -> None:
+            try:
+                detector.stories.observe(StoryEntry.model_validate_json(record.value))
+            except ValueError as exc:
+                log.warning("story_entry_invalid", error=str(exc), offset=record.offset)
+
+        since_ms = int((time.time() - settings.story_window_s) * 1000)
+        await follow_topic(
+            settings,
+            stories.get_topic_name(),
+            on_record,
+            caught_up=stories_caught_up,
+            since_ms=since_ms,
+        )
+
+    def lag() -> Mapping[tuple[str, int], int]:
+        consumer: Any = app.consumer  # faust's Consumer; _read_offset is not on ConsumerT
+        found: dict[tuple[str, int], int] = {}
+        try:
+            assigned = consumer.assignment()
+        except Exception:  # the consumer is not started yet (or stopping): no figures
+            return found
+        for tp in assigned:
+            try:
+                highwater = consumer.highwater(tp)
+            except Exception:  # noqa: S112  # not fetched yet: no figure for this partition
+                continue
+            read = consumer._read_offset.get(tp)  # faust keeps the last offset read per partition
+            if highwater is not None:
+                found[(tp.topic, tp.partition)] = max(
+                    0, highwater - (read + 1 if read is not None else 0)
+                )
+        return found
+
+    metrics.watch_lag(lag)
+
+    def is_ready() -> bool:
+        return rulebook.ready.is_set() and stories_caught_up.is_set() and not app.rebalancing
+
+    @app.page("/healthz")
+    async def healthz(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok"})
+
+    @app.page("/readyz")
+    async def readyz(web: Any, request: Any) -> Any:
+        ready = is_ready()
+        body = {
+            "ready": ready,
+            "rules_version": rulebook.current.version if rulebook.ready.is_set() else None,
+            "stories_loaded": stories_caught_up.is_set(),
+            "rebalancing": bool(app.rebalancing),
+        }
+        return web.json(body, status=200 if ready else 503)
+
+    @app.page("/metrics")
+    async def prometheus(web: Any, request: Any) -> Any:
+        return web.bytes(metrics.render(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
+
+    return app
+
+
+def run_worker(settings: Settings, app: faust.App | None = None) -> None:
+    """Create the topics if needed, then run a worker until SIGTERM or SIGINT.
+
+    faust does not create an agent's source topic (it logs "Ignoring missing
+    topic" and never consumes), so the worker creates every topic first.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(ensure_topics(settings, worker_topics(settings)))
+    app = app or create_app(settings)
+    worker = faust.Worker(
+        app,
+        loop=loop,
+        loglevel=settings.log_level,
+        quiet=True,
+        redirect_stdouts=False,
+        override_logging=False,
+    )
+    log.info(
+        "worker_starting",
+        app_id=app.conf.id,
+        bootstrap=settings.bootstrap_servers,
+        web=f"http://{settings.web_host}:{settings.worker_web_port}",
+    )
+    worker.execute_from_commandline()

@@ -1,0 +1,80 @@
+"""Prometheus metrics of a stream worker, served on ``/metrics``.
+
+Each app gets its own registry (no global state), so several apps in one
+test process do not collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+LagReader = Callable[[], Mapping[tuple[str, int], int]]
+
+
+class _LagCollector(Collector):
+    """Reads per-partition consumer lag at scrape time."""
+
+    def __init__(self, read: LagReader) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "wirewatch_consumer_lag",
+            "Records not yet consumed, per assigned topic partition.",
+            labels=["topic", "partition"],
+        )
+        for (topic, partition), lag in sorted(self._read().items()):
+            family.add_metric([topic, str(partition)], lag)
+        yield family
+
+
+class PipelineMetrics:
+    """The worker's counters, histogram and gauges, in a registry of their own."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.articles = Counter(
+            "wirewatch_articles_consumed", "Articles records consumed.", registry=r
+        )
+        self.repeats = Counter(
+            "wirewatch_articles_repeated", "Articles dropped as exact repeats.", registry=r
+        )
+        self.detections = Counter(
+            "wirewatch_detections", "Detections emitted.", ["category"], registry=r
+        )
+        self.alerts = Counter(
+            "wirewatch_alerts", "Alerts emitted.", ["policy", "update"], registry=r
+        )
+        self.dead_letters = Counter(
+            "wirewatch_dead_letters", "Records dead-lettered.", ["stage", "reason"], registry=r
+        )
+        self.processing = Histogram(
+            "wirewatch_processing_seconds",
+            "Time to process one record, per stage.",
+            ["stage"],
+            buckets=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+            registry=r,
+        )
+        self.ruleset = Gauge(
+            "wirewatch_ruleset_info", "The rule set in use (value 1).", ["version"], registry=r
+        )
+        self.rules = Gauge("wirewatch_rules", "Rules in the rule set in use.", registry=r)
+
+    def watch_lag(self, read: LagReader) -> None:
+        """Report ``read()`` (``{(topic, partition): lag}``) as the lag gauge at each scrape."""
+        self.registry.register(_LagCollector(read))
+
+    def set_ruleset(self, version: str, rules: int) -> None:
+        """Record the rule set now in use."""
+        self.ruleset.clear()
+        self.ruleset.labels(version=version).set(1)
+        self.rules.set(rules)
+
+    def render(self) -> bytes:
+        """Return the metrics in the Prometheus text format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,170 @@
+"""The rule set a worker uses now, and how it changes without a restart.
+
+Rule packs are published, validated, on the compacted rules topic as one
+:class:`~schemas.rules.RuleSetMessage`. Every worker follows that topic: at
+start it compiles the latest message (or, when the topic is empty, the packs
+at ``settings.rules_path``), and on each new message it compiles the new set
+off the event loop and swaps it in with one assignment, so a record is always
+matched against one whole rule set, never half of two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import socket
+from collections.abc import Callable, Sequence
+
+import structlog
+from aiokafka import ConsumerRecord
+
+from schemas import ConfigError, Settings
+from schemas.kafka import encode, ensure_topics, make_producer, pipeline_topics, send_with_deadline
+from schemas.rules import RulePack, RuleSetMessage
+from streams.rules import RuleSet, load_packs, ruleset_version
+
+log = structlog.get_logger(__name__)
+
+RULESET_KEY = b"ruleset"
+"""The one key on the compacted rules topic: compaction keeps the latest set."""
+
+
+def compile_packs(packs: Sequence[RulePack]) -> RuleSet:
+    """Compile ``packs`` (raises the engine's RulePackError)."""
+    return RuleSet.compile(packs)
+
+
+def ruleset_message(packs: Sequence[RulePack], published_by: str = "") -> RuleSetMessage:
+    """Return the rules-topic message carrying ``packs``, versioned by their content."""
+    return RuleSetMessage(
+        version=ruleset_version(packs), packs=tuple(packs), published_by=published_by
+    )
+
+
+async def publish_ruleset(settings: Settings, message: RuleSetMessage) -> None:
+    """Write ``message`` to the rules topic (created if missing) and wait for the ack.
+
+    Raises:
+        ConfigError: the message is larger than ``settings.max_message_bytes``.
+        DeliveryError: Kafka did not acknowledge it in time.
+    """
+    payload = encode(message)
+    if len(payload) > settings.max_message_bytes:
+        raise ConfigError(
+            f"the rule set is {len(payload)} bytes, over WIREWATCH_MAX_MESSAGE_BYTES="
+            f"{settings.max_message_bytes}; split rarely used packs out or raise the limit "
+            "(and the broker's message.max.bytes)"
+        )
+    await ensure_topics(settings, pipeline_topics(settings))
+    producer = make_producer(settings, client_id="wirewatch-rules-publisher")
+    await asyncio.wait_for(producer.start(), settings.send_timeout_s)
+    try:
+        await send_with_deadline(
+            producer,
+            settings.topics.rules,
+            payload,
+            key=RULESET_KEY,
+            timeout_s=settings.send_timeout_s,
+        )
+    finally:
+        await asyncio.wait_for(producer.stop(), settings.send_timeout_s)
+
+
+def publisher_name() -> str:
+    """Return ``user@host``, recorded in the message as who published it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+class RuleBook:
+    """Holds the current :class:`RuleSet` of a worker and swaps it atomically.
+
+    ``ready`` is set once a first rule set is installed; agents wait for it.
+    """
+
+    def __init__(
+        self, settings: Settings, on_install: Callable[[RuleSet], None] | None = None
+    ) -> None:
+        self._settings = settings
+        self._on_install = on_install
+        self._current: RuleSet | None = None
+        self._latest: bytes | None = None
+        self._pending: asyncio.Queue[bytes] = asyncio.Queue()
+        self.ready = asyncio.Event()
+        self.caught_up = asyncio.Event()
+
+    @property
+    def current(self) -> RuleSet:
+        """The rule set in use now.
+
+        Raises:
+            RuntimeError: no rule set is installed yet (wait for ``ready``).
+        """
+        if self._current is None:
+            raise RuntimeError("no rule set installed yet")
+        return self._current
+
+    def install(self, rules: RuleSet, origin: str) -> None:
+        """Swap to ``rules`` (one assignment: a record sees the old or the new set)."""
+        previous = self._current.version if self._current else None
+        self._current = rules
+        if self._on_install is not None:
+            self._on_install(rules)
+        self.ready.set()
+        log.info(
+            "rules_installed",
+            version=rules.version,
+            previous=previous,
+            rules=len(rules.rules),
+            origin=origin,
+        )
+
+    def on_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Take a record of the rules topic (called by the follower, in order)."""
+        if record.value is None:
+            return
+        if self.caught_up.is_set():
+            self._pending.put_nowait(record.value)
+        else:
+            self._latest = record.value
+
+    async def run(self) -> None:
+        """Install the first rule set once the topic is read, then each newly published one."""
+        await self.caught_up.wait()
+        if self._latest is not None:
+            await self._install_message(self._latest)
+        if self._current is None:
+            await self._install_files()
+        while True:
+            await self._install_message(await self._pending.get())
+
+    async def _install_files(self) -> None:
+        path = self._settings.rules_path
+        loop = asyncio.get_running_loop()
+
+        def build() -> RuleSet:
+            return compile_packs(load_packs(path))
+
+        rules = await asyncio.wait_for(
+            loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s
+        )
+        self.install(rules, origin=str(path))
+
+    async def _install_message(self, payload: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            message = RuleSetMessage.model_validate_json(payload)
+
+            def build() -> RuleSet:
+                return compile_packs(message.packs)
+
+            rules = await asyncio.wait_for(
+                loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s
+            )
+        except Exception as exc:  # a bad message must not stop the worker: keep the old set
+            log.error("rules_rejected", error=str(exc), error_type=type(exc).__name__)
+            return
+        self.install(rules, origin=f"rules topic, published by {message.published_by or '?'}")

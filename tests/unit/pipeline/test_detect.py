@@ -1,0 +1,109 @@
+"""Detection of one raw record: refusals with reasons, repeats, stories, keys, times."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from schemas import InvalidRecordError, Settings
+from streams.detect import Detector, decode_article
+from streams.rules import RuleSet, load_pack_text
+
+PACK = json.dumps(
+    {
+        "rules": [
+            {
+                "id": "leak",
+                "title": "Leak",
+                "category": "energy",
+                "severity": "high",
+                "query": "leak*",
+            },
+            {
+                "id": "leak-by-entity",
+                "title": "Leak by entity",
+                "category": "energy",
+                "severity": "low",
+                "query": "pipeline",
+                "alert": {"policy": "threshold", "count": 2, "group_by": "entity"},
+            },
+        ]
+    }
+)
+BODY = (
+    "Engineers found a leak on the northern pipeline on Monday, the operator said, and "
+    "closed two valves while crews checked the damage near the pumping station."
+)
+
+
+def record(article_id: str, body: str = BODY, **fields: object) -> bytes:
+    """A raw JSON articles record."""
+    values: dict[str, object] = {"id": article_id, "source": "example.org", "title": "Leak"}
+    values.update(body=body, **fields)
+    return json.dumps(values).encode()
+
+
+@pytest.fixture
+def detector(unit_settings: Settings) -> Detector:
+    """A detector over the two-rule pack, with a fixed clock."""
+    rules = RuleSet.compile([load_pack_text(PACK, name="test")])
+    return Detector(unit_settings, lambda: rules, clock=lambda: 1_000.0)
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        pytest.param(None, "empty", id="tombstone"),
+        pytest.param(b"", "empty", id="empty"),
+        pytest.param(b"\xff\xfe{}", "invalid_utf8", id="utf8"),
+        pytest.param(b"{not json", "invalid_json", id="json"),
+        pytest.param(b"[" * 100_000, "invalid_json", id="deep-json"),
+        pytest.param(b"[1, 2]", "not_an_object", id="array"),
+        pytest.param(
+            json.dumps({"id": "x", "title": 5, "body": "b"}).encode(), "wrong_type", id="schema"
+        ),
+    ],
+)
+def test_invalid_records_are_refused_with_a_reason(raw: bytes | None, reason: str) -> None:
+    """Each kind of poison record raises InvalidRecordError with its own reason and origin."""
+    with pytest.raises(InvalidRecordError) as caught:
+        decode_article(raw, origin="articles/0@7", max_body_bytes=1000)
+    assert caught.value.reason == reason
+    assert "articles/0@7" in str(caught.value)
+
+
+def test_detections_are_keyed_by_rule_and_group(detector: Detector) -> None:
+    """Detections carry a key of rule id and story (or entity, for entity thresholds)."""
+    outcome = detector.detect(record("a1"), origin="o")
+    keys = [key for key, _ in outcome.detections]
+    assert "leak|story:a1" in keys
+    assert any(key.startswith("leak-by-entity|") for key in keys)
+    assert outcome.story is not None
+    assert outcome.story.story_id == "a1"
+
+
+def test_exact_repeat_is_dropped(detector: Detector) -> None:
+    """The same article id again is a repeat with no detections and no story entry."""
+    detector.detect(record("a1"), origin="o")
+    again = detector.detect(record("a1"), origin="o")
+    assert again.repeat
+    assert again.detections == []
+    assert again.story is None
+
+
+def test_syndicated_copy_shares_the_story(detector: Detector) -> None:
+    """A copy with another id joins the first article's story."""
+    detector.detect(record("a1"), origin="o")
+    copy = detector.detect(record("a2", BODY + " Updated."), origin="o")
+    assert {d.story_id for _, d in copy.detections} == {"a1"}
+    assert "leak|story:a1" in [key for key, _ in copy.detections]
+
+
+def test_record_time_fixes_detection_time(detector: Detector) -> None:
+    """The record's Kafka time becomes detected_at, so a replay gets the same windows."""
+    at = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
+    outcome = detector.detect(record("a1"), origin="o", record_time=at)
+    assert {d.detected_at for _, d in outcome.detections} == {at}
+    assert outcome.article.received_at == at

@@ -1,0 +1,72 @@
+"""Rule sets on the rules topic: round trip, atomic swap, and refusal of invalid packs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from schemas import Settings
+from schemas.rules import RuleSetMessage
+from streams.rulebook import RuleBook, ruleset_message
+from streams.rules import RuleSet, load_pack_text
+from wirewatch import cmd_pipeline
+
+RULE = {
+    "id": "r1",
+    "title": "Rule",
+    "category": "test",
+    "severity": "low",
+    "query": "alpha",
+    "alert": {"policy": "threshold", "count": 2, "within": "30m", "renotify_after": "6h"},
+}
+
+
+def test_ruleset_message_survives_the_topic() -> None:
+    """A published message reloads from its JSON equal, durations included."""
+    message = ruleset_message([load_pack_text(json.dumps({"rules": [RULE]}), name="p")])
+    reloaded = RuleSetMessage.model_validate_json(message.model_dump_json())
+    assert reloaded == message
+    assert reloaded.packs[0].rules[0].alert.within.total_seconds() == 1800
+
+
+def test_install_swaps_and_reports(unit_settings: Settings) -> None:
+    """install() makes the new set current, sets ready and calls the hook."""
+    seen: list[str] = []
+    book = RuleBook(unit_settings, on_install=lambda rules: seen.append(rules.version))
+    with pytest.raises(RuntimeError, match="no rule set"):
+        _ = book.current
+    rules = RuleSet.compile([load_pack_text(json.dumps({"rules": [RULE]}), name="p")])
+    book.install(rules, origin="test")
+    assert book.current is rules
+    assert book.ready.is_set()
+    assert seen == [rules.version]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("rules: [{id: r1}]", id="missing-fields"),
+        pytest.param(json.dumps({"rules": [{**RULE, "query": "alpha AND ("}]}), id="bad-query"),
+    ],
+)
+def test_publish_refuses_an_invalid_pack(
+    unit_settings: Settings, tmp_path: Path, text: str
+) -> None:
+    """An invalid pack is reported with its file name and nothing is published."""
+    pack = tmp_path / "bad.yaml"
+    pack.write_text(text)
+    result = CliRunner().invoke(cmd_pipeline.publish, [str(pack)], obj=unit_settings)
+    assert result.exit_code != 0
+    assert "bad" in str(result.exception)
+
+
+def test_publish_dry_run_validates(unit_settings: Settings, tmp_path: Path) -> None:
+    """--dry-run compiles a valid pack and says so without touching Kafka."""
+    pack = tmp_path / "good.yaml"
+    pack.write_text(json.dumps({"rules": [RULE]}))
+    result = CliRunner().invoke(cmd_pipeline.publish, [str(pack), "--dry-run"], obj=unit_settings)
+    assert result.exit_code == 0, result.output
+    assert "1 rules in 1 packs, valid" in result.output

@@ -1,0 +1,67 @@
+"""``wirewatch worker`` and ``wirewatch rules publish``: the stream workers and their rules."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from schemas import Settings
+from wirewatch.options import pass_settings
+
+
+@click.command()
+@pass_settings
+def worker(settings: Settings) -> None:
+    """Run a stream worker: articles -> detect -> aggregate -> alerts.
+
+    Start as many as the articles topic has partitions (WIREWATCH_PARTITIONS,
+    6 by default); workers with the same WIREWATCH_PIPELINE_ID share the
+    partitions, and a survivor takes over those of a worker that stops. The
+    worker creates missing topics, reads its rules from the rules topic (or
+    WIREWATCH_RULES_PATH while that is empty), and serves /healthz, /readyz and
+    /metrics on WIREWATCH_WEB_HOST:WIREWATCH_WORKER_WEB_PORT (127.0.0.1:6066).
+    Stop it with Ctrl-C or SIGTERM: it commits what it has processed and leaves
+    the group cleanly.
+    """
+    from streams.app import run_worker
+
+    run_worker(settings)
+
+
+@click.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option(
+    "--dry-run", is_flag=True, help="Validate and compile the packs, but publish nothing."
+)
+@pass_settings
+def publish(settings: Settings, path: Path, dry_run: bool) -> None:
+    """Validate the rule packs at PATH and publish them to every running worker.
+
+    PATH is a pack file or a directory of packs (searched recursively). The
+    packs are loaded and compiled exactly as a worker would; if any problem is
+    found nothing is published. Otherwise they go, as one versioned rule set,
+    to the compacted rules topic, and each worker swaps to the new set without
+    a restart (its log says rules_installed with the version).
+    """
+    from streams.rulebook import (
+        compile_packs,
+        publish_ruleset,
+        publisher_name,
+        ruleset_message,
+    )
+    from streams.rules import load_packs
+
+    packs = load_packs(path)
+    compiled = compile_packs(packs)
+    message = ruleset_message(packs, published_by=publisher_name())
+    rules = len(compiled.rules)
+    if dry_run:
+        click.echo(f"rule set {message.version}: {rules} rules in {len(packs)} packs, valid")
+        return
+    asyncio.run(publish_ruleset(settings, message))
+    click.echo(
+        f"published rule set {message.version}: {rules} rules in {len(packs)} packs "
+        f"to {settings.topics.rules}"
+    )
