@@ -29,6 +29,8 @@ from schemas import Alert, DeadLetter, Settings
 from schemas.kafka import make_consumer, make_producer
 
 ROOT = Path(__file__).resolve().parents[3]
+WORKER_ARGV = ("-c", "import sys; from wirewatch.cli import main; sys.exit(main())", "worker")
+"""``wirewatch worker`` through the CLI's entry point, with this interpreter."""
 
 
 def free_port() -> int:
@@ -81,15 +83,14 @@ class Worker:
     env: dict[str, str]
     log_path: Path
     port: int
-    module: str = "wirewatch"
-    args: tuple[str, ...] = ("worker",)
+    argv: tuple[str, ...] = ()
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def start(self) -> Worker:
         """Start the process (its output goes to ``log_path``)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", self.module, *self.args],
+            [sys.executable, *self.argv],
             env=self.env,
             cwd=ROOT,
             stdout=log,
@@ -181,18 +182,15 @@ class Pipeline:
         env.update(extra)
         return env
 
-    def worker(
-        self, name: str, module: str = "wirewatch", args: tuple[str, ...] = ("worker",)
-    ) -> Worker:
-        """Start a worker subprocess with a web port of its own."""
+    def worker(self, name: str, argv: tuple[str, ...] = WORKER_ARGV) -> Worker:
+        """Start a worker subprocess (``python <argv>``) with a web port of its own."""
         port = free_port()
         worker = Worker(
             name,
             self.env(WIREWATCH_WORKER_WEB_PORT=str(port)),
             self.tmp_path / f"{name}.log",
             port,
-            module,
-            args,
+            argv,
         ).start()
         self.workers.append(worker)
         return worker

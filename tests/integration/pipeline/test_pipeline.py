@@ -91,7 +91,7 @@ def test_kcat_record_flows_like_any_other(pipeline: Pipeline) -> None:
 def test_poison_records_are_dead_lettered_and_the_worker_goes_on(pipeline: Pipeline) -> None:
     """Invalid JSON, invalid UTF-8, a wrong schema and an engine error go to articles.dlq."""
     pipeline.write_pack(pack_text(keyword_rule("leak", "leak*")))
-    worker = pipeline.worker("w1", module="tests.integration.pipeline.failing_worker", args=())
+    worker = pipeline.worker("w1", argv=("-m", "tests.integration.pipeline.failing_worker"))
     worker.wait_ready()
     pipeline.produce(
         [
