@@ -15,7 +15,7 @@ import click
 from pydantic import ValidationError
 
 from schemas import Settings, WirewatchError
-from wirewatch import __version__, cmd_alerts, cmd_kafka, cmd_pipeline, cmd_produce
+from wirewatch import __version__, cmd_alerts, cmd_kafka, cmd_pipeline, cmd_produce, cmd_rules
 from wirewatch.options import pass_settings
 
 
@@ -67,6 +67,8 @@ cli.add_command(cmd_alerts.notifier)
 cli.add_command(cmd_alerts.silence)
 cli.add_command(cmd_produce.produce)
 cli.add_command(cmd_pipeline.worker)
+cli.add_command(cmd_rules.rules)
+cli.add_command(cmd_rules.scan)
 
 
 def main(argv: list[str] | None = None) -> int:

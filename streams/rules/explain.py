@@ -33,18 +33,20 @@ def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
     The score is 1, plus 0.5 for each further distinct term that matched, plus
     1 when the title matched: more independent evidence ranks higher.
     """
+    # Spans are built unvalidated (model_construct) from offsets computed here:
+    # validating each would cost more than finding it.
     spans: dict[tuple[str, int, int], Span] = {}
     terms: set[int] = set()
     for bit, first, last, term_id, char_start, char_end in occurrences:
         terms.add(term_id)
         if char_start < 0:
-            words = scan.token_spans(bit)
+            starts, ends = scan.token_spans(bit)
             base = scan.field_start(bit)
-            char_start, char_end = words[first - base][0], words[last - base][1]
+            char_start, char_end = starts[first - base], ends[last - base]
         name = BIT_FIELDS[bit]
         key = (name, char_start, char_end)
         if key not in spans:
-            spans[key] = Span(
+            spans[key] = Span.model_construct(
                 field=TextField(name),
                 start=char_start,
                 end=char_end,

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from schemas import ConfigError
 from schemas.rules import RulePack, RuleSpec
+from streams.rules.conditions import compile_condition
 from streams.rules.matcher import compile_regex
 from streams.rules.query import QuerySyntaxError, Regex, parse_query, terms_of
 
@@ -244,6 +245,15 @@ def _rule(raw: object, root: yaml.Node, index: int, source: str, lines: list[str
                 except ValueError as exc:
                     line, column = _locate(node, lines, leaf.column - 1)
                     problems.append(f"{source}:{line}:{column}: {label}: {name}: {exc}")
+    if rule.where is not None:
+        try:
+            compile_condition(rule.where)
+        except ConfigError as exc:
+            first, _, rest = str(exc).partition("\n")
+            problems.append(
+                f"{_where(source, root, (*path, 'where'))}: {label}: where: {first}"
+                + (f"\n{_indent(rest)}" if rest else "")
+            )
     for kind in ("any", "all", "none"):
         for entity in getattr(rule.entities, kind):
             if not _ENTITY_ID.match(entity):

@@ -1,8 +1,8 @@
 """The multi-rule matcher: one Aho-Corasick automaton for every term of every query.
 
 An article is scanned once. Its title, summary and body become one *word
-stream*: the words of each field (``\\w+`` runs), folded, joined by single
-spaces, fields separated by a sentinel word. Every term is an automaton key
+stream*: the words of each field (:mod:`streams.rules.words`), folded, joined
+by single spaces, fields separated by a sentinel word. Every term is an automaton key
 padded with spaces (``" shot down "``, or ``" drone"`` for ``drone*``), so
 each automaton hit is already on word boundaries, and the word index of a hit
 is the number of spaces before it.
@@ -18,10 +18,10 @@ number of rules.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from operator import itemgetter
 from typing import Final
 
 import ahocorasick
@@ -30,16 +30,13 @@ import re2
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
 from streams.rules.text import fold
+from streams.rules.words import word_spans, words
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
 BIT_FIELDS: Final = {bit: name for name, bit in FIELD_BITS.items()}
 ALL_FIELDS: Final = 7
 
-_NON_WORD: Final = re.compile(r"\W+")
-WORD: Final = re.compile(r"\w+")
 _SENTINEL: Final = "\x01"
-# Counting spaces is faster than a bisect until the stream gets long.
-_COUNT_LIMIT: Final = 16_384
 
 Occurrence = tuple[int, int, int, int, int, int]
 """``(field_bit, first_word, last_word, term_id, char_start, char_end)``.
@@ -47,6 +44,9 @@ Occurrence = tuple[int, int, int, int, int, int]
 Word indexes are into the article's word stream; the character offsets are
 into the field's text (``-1`` until computed from the words).
 """
+
+Position = tuple[int, int, int, tuple[Occurrence, ...]]
+"""A NEAR operand: ``(field_bit, first_word, last_word, occurrences it is made of)``."""
 
 
 def regex_options() -> re2.Options:
@@ -87,13 +87,13 @@ class ArticleScan:
     """One article, scanned once: hits per term, and lazily their word positions."""
 
     __slots__ = (
-        "_counts",
         "_occurrences",
+        "_positions",
         "_spans",
         "article",
         "field_ranges",
         "folded",
-        "hits",
+        "present",
         "stream",
         "terms",
     )
@@ -106,38 +106,24 @@ class ArticleScan:
         self.field_ranges: list[tuple[int, int, int]] = []
         next_word = 0
         for name, bit in FIELD_BITS.items():
-            joined = _NON_WORD.sub(" ", article.text_of(name)).strip(" ")
-            if not joined:
+            text = article.text_of(name)
+            found = words(text) if text else ()
+            if not found:
                 continue
             if pieces:
                 pieces.append(_SENTINEL)
                 next_word += 1
-            count = joined.count(" ") + 1
-            self.field_ranges.append((bit, next_word, count))
-            pieces.append(joined)
-            next_word += count
-        self.stream = fold(" " + " ".join(pieces) + " ")
-        self.hits: dict[int, list[int]] = {}
-        hits = self.hits
-        for end, term_id in matcher.automaton.iter(self.stream):
-            ends = hits.get(term_id)
-            if ends is None:
-                hits[term_id] = [end]
-            else:
-                ends.append(end)
+            self.field_ranges.append((bit, next_word, len(found)))
+            pieces.append(" ".join(found))
+            next_word += len(found)
+        self.stream = " " + " ".join(pieces) + " "
+        # Only which terms occurred is kept; where, is found again for the few
+        # terms a candidate query needs (see _term_occurrences).
+        self.present: set[int] = set(map(itemgetter(1), matcher.automaton.iter(self.stream)))
         self.folded: dict[int, str] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
-        self._spans: dict[int, list[tuple[int, int]]] = {}
-        self._counts: list[int] | None = None
-
-    def word_at(self, position: int) -> int:
-        """Return the index of the word starting at ``position`` of the stream."""
-        if len(self.stream) <= _COUNT_LIMIT:
-            return self.stream.count(" ", 0, position) - 1
-        if self._counts is None:
-            starts = [m.start() for m in re.finditer(r"[^ ]+", self.stream)]
-            self._counts = starts
-        return bisect_right(self._counts, position) - 1
+        self._positions: dict[int, list[Position]] = {}
+        self._spans: dict[int, tuple[list[int], list[int]]] = {}
 
     def field_of(self, word: int) -> int:
         """Return the field bit of word index ``word``."""
@@ -146,13 +132,11 @@ class ArticleScan:
                 return bit
         return 0
 
-    def token_spans(self, bit: int) -> list[tuple[int, int]]:
-        """Return the ``(start, end)`` of every word of field ``bit``, in its text."""
+    def token_spans(self, bit: int) -> tuple[list[int], list[int]]:
+        """Return the start and end offsets of every word of field ``bit``, in its text."""
         spans = self._spans.get(bit)
         if spans is None:
-            text = self.article.text_of(BIT_FIELDS[bit])
-            spans = [m.span() for m in WORD.finditer(text)]
-            self._spans[bit] = spans
+            spans = self._spans[bit] = word_spans(self.article.text_of(BIT_FIELDS[bit]))
         return spans
 
     def field_start(self, bit: int) -> int:
@@ -171,12 +155,33 @@ class ArticleScan:
             self._occurrences[term_id] = found
         return found
 
+    def positions(self, term_id: int) -> list[Position]:
+        """Return every occurrence of a term as a NEAR operand position (cached)."""
+        found = self._positions.get(term_id)
+        if found is None:
+            found = [(o[0], o[1], o[2], (o,)) for o in self.occurrences(term_id)]
+            self._positions[term_id] = found
+        return found
+
     def _term_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
+        """Find a term's occurrences with ``str.find``: cheaper than keeping every hit.
+
+        The word index of a match is the number of spaces before its first
+        word minus one (the stream starts with a space), counted incrementally.
+        """
+        stream, key, term_id = self.stream, term.key, term.id
+        span = term.words - 1
+        single = self.field_ranges[0][0] if len(self.field_ranges) == 1 else 0
         found: list[Occurrence] = []
-        offset = len(term.key) - 2
-        for end in self.hits.get(term.id, ()):
-            first = self.word_at(end - offset)
-            found.append((self.field_of(first), first, first + term.words - 1, term.id, -1, -1))
+        spaces, counted = 0, 0
+        position = stream.find(key)
+        while position >= 0:
+            spaces += stream.count(" ", counted, position + 1)
+            counted = position + 1
+            first = spaces - 1
+            bit = single or self.field_of(first)
+            found.append((bit, first, first + span, term_id, -1, -1))
+            position = stream.find(key, position + 1)
         return found
 
     def _regex_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
@@ -192,7 +197,7 @@ class ArticleScan:
                 if start == end:
                     continue
                 if starts is None:
-                    starts = [s for s, _ in self.token_spans(bit)]
+                    starts = self.token_spans(bit)[0]
                 low = max(bisect_right(starts, start) - 1, 0)
                 high = max(bisect_right(starts, end - 1) - 1, low)
                 found.append(
@@ -222,9 +227,7 @@ class _Eval:
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         raise NotImplementedError
 
-    def positions(
-        self, scan: ArticleScan, mask: int
-    ) -> list[tuple[int, int, int, tuple[Occurrence, ...]]]:
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
         raise NotImplementedError
 
 
@@ -235,21 +238,22 @@ class _TermEval(_Eval):
         self.term_id = term_id
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
-        if self.term_id not in scan.hits:
+        if self.term_id not in scan.present:
             return False
         if mask == ALL_FIELDS:
             return True
         return any(o[0] & mask for o in scan.occurrences(self.term_id))
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
-        if self.term_id not in scan.hits:
+        if self.term_id not in scan.present:
             return []
         return [o for o in scan.occurrences(self.term_id) if o[0] & mask]
 
-    def positions(
-        self, scan: ArticleScan, mask: int
-    ) -> list[tuple[int, int, int, tuple[Occurrence, ...]]]:
-        return [(o[0], o[1], o[2], (o,)) for o in self.witness(scan, mask)]
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+        if self.term_id not in scan.present:
+            return []
+        found = scan.positions(self.term_id)
+        return found if mask == ALL_FIELDS else [p for p in found if p[0] & mask]
 
 
 class _RegexEval(_TermEval):
@@ -260,6 +264,39 @@ class _RegexEval(_TermEval):
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [o for o in scan.occurrences(self.term_id) if o[0] & mask]
+
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+        return [p for p in scan.positions(self.term_id) if p[0] & mask]
+
+
+class _TermSetEval(_Eval):
+    """An OR of plain terms, the most common NEAR operand, tested with one set operation."""
+
+    __slots__ = ("term_ids",)
+
+    def __init__(self, term_ids: Sequence[int]) -> None:
+        self.term_ids = frozenset(term_ids)
+
+    def test(self, scan: ArticleScan, mask: int) -> bool:
+        if self.term_ids.isdisjoint(scan.present):
+            return False
+        if mask == ALL_FIELDS:
+            return True
+        return bool(self.witness(scan, mask))
+
+    def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
+        return [
+            o
+            for term_id in self.term_ids & scan.present
+            for o in scan.occurrences(term_id)
+            if o[0] & mask
+        ]
+
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+        present = self.term_ids & scan.present
+        if mask == ALL_FIELDS:
+            return [p for term_id in present for p in scan.positions(term_id)]
+        return [p for term_id in present for p in scan.positions(term_id) if p[0] & mask]
 
 
 class _AndEval(_Eval):
@@ -284,9 +321,7 @@ class _OrEval(_AndEval):
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [o for op in self.operands if op.test(scan, mask) for o in op.witness(scan, mask)]
 
-    def positions(
-        self, scan: ArticleScan, mask: int
-    ) -> list[tuple[int, int, int, tuple[Occurrence, ...]]]:
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
         return [p for op in self.operands for p in op.positions(scan, mask)]
 
 
@@ -333,9 +368,7 @@ class _NearEval(_Eval):
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [o for p in self.positions(scan, mask) for o in p[3]]
 
-    def positions(
-        self, scan: ArticleScan, mask: int
-    ) -> list[tuple[int, int, int, tuple[Occurrence, ...]]]:
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
         lefts = self.left.positions(scan, mask)
         if not lefts:
             return []
@@ -368,7 +401,7 @@ class CompiledQuery:
 
     index: int
     evaluator: _Eval
-    clauses: frozenset[int]
+    clauses: tuple[frozenset[int], ...]
 
 
 @dataclass
@@ -382,11 +415,9 @@ class Matcher:
     automaton: ahocorasick.Automaton
     terms: list[CompiledTerm]
     queries: list[CompiledQuery]
-    clause_sets: list[frozenset[int]]
-    term_clauses: dict[int, tuple[int, ...]]
-    anchored: dict[int, tuple[int, ...]]
+    anchors: dict[int, tuple[int, ...]]
+    anchor_terms: frozenset[int]
     always: tuple[int, ...]
-    _term_ids: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def build(cls, trees: Sequence[Node]) -> Matcher:
@@ -405,25 +436,20 @@ class Matcher:
             # an empty automaton cannot be built; a key no word stream contains
             automaton.add_word("\x00", -1)
         automaton.make_automaton()
-        term_clauses: dict[int, list[int]] = {}
-        for clause_id, clause in enumerate(builder.clause_sets):
-            for term_id in clause:
-                term_clauses.setdefault(term_id, []).append(clause_id)
-        anchored: dict[int, list[int]] = {}
+        anchors: dict[int, list[int]] = {}
         always: list[int] = []
         for query in queries:
             if not query.clauses:
                 always.append(query.index)
                 continue
-            anchor = min(query.clauses, key=builder.selectivity)
-            anchored.setdefault(anchor, []).append(query.index)
+            for term_id in query.clauses[0]:
+                anchors.setdefault(term_id, []).append(query.index)
         return cls(
             automaton=automaton,
             terms=builder.terms,
             queries=queries,
-            clause_sets=builder.clause_sets,
-            term_clauses={t: tuple(c) for t, c in term_clauses.items()},
-            anchored={c: tuple(q) for c, q in anchored.items()},
+            anchors={t: tuple(q) for t, q in anchors.items()},
+            anchor_terms=frozenset(anchors),
             always=tuple(always),
         )
 
@@ -432,18 +458,25 @@ class Matcher:
         return ArticleScan(article, self)
 
     def candidates(self, scan: ArticleScan) -> list[int]:
-        """Return the indexes of the queries whose every clause has a hit, in order."""
-        satisfied: set[int] = set()
-        term_clauses = self.term_clauses
-        for term_id in scan.hits:
-            clause_ids = term_clauses.get(term_id)
-            if clause_ids:
-                satisfied.update(clause_ids)
-        found = list(self.always)
+        """Return the indexes of the queries whose every clause has a hit, in order.
+
+        A query is reached through the terms of its most selective clause,
+        then kept if each other clause shares a term with the article's hits.
+        """
+        present = scan.present
+        anchors = self.anchors
         queries = self.queries
-        for clause_id in satisfied:
-            for index in self.anchored.get(clause_id, ()):
-                if queries[index].clauses <= satisfied:
+        found = list(self.always)
+        seen: set[int] = set()
+        for term_id in present & self.anchor_terms:
+            for index in anchors[term_id]:
+                if index in seen:
+                    continue
+                seen.add(index)
+                for clause in queries[index].clauses[1:]:
+                    if clause.isdisjoint(present):
+                        break
+                else:
                     found.append(index)
         found.sort()
         return found
@@ -463,13 +496,12 @@ class _Builder:
     def __init__(self) -> None:
         self.terms: list[CompiledTerm] = []
         self.term_ids: dict[str, int] = {}
-        self.clause_sets: list[frozenset[int]] = []
-        self.clause_ids: dict[frozenset[int], int] = {}
 
     def query(self, index: int, tree: Node) -> CompiledQuery:
+        """Compile one query; its clauses are sorted most selective first."""
         evaluator = self.compile(tree)
-        clauses = frozenset(self.clause_id(c) for c in self.clauses(tree))
-        return CompiledQuery(index, evaluator, clauses)
+        clauses = sorted(set(self.clauses(tree)), key=self.cost)
+        return CompiledQuery(index, evaluator, tuple(clauses))
 
     def term_id(self, key: str, make: Callable[[int], CompiledTerm]) -> int:
         term_id = self.term_ids.get(key)
@@ -497,6 +529,8 @@ class _Builder:
         if isinstance(node, And):
             return _AndEval([self.compile(op) for op in node.operands])
         if isinstance(node, Or):
+            if all(isinstance(op, Term) for op in node.operands):
+                return _TermSetEval([self.leaf(op) for op in node.operands if isinstance(op, Term)])
             return _OrEval([self.compile(op) for op in node.operands])
         if isinstance(node, Not):
             return _NotEval(self.compile(node.operand))
@@ -523,14 +557,14 @@ class _Builder:
             return []
         return [frozenset().union(*(min(a, key=len) for a in alternatives))]
 
-    def clause_id(self, clause: frozenset[int]) -> int:
-        clause_id = self.clause_ids.get(clause)
-        if clause_id is None:
-            clause_id = self.clause_ids[clause] = len(self.clause_sets)
-            self.clause_sets.append(clause)
-        return clause_id
+    def cost(self, clause: frozenset[int]) -> tuple[float, int]:
+        """How often a clause is expected to be satisfied, lower first.
 
-    def selectivity(self, clause_id: int) -> tuple[int, int]:
-        """Sort key of clauses, most selective first: fewest terms, then longest shortest key."""
-        clause = self.clause_sets[clause_id]
-        return (len(clause), -min(len(self.terms[t].key) for t in clause))
+        Phrases are rarer than words and exact words rarer than prefixes; ties
+        go to the clause whose shortest term is longest.
+        """
+        expected = 0.0
+        for term_id in clause:
+            term = self.terms[term_id]
+            expected += 0.1 if term.words > 1 else 1.5 if not term.key.endswith(" ") else 1.0
+        return (expected, -min(len(self.terms[t].key) for t in clause))

@@ -24,13 +24,12 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Final
 
-from streams.rules.text import fold
+from streams.rules.words import words
 
 FIELDS: Final = ("title", "summary", "body")
 MIN_PREFIX: Final = 3
 MAX_DISTANCE: Final = 200
 
-_WORD_RE: Final = re.compile(r"\w+")
 _OPERATOR: Final = re.compile(r"(O?NEAR)(?:/(\d+))?$")
 _FIELD_PREFIX: Final = re.compile(r"([A-Za-z]+):")
 
@@ -54,7 +53,7 @@ class QuerySyntaxError(ValueError):
 
 def query_words(text: str) -> tuple[str, ...]:
     """Split ``text`` into folded words exactly as the matcher splits article text."""
-    return tuple(fold(" ".join(_WORD_RE.findall(unicodedata.normalize("NFC", text)))).split())
+    return tuple(words(unicodedata.normalize("NFC", text)))
 
 
 # --- the syntax tree -----------------------------------------------------------

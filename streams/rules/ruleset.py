@@ -13,11 +13,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from schemas import Article, Detection, EntityMention, ExtractedValue
-from schemas.rules import RulePack, RuleSpec
+from schemas import Article, ConfigError, Detection, EntityMention, ExtractedValue
+from schemas.rules import EntityRequirement, RulePack, RuleSpec
+from streams.rules.conditions import Condition, compile_condition
+from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, explain
 from streams.rules.loader import RulePackError, rule_version, ruleset_version
 from streams.rules.matcher import FIELD_BITS, Matcher
+from streams.rules.numbers import extract_values
 from streams.rules.query import QuerySyntaxError, parse_query
 
 
@@ -31,10 +34,58 @@ class _Query:
 
 @dataclass(frozen=True, slots=True)
 class _Rule:
+    """A rule as compiled: its fields as a bit mask, its ``where`` parsed."""
+
     spec: RuleSpec
     version: str
     mask: int
     language: str | None
+    condition: Condition | None
+    kinds: frozenset[str]
+
+    @property
+    def needs_values(self) -> bool:
+        """True when the rule's detections carry, or its condition reads, figures."""
+        return bool(self.kinds) or self.condition is not None
+
+
+class _Facts:
+    """An article's entities and figures, computed once, and only if a rule asks."""
+
+    def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
+        self.article = article
+        self.gazetteer = gazetteer
+        self._mentions: tuple[EntityMention, ...] | None = None
+        self._ids: frozenset[str] = frozenset()
+        self._values: tuple[ExtractedValue, ...] | None = None
+
+    @property
+    def mentions(self) -> tuple[EntityMention, ...]:
+        if self._mentions is None:
+            found = self.gazetteer.mentions(self.article) if self.gazetteer else ()
+            self._mentions = found
+            self._ids = frozenset(m.id for m in found)
+        return self._mentions
+
+    @property
+    def entity_ids(self) -> frozenset[str]:
+        _ = self.mentions
+        return self._ids
+
+    @property
+    def values(self) -> tuple[ExtractedValue, ...]:
+        if self._values is None:
+            self._values = extract_values(self.article, self.mentions)
+        return self._values
+
+
+def _requirement_met(requirement: EntityRequirement, ids: frozenset[str]) -> bool:
+    """True when the entities ``ids`` satisfy a rule's ``entities: {any, all, none}``."""
+    if requirement.any and ids.isdisjoint(requirement.any):
+        return False
+    if requirement.all and not ids.issuperset(requirement.all):
+        return False
+    return ids.isdisjoint(requirement.none)
 
 
 def primary_language(tag: str | None) -> str | None:
@@ -58,19 +109,27 @@ class RuleSet:
         compiled: Sequence[_Rule],
         queries: Sequence[_Query],
         matcher: Matcher,
+        gazetteer: Gazetteer | None,
     ) -> None:
         self.version = version
         self.rules: Mapping[str, RuleSpec] = MappingProxyType(dict(rules))
+        self.gazetteer = gazetteer
         self._compiled = tuple(compiled)
         self._queries = tuple(queries)
         self._matcher = matcher
 
     @classmethod
-    def compile(cls, packs: Sequence[RulePack]) -> RuleSet:
+    def compile(cls, packs: Sequence[RulePack], *, gazetteer: Gazetteer | None = None) -> RuleSet:
         """Compile the enabled rules of ``packs`` into one rule set.
 
+        Args:
+            packs: the rule packs, as loaded.
+            gazetteer: finds the entities rules require and detections carry;
+                without it, rules with ``entities: {any: ...}`` or ``all`` never fire.
+
         Raises:
-            RulePackError: duplicate rule ids, or a query or regex that does not compile.
+            RulePackError: duplicate rule ids, or a query, regex or ``where``
+                condition that does not compile.
         """
         rules: dict[str, RuleSpec] = {}
         problems: list[str] = []
@@ -96,8 +155,21 @@ class RuleSet:
                         problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
                         continue
                     queries.append(_Query(len(compiled), primary_language(language)))
+                condition = None
+                if spec.where is not None:
+                    try:
+                        condition = compile_condition(spec.where, origin=f"rule {spec.id}")
+                    except ConfigError as exc:
+                        problems.append(f"{pack.name}: rule {spec.id}: where: {exc}")
                 compiled.append(
-                    _Rule(spec, rule_version(spec), mask, primary_language(spec.language))
+                    _Rule(
+                        spec,
+                        rule_version(spec),
+                        mask,
+                        primary_language(spec.language),
+                        condition,
+                        frozenset(spec.extract),
+                    )
                 )
         try:
             matcher = Matcher.build(trees)
@@ -111,6 +183,7 @@ class RuleSet:
             compiled=compiled,
             queries=queries,
             matcher=matcher,
+            gazetteer=gazetteer,
         )
 
     def evaluate(self, article: Article, *, story_id: str | None = None) -> list[Detection]:
@@ -135,16 +208,31 @@ class RuleSet:
                 fired.setdefault(query.rule, []).append(index)
         if not fired:
             return []
+        facts = _Facts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
             rule = self._compiled[rule_index]
+            requirement = rule.spec.entities
+            if (requirement.any or requirement.all or requirement.none) and not _requirement_met(
+                requirement, facts.entity_ids
+            ):
+                continue
+            values: tuple[ExtractedValue, ...] = ()
+            if rule.needs_values:
+                values = facts.values
+                if rule.kinds:
+                    values = tuple(v for v in values if v.kind in rule.kinds)
+                if rule.condition is not None and not rule.condition.matches(values):
+                    continue
             occurrences = [
                 occurrence
                 for index in fired[rule_index]
                 for occurrence in matcher.witness(index, scan, rule.mask)
             ]
             evidence = explain(scan, occurrences)
-            detections.append(self._detection(article, rule, evidence, story_id, (), ()))
+            detections.append(
+                self._detection(article, rule, evidence, story_id, facts.mentions, values)
+            )
         return detections
 
     def _detection(
@@ -157,7 +245,9 @@ class RuleSet:
         values: tuple[ExtractedValue, ...],
     ) -> Detection:
         spec = rule.spec
-        return Detection(
+        # Every part is already validated (the rule spec, the article, the spans),
+        # and validating again would cost as much as the matching itself.
+        return Detection.model_construct(
             key=f"{article.id}/{spec.id}@{rule.version}",
             article_id=article.id,
             story_id=story_id or article.id,

@@ -1,0 +1,100 @@
+"""Measuring rules against labelled articles: precision, recall and F1 per category.
+
+Labels are JSON Lines of ``{"id": "<article id>", "labels": ["<category>", ...]}``;
+an article labelled with no category is a negative for every category.
+Only articles that were both scanned and labelled count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from schemas import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryScore:
+    """How the rules of one category did on the labelled articles."""
+
+    category: str
+    true_positives: int
+    false_positives: int
+    false_negatives: int
+    missed: tuple[str, ...]
+    false: tuple[str, ...]
+
+    @property
+    def precision(self) -> float | None:
+        """Share of the articles flagged with the category that carry its label (None: none flagged)."""
+        flagged = self.true_positives + self.false_positives
+        return self.true_positives / flagged if flagged else None
+
+    @property
+    def recall(self) -> float | None:
+        """Share of the articles labelled with the category that were flagged (None: none labelled)."""
+        labelled = self.true_positives + self.false_negatives
+        return self.true_positives / labelled if labelled else None
+
+    @property
+    def f1(self) -> float | None:
+        """Harmonic mean of precision and recall (None when either is undefined)."""
+        p, r = self.precision, self.recall
+        if p is None or r is None:
+            return None
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def read_labels(path: Path) -> dict[str, frozenset[str]]:
+    """Read a labels file: article id -> categories.
+
+    Raises:
+        ConfigError: the file is missing, or a line is not ``{"id": ..., "labels": [...]}``.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the labels file: {exc}") from None
+    labels: dict[str, frozenset[str]] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{number}: not JSON: {exc.msg}") from None
+        if (
+            not isinstance(record, dict)
+            or not isinstance(record.get("id"), str)
+            or not isinstance(record.get("labels"), list)
+            or not all(isinstance(label, str) for label in record["labels"])
+        ):
+            raise ConfigError(
+                f'{path}:{number}: expected {{"id": "<article id>", "labels": ["<category>", ...]}}'
+            )
+        labels[record["id"]] = frozenset(record["labels"])
+    return labels
+
+
+def score_categories(
+    predicted: Mapping[str, Collection[str]], labels: Mapping[str, Collection[str]]
+) -> list[CategoryScore]:
+    """Score the predicted categories of each article against its labels, per category.
+
+    Args:
+        predicted: article id -> categories the rules flagged (every scanned article).
+        labels: article id -> categories it truly belongs to.
+    """
+    judged = [article_id for article_id in predicted if article_id in labels]
+    categories = sorted(
+        {c for a in judged for c in labels[a]} | {c for a in judged for c in predicted[a]}
+    )
+    scores = []
+    for category in categories:
+        hits = [a for a in judged if category in predicted[a] and category in labels[a]]
+        missed = tuple(a for a in judged if category in labels[a] and category not in predicted[a])
+        false = tuple(a for a in judged if category in predicted[a] and category not in labels[a])
+        scores.append(CategoryScore(category, len(hits), len(false), len(missed), missed, false))
+    return scores

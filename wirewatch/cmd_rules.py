@@ -1,0 +1,341 @@
+"""``wirewatch rules check|test`` and ``wirewatch scan``: rule packs, offline."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from schemas import Settings
+from wirewatch.options import pass_settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from schemas import Detection
+    from schemas.rules import RulePack
+    from streams.rules import RuleSet
+    from streams.rules.backtest import CategoryScore
+    from streams.rules.entities import Gazetteer
+
+_PACKS_HELP = (
+    "A rule pack file or a directory of packs (default: WIREWATCH_RULES_PATH, seeds/rules)."
+)
+
+
+def _console(*, stderr: bool = False) -> Console:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=not sys.stdout.isatty())
+
+
+def _gazetteer(settings: Settings) -> Gazetteer | None:
+    """The gazetteer at WIREWATCH_GAZETTEER_PATH when that directory exists, else None."""
+    from streams.rules.entities import Gazetteer
+
+    path = settings.gazetteer_path
+    return Gazetteer.load(path) if path.is_dir() else None
+
+
+def _load_or_exit(path: Path) -> list[RulePack]:
+    """Load packs; on problems print every one of them and exit 1."""
+    from streams.rules import RulePackError, load_packs
+
+    try:
+        return load_packs(path)
+    except RulePackError as exc:
+        _print_problems(exc.problems)
+        sys.exit(1)
+
+
+def _compile_or_exit(packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
+    from streams.rules import RulePackError, RuleSet
+
+    try:
+        return RuleSet.compile(packs, gazetteer=gazetteer)
+    except RulePackError as exc:
+        _print_problems(exc.problems)
+        sys.exit(1)
+
+
+def _print_problems(problems: Sequence[str]) -> None:
+    for problem in problems:
+        click.secho(f"error: {problem}", fg="red", err=True)
+    count = len(problems)
+    click.echo(f"{count} problem{'s' if count != 1 else ''} found", err=True)
+
+
+@click.group()
+def rules() -> None:
+    """Check and test rule packs before they go live.
+
+    A pack is a YAML file with a 'rules:' list; see the README for the query
+    language (AND, OR, NOT, "phrases", NEAR/n, ONEAR/n, wildcard*, title:(...)).
+    """
+
+
+@rules.command("check")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@pass_settings
+def rules_check(settings: Settings, path: Path | None) -> None:
+    """Validate the rule packs at PATH: YAML, fields, queries, regexes, where conditions.
+
+    Every problem is printed as file:line:column: rule <id>: what is wrong (a
+    malformed query also shows a caret under the column). Entity ids unknown to
+    the gazetteer are warned about. Exit status 1 when any problem is found.
+    """
+    path = path or settings.rules_path
+    packs = _load_or_exit(path)
+    gazetteer = _gazetteer(settings)
+    ruleset = _compile_or_exit(packs, gazetteer)
+    for pack in packs:
+        for rule in pack.rules:
+            wanted = (*rule.entities.any, *rule.entities.all, *rule.entities.none)
+            unknown = [e for e in wanted if gazetteer is not None and e not in gazetteer]
+            if unknown:
+                click.secho(
+                    f"warning: {pack.source}: rule {rule.id}: entities not in the gazetteer "
+                    f"({settings.gazetteer_path}): {', '.join(unknown)}",
+                    fg="yellow",
+                    err=True,
+                )
+            elif wanted and gazetteer is None:
+                click.secho(
+                    f"warning: {pack.source}: rule {rule.id}: needs entities but there is no "
+                    f"gazetteer at {settings.gazetteer_path}",
+                    fg="yellow",
+                    err=True,
+                )
+    rule_count = sum(len(pack.rules) for pack in packs)
+    click.echo(
+        f"{rule_count} rules in {len(packs)} packs at {path}: valid (rule set {ruleset.version})"
+    )
+
+
+@rules.command("test")
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--failures-only", is_flag=True, help="List only the examples that fail.")
+@pass_settings
+def rules_test(settings: Settings, path: Path | None, failures_only: bool) -> None:
+    """Run every rule's examples (match: and no_match:) and print a pass/fail table.
+
+    An example is matched as an article whose title is its first line and whose
+    body is the whole text, with the gazetteer (WIREWATCH_GAZETTEER_PATH) so
+    entity requirements and where conditions apply. Exit status 1 when any
+    example fails.
+    """
+    from rich.table import Table
+
+    from streams.rules.examples import run_examples
+
+    path = path or settings.rules_path
+    packs = _load_or_exit(path)
+    results = run_examples(packs, gazetteer=_gazetteer(settings))
+    table = Table(title=f"rule examples in {path}")
+    for column in ("result", "rule", "expects", "example"):
+        table.add_column(column, overflow="fold" if column == "example" else "ellipsis")
+    for result in results:
+        if failures_only and result.passed:
+            continue
+        table.add_row(
+            "[green]pass[/]" if result.passed else "[bold red]FAIL[/]",
+            result.rule_id,
+            "match" if result.expected else "no match",
+            _shorten(result.text, 100),
+        )
+    console = _console()
+    console.print(table)
+    untested = [
+        r.id for p in packs for r in p.rules if not (r.examples.match or r.examples.no_match)
+    ]
+    if untested:
+        console.print(f"[yellow]rules without examples:[/] {', '.join(untested)}")
+    failed = sum(not r.passed for r in results)
+    console.print(f"{len(results) - failed} passed, {failed} failed, {len(results)} examples")
+    if failed:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), help=_PACKS_HELP)
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["table", "jsonl"]),
+    default="table",
+    show_default=True,
+    help="table: hits per rule and category; jsonl: one JSON object per detection on stdout.",
+)
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help='JSON Lines of {"id": ..., "labels": [...]}: report precision, recall and F1 per category.',
+)
+@pass_settings
+def scan(
+    settings: Settings,
+    paths: tuple[str, ...],
+    rules_path: Path | None,
+    output: str,
+    labels: Path | None,
+) -> None:
+    """Run the rules offline over the articles in PATH... (a backtest before deploying).
+
+    Reads the same inputs as 'wirewatch produce' (.txt pages, .jsonl, .json,
+    RSS/Atom; directories recursively); records that are not valid articles are
+    counted and skipped. Prints hits per rule and per category; with --labels,
+    precision, recall and F1 per category and the missed and false articles.
+    """
+    from streams.rules.backtest import read_labels, score_categories
+    from wirewatch.sources import Accepted, read_articles
+
+    truth = read_labels(labels) if labels else None
+    ruleset = _compile_or_exit(
+        _load_or_exit(rules_path or settings.rules_path), _gazetteer(settings)
+    )
+    predicted: dict[str, set[str]] = {}
+    titles: dict[str, str] = {}
+    rule_hits: Counter[str] = Counter()
+    rejected: Counter[str] = Counter()
+    detections = 0
+    with _scan_progress() as advance:
+        for item in read_articles(paths, settings):
+            if not isinstance(item, Accepted):
+                rejected[item.reason] += 1
+                continue
+            article = item.article
+            found = ruleset.evaluate(article)
+            predicted[article.id] = {d.category for d in found}
+            titles[article.id] = article.title
+            rule_hits.update(d.rule_id for d in found)
+            detections += len(found)
+            if output == "jsonl":
+                for detection in found:
+                    click.echo(
+                        json.dumps(_detection_record(detection, item.origin), ensure_ascii=False)
+                    )
+            advance(len(found))
+    console = _console(stderr=output == "jsonl")
+    summary = f"{len(predicted)} articles scanned, {detections} detections"
+    if rejected:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in rejected.most_common())
+        summary += f"; {sum(rejected.values())} records skipped ({reasons})"
+    console.print(summary)
+    if output == "table":
+        _print_hits(console, ruleset, rule_hits, predicted)
+    if truth is not None:
+        _print_scores(console, score_categories(predicted, truth), titles)
+        unseen = len(set(truth) - set(predicted))
+        if unseen:
+            console.print(f"[yellow]{unseen} labelled articles were not in the input[/]")
+
+
+@contextmanager
+def _scan_progress() -> Iterator[Callable[[int], None]]:
+    """Yield ``advance(detections)``: a live progress bar on a terminal, a no-op elsewhere."""
+    if not sys.stderr.isatty():
+        yield lambda _found: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(
+        TextColumn("scanning"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("articles, {task.fields[detections]} detections"),
+        console=_console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("scan", total=None, detections=0)
+        totals = {"detections": 0}
+
+        def advance(found: int) -> None:
+            totals["detections"] += found
+            progress.update(task, advance=1, detections=totals["detections"])
+
+        yield advance
+
+
+def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
+    record = detection.model_dump(
+        mode="json",
+        include={
+            "article_id",
+            "rule_id",
+            "rule_version",
+            "category",
+            "severity",
+            "title",
+            "score",
+            "spans",
+            "snippet",
+            "snippet_highlights",
+            "entities",
+            "values",
+        },
+    )
+    record["origin"] = origin
+    return record
+
+
+def _print_hits(
+    console: Console, ruleset: RuleSet, hits: Counter[str], predicted: dict[str, set[str]]
+) -> None:
+    from rich.table import Table
+
+    by_rule = Table(title="hits per rule")
+    for column in ("rule", "category", "severity", "articles"):
+        by_rule.add_column(column, justify="right" if column == "articles" else "left")
+    for rule_id, rule in ruleset.rules.items():
+        by_rule.add_row(rule_id, rule.category, rule.severity.value, str(hits.get(rule_id, 0)))
+    console.print(by_rule)
+    categories = Counter(c for found in predicted.values() for c in found)
+    by_category = Table(title="hits per category")
+    by_category.add_column("category")
+    by_category.add_column("articles", justify="right")
+    for category in sorted({r.category for r in ruleset.rules.values()} | set(categories)):
+        by_category.add_row(category, str(categories.get(category, 0)))
+    console.print(by_category)
+
+
+def _print_scores(
+    console: Console, scores: Sequence[CategoryScore], titles: dict[str, str]
+) -> None:
+    from rich.table import Table
+
+    table = Table(title="against the labels")
+    for column in ("category", "TP", "FP", "FN", "precision", "recall", "F1"):
+        table.add_column(column, justify="left" if column == "category" else "right")
+    for s in scores:
+        table.add_row(
+            s.category,
+            str(s.true_positives),
+            str(s.false_positives),
+            str(s.false_negatives),
+            _ratio(s.precision),
+            _ratio(s.recall),
+            _ratio(s.f1),
+        )
+    console.print(table)
+    for s in scores:
+        for kind, ids in (("missed", s.missed), ("false", s.false)):
+            for article_id in ids:
+                console.print(
+                    f"{kind} {s.category}: {article_id}  {_shorten(titles.get(article_id, ''), 80)}"
+                )
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _shorten(text: str, width: int) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
