@@ -172,6 +172,8 @@ class Gazetteer:
         One :class:`EntityMention` per entity, in order of first mention, with
         one span per occurrence (offsets into the stored field text).
         """
+        # Models are built with model_construct: every part is already of the
+        # right type here, and validating again would cost more than the matching.
         spans: dict[int, list[Span]] = {}
         for field in _FIELDS:
             text = article.text_of(field)
@@ -179,13 +181,17 @@ class Gazetteer:
                 continue
             for hit in self._find(text):
                 spans.setdefault(hit.entity, []).append(
-                    Span(field=field, start=hit.start, end=hit.end, text=text[hit.start : hit.end])
+                    Span.model_construct(
+                        field=field, start=hit.start, end=hit.end, text=text[hit.start : hit.end]
+                    )
                 )
         result = []
         for index, found in spans.items():
             entity = self.entities[index]
             result.append(
-                EntityMention(id=entity.id, kind=entity.kind, name=entity.name, spans=tuple(found))
+                EntityMention.model_construct(
+                    id=entity.id, kind=entity.kind, name=entity.name, spans=tuple(found)
+                )
             )
         return tuple(result)
 

@@ -29,14 +29,22 @@ other commodity: "the discount on Urals to Brent reached a one-year high of
 19.40 dollars per barrel" gives a spread of 19.40 USD/bbl for Urals with
 benchmark Brent, and the extreme "one-year high" for Urals.
 
-All patterns are compiled with google-re2, whose automata match in time
-linear in the text: no pattern here can backtrack catastrophically, whatever
-the input. Patterns run on folded text (lower case, no diacritics), so they
-are written in lower case.
+Linear time. The three scans over whole fields (amounts, percentages,
+extremes) are compiled with google-re2, whose automata match in time linear
+in the text whatever the input. The short context checks around a figure
+(direction words, spread words, other subjects, benchmarks) run on small
+slices with Python ``re``, for its lower per-call cost; each of those
+patterns is an alternation of literal words, optionally followed by one
+character-class run (``stem[letters]*``) or a bounded repeat of a group that
+starts with a fixed character, with no nested unbounded quantifier, so every
+starting position does work bounded by the longest alternative and matching
+stays linear in the slice length. Patterns run on folded text (lower case,
+no diacritics), so they are written in lower case.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -57,12 +65,17 @@ _LETTERS = "a-zа-яёіїєґ"
 
 
 def _compile(pattern: str) -> Any:
-    """Compile with RE2 (linear time), ``@L`` standing for the letters of folded text."""
+    """Compile a whole-text scan with RE2 (linear time); ``@L`` stands for the letters."""
     return re2.compile(pattern.replace("@L", _LETTERS))
 
 
+def _compile_small(pattern: str) -> re.Pattern[str]:
+    """Compile a context check with Python ``re`` (reviewed: see the module docs)."""
+    return re.compile(pattern.replace("@L", _LETTERS))
+
+
 class _Groups:
-    """Named-group access for re2 matches, by index (the wrapper's name lookup is slow)."""
+    """Named-group access by index (the re2 wrapper's lookup by name is slow)."""
 
     def __init__(self, regex: Any) -> None:
         self._index: dict[str, int] = dict(regex.groupindex)
@@ -162,7 +175,7 @@ _DOWN = (
     r"обвалил[@L]*", r"падени[@L]*", r"снижени[@L]*", r"впал[@L]*", r"подешевшал[@L]*",
     r"знизил[@L]*", r"втратил[@L]*", r"падінн[@L]*", r"зниженн[@L]*",
 )  # fmt: skip
-_DIRECTION = _compile(
+_DIRECTION = _compile_small(
     rf"(?:^|[^@L0-9])(?:(?P<up>{_words(*_UP)})|(?P<down>{_words(*_DOWN)}))(?:[^@L0-9]|$)"
 )
 # "a 3% drop", "3 percent higher", "a 2% weekly gain": a direction noun or
@@ -180,7 +193,7 @@ _AFTER_DOWN = (
     "down",
     "dip",
 )
-_DIRECTION_AFTER = _compile(
+_DIRECTION_AFTER = _compile_small(
     rf"^\s(?:[@L]+\s)?(?:(?P<up>{_words(*_AFTER_UP)})|(?P<down>{_words(*_AFTER_DOWN)}))"
     r"(?:[^@L0-9]|$)"
 )
@@ -207,19 +220,19 @@ _SPREAD_WORDS = (
     r"(?:discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
     r"|преми[@L]*|знижк[@L]*)(?:[^@L0-9]|$)"
 )
-_SPREAD_WORD = _compile(rf"(?:^|[^@L0-9]){_SPREAD_WORDS}")
+_SPREAD_WORD = _compile_small(rf"(?:^|[^@L0-9]){_SPREAD_WORDS}")
 # "a $12 discount", "$12 a barrel premium": the spread word right after the amount.
-_SPREAD_AFTER = _compile(rf"^\s(?:[@L]+\s){{0,2}}{_SPREAD_WORDS}")
-_BENCHMARK_BEFORE = _compile(
+_SPREAD_AFTER = _compile_small(rf"^\s(?:[@L]+\s){{0,2}}{_SPREAD_WORDS}")
+_BENCHMARK_BEFORE = _compile_small(
     r"(?:^|[^@L0-9])(?:to|against|versus|vs\.?|over|relative to|below|under|above|к|до"
     r"|относительно|щодо)\s(?:(?:the|dated|benchmark|global|international|north sea"
     r"|front-month)\s){0,3}$"
 )
-_AND_BEFORE = _compile(r"(?:^|[^@L0-9])(?:and|и|і|та)\s(?:(?:the|dated|benchmark)\s){0,2}$")
-_BETWEEN = _compile(r"(?:^|[^@L0-9])(?:between|между|між)\s")
+_AND_BEFORE = _compile_small(r"(?:^|[^@L0-9])(?:and|и|і|та)\s(?:(?:the|dated|benchmark)\s){0,2}$")
+_BETWEEN = _compile_small(r"(?:^|[^@L0-9])(?:between|между|між)\s")
 # Words naming another subject than the commodity's price: a figure after
 # them is about shares, tickets, output, a currency... not the commodity.
-_OTHER_SUBJECT = _compile(
+_OTHER_SUBJECT = _compile_small(
     r"(?:^|[^@L0-9])(?:shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
     r"|bonds?|yields?|compan(?:y|ies)|firms?|majors?|producers?|miners?|groups?|earnings"
     r"|profits?|revenues?|sales|dividends?|output|production|exports?|imports?|suppl(?:y|ies)"
@@ -343,7 +356,9 @@ def _bind_sentence(
                 figure.kind = "spread"
             previous_end = figure.end
         commodity = _owner(folded, sentence_start, figure, owners)
-        yield ExtractedValue(
+        # Built with model_construct: every field is already of its declared
+        # type, and validation would cost as much as the extraction.
+        yield ExtractedValue.model_construct(
             kind=figure.kind,
             value=figure.value,
             currency=figure.currency,
@@ -352,7 +367,7 @@ def _bind_sentence(
             benchmark=benchmark_id if figure.kind == "spread" and commodity else None,
             extreme=figure.extreme,
             direction=figure.direction,
-            span=Span(
+            span=Span.model_construct(
                 field=field,
                 start=figure.start,
                 end=figure.end,

@@ -1,0 +1,122 @@
+"""Cost per article of the gazetteer, the numeric extractors and a ``where`` condition.
+
+The engine runs these only on articles where some rule's query matched, but
+they should still take well under a millisecond for a 3 KB article. The
+corpus is made of the project's seed articles (``seeds/articles.jsonl``),
+joined into bodies of about 3 KB; each measurement is the median of several
+runs over the whole corpus, next to a baseline measured in the same run:
+splitting the same text into words with the engine's own ``tokenize(fold())``.
+
+The rows are cumulative, in the order the engine runs them: the gazetteer,
+then the extractors on its mentions, then a ``where`` condition. The
+gazetteer and the extractors share one folded copy of each field (see
+``streams.rules.entities.folded_text``); the cache is cleared before every
+article so folding is counted once, as in the engine.
+
+Run: ``python benchmarks/entities.py [--runs 7]``. Prints a table and writes
+``benchmarks/results/entities.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from schemas import Article
+from streams.rules.conditions import compile_condition
+from streams.rules.entities import Gazetteer, folded_text
+from streams.rules.numbers import extract_values
+from streams.rules.text import fold, tokenize
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = Path(__file__).parent / "results" / "entities.json"
+TARGET_BYTES = 3_000
+
+
+def corpus() -> list[Article]:
+    """Articles of about 3 KB built from the seed articles' titles and bodies."""
+    records = [json.loads(line) for line in (ROOT / "seeds" / "articles.jsonl").open()]
+    articles = []
+    for start, record in enumerate(records):
+        parts: list[str] = []
+        index = start
+        while len("\n".join(parts).encode()) < TARGET_BYTES:
+            parts.append(records[index % len(records)]["body"])
+            index += 1
+        body = "\n".join(parts).encode()[:TARGET_BYTES].decode(errors="ignore")
+        articles.append(Article(id=f"b{start}", source="bench", title=record["title"], body=body))
+    return articles
+
+
+def per_article(articles: list[Article], step: Callable[[Article], object], runs: int) -> float:
+    """Median over ``runs`` of the mean time of ``step`` per article, in microseconds."""
+    times = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        for article in articles:
+            step(article)
+        times.append((time.perf_counter() - began) / len(articles) * 1e6)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=7, help="repeats; the median is reported")
+    args = parser.parse_args()
+
+    gazetteer = Gazetteer.load(ROOT / "seeds" / "entities")
+    condition = compile_condition(
+        "commodity is not null and (abs(change_pct) >= 2 or extreme is not null)"
+    )
+    articles = corpus()
+
+    def cold(step: Callable[[Article], object]) -> Callable[[Article], object]:
+        def run(article: Article) -> object:
+            folded_text.cache_clear()
+            return step(article)
+
+        return run
+
+    def everything(article: Article) -> bool:
+        values = extract_values(article, gazetteer.mentions(article))
+        return condition.matches(values)
+
+    def gazetteer_and_numbers(article: Article) -> object:
+        return extract_values(article, gazetteer.mentions(article))
+
+    steps: dict[str, Callable[[Article], object]] = {
+        "baseline: tokenize(fold(text))": cold(lambda a: tokenize(fold(a.body))),
+        "gazetteer.mentions": cold(gazetteer.mentions),
+        "+ extract_values": cold(gazetteer_and_numbers),
+        "+ condition.matches (all three)": cold(everything),
+    }
+    rows = {name: per_article(articles, step, args.runs) for name, step in steps.items()}
+    baseline = rows["baseline: tokenize(fold(text))"]
+    size = statistics.mean(len(a.body.encode()) + len(a.title.encode()) for a in articles)
+    print(
+        f"{len(articles)} articles of {size:.0f} bytes, {len(gazetteer)} entities, median of {args.runs} runs"
+    )
+    print(f"{'step':34} {'us/article':>11} {'x baseline':>11}")
+    for name, micros in rows.items():
+        print(f"{name:34} {micros:11.1f} {micros / baseline:11.2f}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "articles": len(articles),
+                "bytes_per_article": round(size),
+                "entities": len(gazetteer),
+                "runs": args.runs,
+                "microseconds_per_article": {k: round(v, 1) for k, v in rows.items()},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
