@@ -81,13 +81,13 @@ async def bare_loop(settings: Settings, path: Path) -> float:
         await producer.stop()
 
 
-async def wirewatch_loop(settings: Settings, path: Path, count: int) -> float:
-    """Run Wirewatch's produce loop on the file; return seconds."""
+async def wirewatch_loop(settings: Settings, path: Path, count: int, workers: int) -> float:
+    """Run Wirewatch's produce loop on the file with ``workers`` parse workers; return seconds."""
     producer = make_producer(settings, client_id="bench-wirewatch")
     await producer.start()
     try:
         start = time.perf_counter()
-        summary = await produce(settings, [path], producer=producer)
+        summary = await produce(settings, [path], producer=producer, parse_workers=workers)
         elapsed = time.perf_counter() - start
     finally:
         await producer.stop()
@@ -111,7 +111,7 @@ async def delete_topics(settings: Settings) -> None:
         await admin.close()
 
 
-async def one_round(path: Path, count: int) -> tuple[float, float]:
+async def one_round(path: Path, count: int, workers: int) -> tuple[float, float]:
     """Time the bare loop and Wirewatch once each, on fresh topics."""
     base = Settings(_env_file=None)  # type: ignore[call-arg]
     results = []
@@ -121,7 +121,7 @@ async def one_round(path: Path, count: int) -> tuple[float, float]:
             if kind == "bare":
                 results.append(await bare_loop(settings, path))
             else:
-                results.append(await wirewatch_loop(settings, path, count))
+                results.append(await wirewatch_loop(settings, path, count, workers))
         finally:
             await delete_topics(settings)
     return results[0], results[1]
@@ -132,6 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--parse-workers", type=int, default=1, help="as `wirewatch produce --parse-workers`"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "articles.jsonl"
@@ -140,13 +143,16 @@ def main() -> None:
         bare_s: list[float] = []
         ww_s: list[float] = []
         for _ in range(args.runs):
-            bare, ww = asyncio.run(one_round(path, args.articles))
+            bare, ww = asyncio.run(one_round(path, args.articles, args.parse_workers))
             bare_s.append(bare)
             ww_s.append(ww)
     bare_rate = args.articles / statistics.median(bare_s)
     ww_rate = args.articles / statistics.median(ww_s)
     ratio = statistics.median(ww_s) / statistics.median(bare_s)
-    print(f"{args.articles} articles, {size / args.articles:.0f} bytes each, {args.runs} runs")
+    print(
+        f"{args.articles} articles, {size / args.articles:.0f} bytes each, {args.runs} runs, "
+        f"{args.parse_workers} parse workers"
+    )
     print(f"{'loop':<12}{'median s':>10}{'articles/s':>12}   runs (s)")
     for name, runs, rate in (("bare", bare_s, bare_rate), ("wirewatch", ww_s, ww_rate)):
         listed = " ".join(f"{r:.2f}" for r in runs)
@@ -160,6 +166,7 @@ def main() -> None:
                 "articles": args.articles,
                 "bytes_per_article": round(size / args.articles),
                 "runs": args.runs,
+                "parse_workers": args.parse_workers,
                 "bare_seconds": bare_s,
                 "wirewatch_seconds": ww_s,
                 "bare_articles_per_s": round(bare_rate),

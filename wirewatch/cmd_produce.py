@@ -47,9 +47,21 @@ def parse_rate(text: str | None) -> float | None:
 @click.option(
     "--strict", is_flag=True, help="Exit 1 when any record was invalid (it is still dead-lettered)."
 )
+@click.option(
+    "--parse-workers",
+    type=click.IntRange(min=0),
+    default=1,
+    show_default=True,
+    help="Worker processes validating large JSON Lines files while this one sends (0: none).",
+)
 @pass_settings
 def produce(
-    settings: Settings, paths: tuple[str, ...], follow: Path | None, rate: str | None, strict: bool
+    settings: Settings,
+    paths: tuple[str, ...],
+    follow: Path | None,
+    rate: str | None,
+    strict: bool,
+    parse_workers: int,
 ) -> None:
     """Validate articles from PATH... (files, directories, or - for stdin) and produce them.
 
@@ -87,6 +99,7 @@ def produce(
             rate=per_second,
             stop=stop,
             on_progress=update,
+            parse_workers=parse_workers,
         )
 
     if progress is not None:

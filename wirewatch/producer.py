@@ -9,28 +9,86 @@ awaited: nothing is dropped without trace.
 from __future__ import annotations
 
 import asyncio
+import itertools
+import multiprocessing
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter, deque
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from schemas import BrokerError, DeadLetter, DeliveryError, Settings
+from schemas import BrokerError, DeadLetter, DeliveryError, Settings, WirewatchError
 from schemas.kafka import DeadLetterWriter, ensure_topics, make_producer, pipeline_topics
-from wirewatch.sources import Accepted, Item, Rejected, read_articles, read_file, walk_files
+from wirewatch.sources import (
+    Accepted,
+    Item,
+    Rejected,
+    jsonl_items,
+    numbered_lines,
+    read_articles,
+    read_file,
+    source_of_path,
+    walk_files,
+)
 
 log = structlog.get_logger(__name__)
 
 MAX_IN_FLIGHT = 20_000
 """Articles sent but not yet acknowledged before the loop waits for the broker."""
 
+PARALLEL_MIN_BYTES = 4_000_000
+"""A JSON Lines file this large is validated in worker processes (smaller: not worth a fork)."""
+
+CHUNK_LINES = 1_000
+"""JSON lines handed to a worker process at a time."""
+
+CHUNKS_AHEAD = 3
+"""Chunks being validated while the current one is sent."""
+
 FOLLOW_POLL_S = 0.5
 """How often ``--follow`` looks for new files in the spool directory."""
+
+
+class Encoded(NamedTuple):
+    """An article ready for Kafka: its origin, key (the id) and JSON value.
+
+    A tuple, so chunks of them cross from a worker process cheaply.
+    """
+
+    origin: str
+    key: bytes
+    value: bytes
+
+
+def encode_article(item: Accepted, max_message_bytes: int) -> Encoded | Rejected:
+    """Serialise an accepted article; an article over the Kafka message limit is rejected."""
+    value = item.article.model_dump_json().encode("utf-8")
+    if len(value) > max_message_bytes:
+        return Rejected(
+            item.origin,
+            "too_large",
+            f"{item.origin}: the article is {len(value)} bytes as JSON, over the Kafka "
+            f"message limit of {max_message_bytes} (WIREWATCH_MAX_MESSAGE_BYTES)",
+            value,
+        )
+    return Encoded(item.origin, item.article.id.encode("utf-8"), value)
+
+
+def encode_lines(
+    lines: list[tuple[int, bytes | None]], settings: Settings, origin: str, default_source: str
+) -> list[Encoded | Rejected]:
+    """Validate and serialise a chunk of numbered JSON lines (runs in a worker process)."""
+    return [
+        encode_article(item, settings.max_message_bytes) if isinstance(item, Accepted) else item
+        for item in jsonl_items(lines, settings, origin, default_source)
+    ]
 
 
 @dataclass
@@ -98,7 +156,7 @@ class ArticleSender:
         self._drained.set()
         self.summary = ProduceSummary()
 
-    async def send_all(self, items: Iterable[Item]) -> None:
+    async def send_all(self, items: Iterable[Item | Encoded]) -> None:
         """Send every item; return when all are handed to the producer (not yet acknowledged).
 
         Raises:
@@ -115,9 +173,11 @@ class ArticleSender:
                         await self._pace(loop)
                         deadline.reschedule(loop.time() + self._timeout_s)
                     if isinstance(item, Accepted):
-                        await self._send_article(item)
-                    else:
+                        item = encode_article(item, self._max_bytes)
+                    if isinstance(item, Rejected):
                         await self._dead_letter(item)
+                    else:
+                        await self._send_encoded(item)
                     if count % 256 == 0:
                         deadline.reschedule(loop.time() + self._timeout_s)
                         # Let the producer's sender task run and acknowledgements arrive.
@@ -136,25 +196,11 @@ class ArticleSender:
             await asyncio.sleep(self._next_send - now)
         self._next_send = max(now, self._next_send) + self._interval
 
-    async def _send_article(self, item: Accepted) -> None:
-        value = item.article.model_dump_json().encode("utf-8")
-        if len(value) > self._max_bytes:
-            await self._dead_letter(
-                Rejected(
-                    item.origin,
-                    "too_large",
-                    f"{item.origin}: the article is {len(value)} bytes as JSON, over the "
-                    f"Kafka message limit of {self._max_bytes} (WIREWATCH_MAX_MESSAGE_BYTES)",
-                    value,
-                )
-            )
-            return
+    async def _send_encoded(self, item: Encoded) -> None:
         if self._in_flight >= MAX_IN_FLIGHT:
             await self._wait_in_flight(MAX_IN_FLIGHT // 2)
         try:
-            future = await self._producer.send(
-                self._topic, value, key=item.article.id.encode("utf-8")
-            )
+            future = await self._producer.send(self._topic, item.value, key=item.key)
         except KafkaError as exc:  # refused before queueing: count it, never drop it
             self._failed(item.origin, exc)
             return
@@ -229,15 +275,20 @@ async def produce(
     stop: asyncio.Event | None = None,
     on_progress: Callable[[ProduceSummary], None] | None = None,
     producer: AIOKafkaProducer | None = None,
+    parse_workers: int = 1,
 ) -> ProduceSummary:
     """Produce every article of ``paths`` (then of files landing in ``follow``) to Kafka.
 
     Creates the articles topics when missing. With ``follow``, runs until
     ``stop`` is set. ``producer`` replaces the default one (benchmarks).
+    A JSON Lines file of at least :data:`PARALLEL_MIN_BYTES` named in
+    ``paths`` is validated by ``parse_workers`` worker processes while this
+    one sends (0: everything in this process).
 
     Raises:
         BrokerError: the cluster cannot be reached.
         DeliveryError: the broker stopped acknowledging articles.
+        WirewatchError: a worker process died.
     """
     wanted = {settings.topics.articles, settings.topics.articles_dlq}
     await ensure_topics(settings, [s for s in pipeline_topics(settings) if s.name in wanted])
@@ -246,11 +297,20 @@ async def produce(
     if own_producer:
         await _start(producer, settings)
     sender = ArticleSender(producer, settings, rate=rate, on_progress=on_progress)
+    pool: ProcessPoolExecutor | None = None
     try:
-        await sender.send_all(read_articles(paths, settings, stdin=stdin))
+        for path in paths:
+            if parse_workers > 0 and _is_large_jsonl(path):
+                pool = pool or _worker_pool(parse_workers)
+                async for chunk in _encoded_chunks(Path(path), settings, pool):
+                    await sender.send_all(chunk)
+            else:
+                await sender.send_all(read_articles([path], settings, stdin=stdin))
         if follow is not None:
             await _follow(sender, settings, follow, stop or asyncio.Event())
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         await sender.drain()
         if own_producer:
             await _stop(producer, settings)
@@ -262,6 +322,71 @@ async def produce(
         failed=sender.summary.failed,
     )
     return sender.summary
+
+
+def _is_large_jsonl(path: str | Path) -> bool:
+    path = Path(path)
+    try:
+        return path.suffix.lower() in {".jsonl", ".ndjson"} and (
+            path.is_file() and path.stat().st_size >= PARALLEL_MIN_BYTES
+        )
+    except OSError:
+        return False  # read_articles reports it
+
+
+def _worker_pool(workers: int) -> ProcessPoolExecutor:
+    # fork: a worker is ready in milliseconds (spawn re-imports pydantic for ~0.5 s)
+    # and runs only encode_lines, never the parent's event loop or sockets.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+
+
+async def _encoded_chunks(
+    path: Path, settings: Settings, pool: ProcessPoolExecutor
+) -> AsyncIterator[list[Encoded | Rejected]]:
+    """Yield a JSON Lines file as chunks of encoded articles, built in ``pool``, in order.
+
+    A few chunks are built ahead, so workers validate while this process sends.
+    """
+    loop = asyncio.get_running_loop()
+    origin = str(path)
+    default_source = source_of_path(path)
+    ahead: deque[asyncio.Future[list[Encoded | Rejected]]] = deque()
+    empty = True
+    try:
+        with path.open("rb") as stream:
+            lines = numbered_lines(stream, settings.max_file_bytes)
+            while batch := list(itertools.islice(lines, CHUNK_LINES)):
+                ahead.append(
+                    loop.run_in_executor(
+                        pool, encode_lines, batch, settings, origin, default_source
+                    )
+                )
+                if len(ahead) > CHUNKS_AHEAD:
+                    chunk = await _result(ahead.popleft(), origin)
+                    empty = empty and not chunk
+                    yield chunk
+        while ahead:
+            chunk = await _result(ahead.popleft(), origin)
+            empty = empty and not chunk
+            yield chunk
+    finally:
+        for future in ahead:
+            future.cancel()
+    if empty:
+        yield [Rejected(origin, "empty", f"{origin} has no records", None)]
+
+
+async def _result(
+    future: asyncio.Future[list[Encoded | Rejected]], origin: str
+) -> list[Encoded | Rejected]:
+    try:
+        return await future
+    except BrokenProcessPool as exc:
+        raise WirewatchError(
+            f"the worker process validating {origin} died ({exc}); "
+            "rerun with --parse-workers 0 to validate in one process"
+        ) from exc
 
 
 async def _start(producer: AIOKafkaProducer, settings: Settings) -> None:

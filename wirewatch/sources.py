@@ -33,7 +33,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -130,6 +130,11 @@ def walk_files(directory: Path) -> Iterator[Path]:
             yield Path(root) / name
 
 
+def source_of_path(path: Path) -> str:
+    """The source of a file's articles when they name none: its directory's name."""
+    return path.resolve().parent.name or "unknown"
+
+
 def read_file(path: Path, settings: Settings, *, sniff: bool = True) -> Iterator[Item]:
     """Yield the articles of one file (any supported format).
 
@@ -139,7 +144,7 @@ def read_file(path: Path, settings: Settings, *, sniff: bool = True) -> Iterator
             (rule packs, notes): those are reported as ``unsupported_format``.
     """
     origin = str(path)
-    default_source = path.resolve().parent.name or "unknown"
+    default_source = source_of_path(path)
     fmt = _SUFFIXES.get(path.suffix.lower())
     if fmt is None and not sniff:
         yield Rejected(
@@ -300,8 +305,24 @@ def _skip_blank(lines: list[str], index: int) -> int:
 def _read_jsonl(
     head: bytes, stream: BinaryIO, settings: Settings, origin: str, default_source: str
 ) -> Iterator[Item]:
-    records = 0
-    for number, line in _lines(head, stream, settings.max_file_bytes):
+    empty = True
+    lines = numbered_lines(stream, settings.max_file_bytes, head=head)
+    for item in jsonl_items(lines, settings, origin, default_source):
+        empty = False
+        yield item
+    if empty:
+        yield Rejected(origin, "empty", f"{origin} has no records", None)
+
+
+def jsonl_items(
+    lines: Iterable[tuple[int, bytes | None]], settings: Settings, origin: str, default_source: str
+) -> Iterator[Item]:
+    """Yield the items of numbered JSON lines (None: a line over the limit); blank lines yield none.
+
+    Separate from file reading so that a worker process can build a chunk of
+    lines while the main process sends (see ``wirewatch.producer``).
+    """
+    for number, line in lines:
         where = f"{origin}:{number}"
         if line is None:
             yield Rejected(
@@ -314,17 +335,16 @@ def _read_jsonl(
             continue
         if not line.strip():
             continue
-        records += 1
         text = _decode(line, where)
         if isinstance(text, Rejected):
             yield text
             continue
         yield from _records_of(text, line, settings, where, default_source, array=False)
-    if not records:
-        yield Rejected(origin, "empty", f"{origin} has no records", None)
 
 
-def _lines(head: bytes, stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
+def numbered_lines(
+    stream: BinaryIO, limit: int, *, head: bytes = b""
+) -> Iterator[tuple[int, bytes | None]]:
     """Yield (line number, line) from ``head`` then ``stream``; None for a line over ``limit``.
 
     An over-long line is skipped as it streams past, so memory stays bounded.
@@ -333,7 +353,7 @@ def _lines(head: bytes, stream: BinaryIO, limit: int) -> Iterator[tuple[int, byt
     parts: list[bytes] = []
     size = 0
     too_long = False
-    chunk = head
+    chunk = head or stream.read(_CHUNK)
     while chunk:
         lines = chunk.split(b"\n")
         for piece in lines[:-1]:

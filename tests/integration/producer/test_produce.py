@@ -11,8 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from aiokafka.structs import ConsumerRecord
 
+import wirewatch.producer as producer_module
 from schemas import Article, DeadLetter, Settings, build_article
 from schemas.kafka import TopicSpec, ensure_topics, make_consumer
 from wirewatch.producer import produce
@@ -203,3 +205,39 @@ async def test_follow_produces_files_as_they_land(kafka_settings: Settings, tmp_
         summary = await asyncio.wait_for(task, 30)
     assert [Article.model_validate_json(r.value).title for r in records] == ["Landed headline"]
     assert summary.produced == 1
+
+
+async def test_parallel_validation_matches_in_process(
+    kafka_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON Lines validated by a worker process give the same records, order and dead letters."""
+    monkeypatch.setattr(producer_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(producer_module, "CHUNK_LINES", 7)
+    feed = tmp_path / "mixed.jsonl"
+    feed.write_bytes(
+        (SEEDS / "articles.jsonl").read_bytes() + b'{"body": "no title"}\nnot json\n\n'
+    )
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"\n\n")
+    results = []
+    for workers, prefix in ((0, "serial."), (1, "parallel.")):
+        settings = kafka_settings.model_copy(
+            update={"topic_prefix": kafka_settings.topic_prefix + prefix}
+        )
+        summary = await produce(settings, [feed, empty], parse_workers=workers)
+        assert (summary.produced, summary.invalid, summary.failed) == (32, 3, 0)
+        articles = await consume(settings, settings.topics.articles, 32)
+        letters = await consume(settings, settings.topics.articles_dlq, 3)
+        dead = [DeadLetter.model_validate_json(r.value) for r in letters]
+        results.append(
+            (
+                sorted((r.partition, r.offset, r.key) for r in articles),
+                [(letter.origin, letter.reason) for letter in dead],
+            )
+        )
+    assert results[0] == results[1]
+    assert results[1][1] == [
+        (f"{feed}:33", "missing_title"),
+        (f"{feed}:34", "invalid_json"),
+        (str(empty), "empty"),
+    ]
