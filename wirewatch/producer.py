@@ -113,7 +113,7 @@ class ProduceSummary:
 
     def describe(self, topic: str, dlq_topic: str) -> str:
         """One line for people: how many produced, invalid, dead-lettered, failed."""
-        text = f"produced {self.produced} articles to {topic}"
+        text = f"produced {self.produced} article{'' if self.produced == 1 else 's'} to {topic}"
         if self.invalid:
             why = ", ".join(f"{reason} {n}" for reason, n in self.reasons.most_common())
             text += f"; {self.invalid} invalid ({why}), {self.dead_lettered} dead-lettered to {dlq_topic}"

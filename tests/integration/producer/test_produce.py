@@ -182,7 +182,7 @@ async def test_cli_reads_stdin_and_prints_a_summary(kafka_settings: Settings) ->
     result = await asyncio.to_thread(run_cli, kafka_settings, "-", stdin=stdin)
     err = result.stderr.decode()
     assert result.returncode == 0, err
-    assert "produced 1 articles" in err
+    assert "produced 1 article to" in err
     assert "1 invalid (missing_body 1), 1 dead-lettered" in err
     assert "Traceback" not in err
     strict = await asyncio.to_thread(run_cli, kafka_settings, "--strict", "-", stdin=stdin)
