@@ -86,8 +86,9 @@ def produce(
 
     progress, update = _progress()
 
+    stop = asyncio.Event()
+
     async def run() -> ProduceSummary:
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
@@ -115,6 +116,9 @@ def produce(
             f"{settings.bootstrap_servers}; see the delivery_failed log events, then produce again "
             "(ids are stable, so a rerun does not duplicate keys)"
         )
+    if stop.is_set() and follow is None:
+        click.echo("interrupted: the records above were sent; the rest were not read", err=True)
+        sys.exit(130)
     if strict and summary.invalid:
         sys.exit(1)
 

@@ -130,6 +130,7 @@ class ArticleSender:
         settings: topics, ``max_message_bytes`` and the send deadline.
         rate: at most this many records per second; None for as fast as possible.
         on_progress: called with the summary every few hundred records.
+        stop: when set (Ctrl-C), sending ends after the current few hundred records.
     """
 
     def __init__(
@@ -139,8 +140,10 @@ class ArticleSender:
         *,
         rate: float | None = None,
         on_progress: Callable[[ProduceSummary], None] | None = None,
+        stop: asyncio.Event | None = None,
     ) -> None:
         self._producer = producer
+        self.stop = stop or asyncio.Event()
         self._topic = settings.topics.articles
         self._timeout_s = settings.send_timeout_s
         self._max_bytes = settings.max_message_bytes
@@ -179,6 +182,8 @@ class ArticleSender:
                     else:
                         await self._send_encoded(item)
                     if count % 256 == 0:
+                        if self.stop.is_set():
+                            return
                         deadline.reschedule(loop.time() + self._timeout_s)
                         # Let the producer's sender task run and acknowledgements arrive.
                         await asyncio.sleep(0)
@@ -280,7 +285,8 @@ async def produce(
     """Produce every article of ``paths`` (then of files landing in ``follow``) to Kafka.
 
     Creates the articles topics when missing. With ``follow``, runs until
-    ``stop`` is set. ``producer`` replaces the default one (benchmarks).
+    ``stop`` is set; without, ``stop`` ends the run early (what was sent is
+    still drained and counted). ``producer`` replaces the default one (benchmarks).
     A JSON Lines file of at least :data:`PARALLEL_MIN_BYTES` named in
     ``paths`` is validated by ``parse_workers`` worker processes while this
     one sends (0: everything in this process).
@@ -296,18 +302,22 @@ async def produce(
     producer = producer or make_producer(settings, client_id="wirewatch-produce")
     if own_producer:
         await _start(producer, settings)
-    sender = ArticleSender(producer, settings, rate=rate, on_progress=on_progress)
+    sender = ArticleSender(producer, settings, rate=rate, on_progress=on_progress, stop=stop)
     pool: ProcessPoolExecutor | None = None
     try:
         for path in paths:
+            if sender.stop.is_set():
+                break
             if parse_workers > 0 and _is_large_jsonl(path):
                 pool = pool or _worker_pool(parse_workers)
                 async for chunk in _encoded_chunks(Path(path), settings, pool):
                     await sender.send_all(chunk)
+                    if sender.stop.is_set():
+                        break
             else:
                 await sender.send_all(read_articles([path], settings, stdin=stdin))
         if follow is not None:
-            await _follow(sender, settings, follow, stop or asyncio.Event())
+            await _follow(sender, settings, follow, sender.stop)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

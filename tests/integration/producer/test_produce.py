@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -241,3 +242,36 @@ async def test_parallel_validation_matches_in_process(
         (f"{feed}:34", "invalid_json"),
         (str(empty), "empty"),
     ]
+
+
+async def test_ctrl_c_stops_cleanly_with_a_summary(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """SIGINT during a rate-limited run exits 130 after a summary of what was sent, no traceback."""
+    feed = tmp_path / "slow.jsonl"
+    feed.write_text("".join(f'{{"title": "t{n}", "body": "b"}}\n' for n in range(5_000)))
+    env = {
+        **os.environ,
+        "WIREWATCH_KAFKA_BOOTSTRAP": kafka_settings.bootstrap_servers,
+        "WIREWATCH_TOPIC_PREFIX": kafka_settings.topic_prefix,
+    }
+    code = "import sys; from wirewatch.cli import main; sys.exit(main())"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        "produce",
+        "--rate",
+        "1000/s",
+        str(feed),
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert await consume(kafka_settings, kafka_settings.topics.articles, 1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = await asyncio.wait_for(process.communicate(), 30)
+    err = stderr.decode()
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert "produced " in err

@@ -164,3 +164,15 @@ def test_produce_without_a_broker_fails_cleanly(
     err = capsys.readouterr().err
     assert "cannot reach Kafka at 127.0.0.1:9" in err
     assert "Traceback" not in err
+
+
+async def test_stop_ends_sending_early_but_counts_what_was_sent(unit_settings: Settings) -> None:
+    """A stop request (Ctrl-C) ends sending within a few hundred records; sent ones still count."""
+    producer = FakeProducer()
+    stop = asyncio.Event()
+    stop.set()
+    sender = ArticleSender(producer, unit_settings, stop=stop)  # type: ignore[arg-type]
+    await sender.send_all(accepted(n) for n in range(2_000))
+    await sender.drain()
+    assert 0 < len(producer.sent) <= 256
+    assert sender.summary.produced == len(producer.sent)
