@@ -128,10 +128,13 @@ def _progress() -> tuple[Any, Any]:
     if not sys.stderr.isatty():
         return None, None
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+    # The total is unknown until the input is read (stdin, streamed JSON Lines),
+    # so the bar pulses while the counts move.
     progress = Progress(
         SpinnerColumn(),
+        BarColumn(),
         TextColumn("{task.description}"),
         TimeElapsedColumn(),
         console=Console(stderr=True),

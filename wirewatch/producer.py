@@ -172,9 +172,10 @@ class ArticleSender:
             # send without the cost of a timer per record.
             async with asyncio.timeout(loop.time() + self._timeout_s) as deadline:
                 for count, item in enumerate(items, start=1):
-                    if self._interval:
+                    if self._interval:  # rate-limited, so slow: report every record
                         await self._pace(loop)
                         deadline.reschedule(loop.time() + self._timeout_s)
+                        self._report()
                     if isinstance(item, Accepted):
                         item = encode_article(item, self._max_bytes)
                     if isinstance(item, Rejected):
@@ -187,13 +188,16 @@ class ArticleSender:
                         deadline.reschedule(loop.time() + self._timeout_s)
                         # Let the producer's sender task run and acknowledgements arrive.
                         await asyncio.sleep(0)
-                        if self._on_progress is not None:
-                            self._on_progress(self.summary)
+                        self._report()
         except TimeoutError:
             raise DeliveryError(
                 f"Kafka accepted no article on {self._topic!r} for {self._timeout_s:g} s "
                 f"(WIREWATCH_SEND_TIMEOUT_S); is the broker at {self._bootstrap} up?"
             ) from None
+
+    def _report(self) -> None:
+        if self._on_progress is not None:
+            self._on_progress(self.summary)
 
     async def _pace(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
@@ -268,6 +272,7 @@ class ArticleSender:
             self.summary.failed += self._in_flight
             log.error("delivery_timeout", topic=self._topic, unacknowledged=self._in_flight)
             self._in_flight = 0
+        self._report()
 
 
 async def produce(
