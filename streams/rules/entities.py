@@ -66,13 +66,6 @@ class _Alias:
     cased: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class _Hit:
-    start: int
-    end: int
-    entity: int
-
-
 class _NoAliasLoader(yaml.SafeLoader):
     """A safe loader that refuses YAML anchors and aliases (no billion laughs)."""
 
@@ -172,48 +165,34 @@ class Gazetteer:
         One :class:`EntityMention` per entity, in order of first mention, with
         one span per occurrence (offsets into the stored field text).
         """
-        # Models are built with model_construct: every part is already of the
-        # right type here, and validating again would cost more than the matching.
         spans: dict[int, list[Span]] = {}
         for field in _FIELDS:
             text = article.text_of(field)
             if not text:
                 continue
-            for hit in self._find(text):
-                spans.setdefault(hit.entity, []).append(
-                    Span.model_construct(
-                        field=field, start=hit.start, end=hit.end, text=text[hit.start : hit.end]
-                    )
+            for start, end, index in self._find(text):
+                spans.setdefault(index, []).append(
+                    Span(field=field, start=start, end=end, text=text[start:end])
                 )
         result = []
         for index, found in spans.items():
             entity = self.entities[index]
             result.append(
-                EntityMention.model_construct(
-                    id=entity.id, kind=entity.kind, name=entity.name, spans=tuple(found)
-                )
+                EntityMention(id=entity.id, kind=entity.kind, name=entity.name, spans=tuple(found))
             )
         return tuple(result)
 
-    def _find(self, text: str) -> list[_Hit]:
-        """Leftmost-longest whole-word matches in ``text``, ``not`` phrases removed."""
+    def _find(self, text: str) -> list[tuple[int, int, int]]:
+        """Leftmost-longest whole-word ``(start, end, entity)`` matches, ``not`` phrases removed."""
         if not self.entities:
             return []
         folded = folded_text(text)
-        candidates = sorted(self._candidates(text, folded), key=lambda h: (h.start, -h.end))
-        chosen: list[_Hit] = []
-        last_end = -1
-        for hit in candidates:
-            if hit.start >= last_end:
-                chosen.append(hit)
-                last_end = hit.end
-        return [hit for hit in chosen if hit.entity != _NEGATIVE]
-
-    def _candidates(self, text: str, folded: str) -> Iterator[_Hit]:
         size = len(folded)
+        # (start, -end, entity): sorting puts the leftmost, then longest, first.
+        candidates: list[tuple[int, int, int]] = []
         for last, (length, aliases) in self._automaton.iter(folded):
             start = last - length + 1
-            if start > 0 and folded[start - 1].isalnum():
+            if start and folded[start - 1].isalnum():
                 continue
             end = last + 1
             whole_word = end >= size or not folded[end].isalnum()
@@ -222,9 +201,18 @@ class Gazetteer:
                     stop = end
                     while stop < size and folded[stop].isalnum():
                         stop += 1
-                    yield _Hit(start, stop, alias.entity)
+                    candidates.append((start, -stop, alias.entity))
                 elif whole_word and (alias.cased is None or text[start:end] == alias.cased):
-                    yield _Hit(start, end, alias.entity)
+                    candidates.append((start, -end, alias.entity))
+        candidates.sort()
+        chosen: list[tuple[int, int, int]] = []
+        last_end = -1
+        for start, negative_end, entity in candidates:
+            if start >= last_end:
+                last_end = -negative_end
+                if entity != _NEGATIVE:
+                    chosen.append((start, last_end, entity))
+        return chosen
 
 
 @lru_cache(maxsize=32)
