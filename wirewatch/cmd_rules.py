@@ -51,7 +51,7 @@ def _load_or_exit(path: Path) -> list[RulePack]:
         return load_packs(path)
     except RulePackError as exc:
         _print_problems(exc.problems)
-        sys.exit(1)
+        raise click.exceptions.Exit(1) from None
 
 
 def _compile_or_exit(packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
@@ -61,7 +61,7 @@ def _compile_or_exit(packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> 
         return RuleSet.compile(packs, gazetteer=gazetteer)
     except RulePackError as exc:
         _print_problems(exc.problems)
-        sys.exit(1)
+        raise click.exceptions.Exit(1) from None
 
 
 def _print_problems(problems: Sequence[str]) -> None:
@@ -159,7 +159,7 @@ def rules_test(settings: Settings, path: Path | None, failures_only: bool) -> No
     failed = sum(not r.passed for r in results)
     console.print(f"{len(results) - failed} passed, {failed} failed, {len(results)} examples")
     if failed:
-        sys.exit(1)
+        raise click.exceptions.Exit(1)
 
 
 @click.command()

@@ -165,6 +165,16 @@ def _lex(query: str) -> list[_Token]:
             i = end + 1
         else:
             field = _FIELD_PREFIX.match(query, i)
+            if (
+                field
+                and field.group(1) in FIELDS
+                and (field.end() == n or query[field.end()].isspace())
+            ):
+                raise QuerySyntaxError(
+                    f"{field.group()} needs a word, a phrase or '(' right after the colon",
+                    query,
+                    column,
+                )
             if field and field.end() < n and not query[field.end()].isspace():
                 name = field.group(1)
                 if name not in FIELDS:
@@ -338,7 +348,8 @@ class _Parser:
                 f"a wildcard needs at least {MIN_PREFIX} letters before '*'",
                 column + len(text) - 1,
             )
-        return Term(words, prefix, token.text, token.column)
+        source = f'"{text}"' if token.kind == "PHRASE" else text
+        return Term(words, prefix, source, token.column)
 
 
 def parse_query(query: str) -> Node:

@@ -19,9 +19,9 @@ from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, explain
 from streams.rules.loader import RulePackError, rule_version, ruleset_version
-from streams.rules.matcher import FIELD_BITS, Matcher
+from streams.rules.matcher import FIELD_BITS, Matcher, compile_regex
 from streams.rules.numbers import extract_values
-from streams.rules.query import QuerySyntaxError, parse_query
+from streams.rules.query import Regex, parse_query, terms_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,12 +148,16 @@ class RuleSet:
                 for text_field in spec.fields:
                     mask |= FIELD_BITS[text_field.value]
                 for language, text in [(None, spec.query), *spec.queries.items()]:
+                    name = f"queries.{language}" if language else "query"
                     try:
-                        trees.append(parse_query(text))
-                    except QuerySyntaxError as exc:
-                        name = f"queries.{language}" if language else "query"
+                        tree = parse_query(text)
+                        for leaf in terms_of(tree):
+                            if isinstance(leaf, Regex):
+                                compile_regex(leaf.pattern)
+                    except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
                         problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
                         continue
+                    trees.append(tree)
                     queries.append(_Query(len(compiled), primary_language(language)))
                 condition = None
                 if spec.where is not None:
@@ -171,12 +175,9 @@ class RuleSet:
                         frozenset(spec.extract),
                     )
                 )
-        try:
-            matcher = Matcher.build(trees)
-        except ValueError as exc:
-            problems.append(str(exc))
         if problems:
             raise RulePackError(problems)
+        matcher = Matcher.build(trees)
         return cls(
             version=ruleset_version(packs),
             rules=rules,

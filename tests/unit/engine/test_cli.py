@@ -1,0 +1,131 @@
+"""The rules commands and scan: exit codes, tables, JSON Lines and label scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.unit.engine.test_loader import BAD_QUERY, MINIMAL
+from wirewatch.cli import main
+
+PACK_WITH_EXAMPLES = (
+    MINIMAL
+    + """\
+    examples:
+      match:
+        - Polish jets shot down two drones that entered the airspace.
+      no_match:
+        - The airport reopened its airspace to airlines.
+"""
+)
+
+ARTICLES = [
+    {
+        "id": "a1",
+        "source": "test",
+        "title": "Drones over Poland",
+        "body": "Polish jets shot down two drones that entered the airspace.",
+    },
+    {"id": "a2", "source": "test", "title": "Markets", "body": "Stocks rose on Monday."},
+    {"id": "a3", "source": "test", "title": "Balloon", "body": "A balloon drifted; nobody cared."},
+]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A JSON Lines file of three articles, one about drones in the airspace."""
+    path = tmp_path / "articles.jsonl"
+    path.write_text("".join(json.dumps(a) + "\n" for a in ARTICLES))
+    return path
+
+
+def _pack(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "pack.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_check_valid_pack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """rules check on a valid pack exits 0 and says how many rules are valid."""
+    assert main(["rules", "check", str(_pack(tmp_path, MINIMAL))]) == 0
+    assert "1 rules in 1 packs" in capsys.readouterr().out
+
+
+def test_check_invalid_pack(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """rules check exits 1 and prints the located problem with its caret."""
+    path = _pack(tmp_path, BAD_QUERY)
+    assert main(["rules", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"error: {path}:6:13: rule broken: query: missing ')'" in err
+    assert "^" in err
+    assert "1 problem found" in err
+
+
+def test_check_default_packs(capsys: pytest.CaptureFixture[str]) -> None:
+    """With no PATH, rules check reads the configured rules path (seeds/rules)."""
+    assert main(["rules", "check"]) == 0
+    assert "packs at seeds/rules: valid" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("example", "code", "summary"),
+    [
+        ("- The airport reopened its airspace to airlines.", 0, "2 passed, 0 failed"),
+        ("- Polish jets intercepted a balloon in the airspace.", 1, "1 passed, 1 failed"),
+    ],
+)
+def test_test_runs_examples(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], example: str, code: int, summary: str
+) -> None:
+    """rules test prints a pass/fail table and exits 1 when an example fails."""
+    text = PACK_WITH_EXAMPLES.replace("- The airport reopened its airspace to airlines.", example)
+    assert main(["rules", "test", str(_pack(tmp_path, text))]) == code
+    out = capsys.readouterr().out
+    assert summary in out
+    assert ("FAIL" in out) is (code == 1)
+
+
+def test_scan_table(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """scan prints the counts, then hits per rule and per category."""
+    rules = _pack(tmp_path, MINIMAL)
+    assert main(["scan", str(corpus), "--rules", str(rules)]) == 0
+    out = capsys.readouterr().out
+    assert "3 articles scanned, 1 detections" in out
+    assert "drone-airspace-incursion" in out
+    assert "hits per category" in out
+
+
+def test_scan_jsonl(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--format jsonl prints one JSON object per detection on stdout, the summary on stderr."""
+    rules = _pack(tmp_path, MINIMAL)
+    assert main(["scan", str(corpus), "--rules", str(rules), "--format", "jsonl"]) == 0
+    captured = capsys.readouterr()
+    [line] = captured.out.splitlines()
+    record = json.loads(line)
+    assert record["article_id"] == "a1"
+    assert record["rule_id"] == "drone-airspace-incursion"
+    assert (record["category"], record["severity"]) == ("airspace_violation", "high")
+    assert {s["text"] for s in record["spans"]} >= {"jets", "shot down", "airspace"}
+    assert {e["id"] for e in record["entities"]} >= {"country:PL"}
+    assert record["values"] == []
+    assert "3 articles scanned" in captured.err
+
+
+def test_scan_with_labels(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """--labels reports precision, recall and F1 per category, and the missed and false articles."""
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text(
+        '{"id": "a1", "labels": ["airspace_violation"]}\n'
+        '{"id": "a2", "labels": []}\n'
+        '{"id": "a3", "labels": ["airspace_violation"]}\n'
+        '{"id": "zz", "labels": []}\n'
+    )
+    rules = _pack(tmp_path, MINIMAL)
+    assert main(["scan", str(corpus), "--rules", str(rules), "--labels", str(labels)]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "airspace_violation" in line and "1.00" in line)
+    assert "0.50" in row  # precision 1.00, recall 0.50
+    assert "missed airspace_violation: a3" in out
+    assert "1 labelled articles were not in the input" in out
