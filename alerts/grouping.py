@@ -12,6 +12,8 @@ unless the alert is a story update (:class:`RepeatGuard`).
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,11 +69,16 @@ class Grouper:
     """Holds pending alerts by group and says which groups are due.
 
     A group quiet for ``group_interval`` after its last notification starts
-    over: its next alert waits ``group_wait`` again.
+    over: its next alert waits ``group_wait`` again. Due times sit in heaps,
+    so each call costs O(log groups) however many groups are open.
     """
 
     def __init__(self) -> None:
         self._groups: dict[GroupKey, _Group] = {}
+        self._flush: list[tuple[float, int, GroupKey]] = []
+        self._expire: list[tuple[float, int, GroupKey]] = []
+        self._seq = itertools.count()
+        self._count = 0
 
     def add(self, item: Pending, now: float) -> bool:
         """Add ``item``; return True if it joined alerts already waiting (it was grouped)."""
@@ -84,27 +91,46 @@ class Grouper:
                 group.flush_at = now + route.group_wait
             else:
                 group.flush_at = group.last_sent + route.group_interval
+            heapq.heappush(self._flush, (group.flush_at, next(self._seq), key))
         group.items.append(item)
+        self._count += 1
         return grouped
 
     def due(self, now: float) -> list[Notification]:
         """Return the groups whose time has come, as notifications, and mark them sent."""
         ready: list[Notification] = []
-        for key, group in list(self._groups.items()):
-            if group.items and group.flush_at <= now:
-                ready.append(Notification(receiver=key[1], items=tuple(group.items)))
-                group.items = []
-                group.last_sent = now
-            elif not group.items and (
-                group.last_sent is None or now - group.last_sent >= group.route.group_interval
+        while self._flush and self._flush[0][0] <= now:
+            _, _, key = heapq.heappop(self._flush)
+            group = self._groups.get(key)
+            if group is None or not group.items or group.flush_at > now:
+                continue
+            ready.append(Notification(receiver=key[1], items=tuple(group.items)))
+            self._count -= len(group.items)
+            group.items = []
+            group.last_sent = now
+            expiry = now + group.route.group_interval
+            heapq.heappush(self._expire, (expiry, next(self._seq), key))
+        while self._expire and self._expire[0][0] <= now:
+            _, _, key = heapq.heappop(self._expire)
+            group = self._groups.get(key)
+            if (
+                group is not None
+                and not group.items
+                and group.last_sent is not None
+                and now - group.last_sent >= group.route.group_interval
             ):
                 del self._groups[key]
         return ready
 
     def next_due(self) -> float | None:
         """Return the earliest time a group becomes due, or None when nothing waits."""
-        times = [group.flush_at for group in self._groups.values() if group.items]
-        return min(times) if times else None
+        while self._flush:
+            flush_at, _, key = self._flush[0]
+            group = self._groups.get(key)
+            if group is not None and group.items and group.flush_at == flush_at:
+                return flush_at
+            heapq.heappop(self._flush)  # a stale entry: the group was sent or emptied
+        return None
 
     def discard(self, drop: Callable[[Pending], bool]) -> list[Pending]:
         """Remove and return the pending items for which ``drop`` is true (partition revoked)."""
@@ -112,10 +138,11 @@ class Grouper:
         for group in self._groups.values():
             removed.extend(item for item in group.items if drop(item))
             group.items = [item for item in group.items if not drop(item)]
+        self._count -= len(removed)
         return removed
 
     def __len__(self) -> int:
-        return sum(len(group.items) for group in self._groups.values())
+        return self._count
 
 
 class RepeatGuard:

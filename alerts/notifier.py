@@ -118,7 +118,8 @@ class Notifier:
         topics = settings.topics
         wanted = {topics.alerts, topics.alerts_dlq, topics.silences, topics.deliveries}
         await ensure_topics(settings, [s for s in pipeline_topics(settings) if s.name in wanted])
-        producer = make_producer(settings, "wirewatch-notifier")
+        # Ledger records and dead letters are small: compressing them costs more than it saves.
+        producer = make_producer(settings, "wirewatch-notifier", compression_type=None)
         await asyncio.wait_for(producer.start(), settings.send_timeout_s)
         self._producer = producer
         self._dlq = DeadLetterWriter(producer, topics.alerts_dlq, settings.send_timeout_s)
@@ -214,12 +215,12 @@ class Notifier:
                 continue
             silence = self._silences.silencing(alert, receiver, now_dt)
             if silence is not None:
-                self.metrics.silenced.labels(receiver=receiver).inc()
                 await self._record(alert, receiver, "silenced", detail=f"silence {silence.id}")
+                self.metrics.silenced.labels(receiver=receiver).inc()
                 continue
             if self._repeats.is_repeat(alert, receiver, route.repeat_interval, now):
-                self.metrics.repeats.labels(receiver=receiver).inc()
                 await self._record(alert, receiver, "repeat", detail=f"route {route.id}")
+                self.metrics.repeats.labels(receiver=receiver).inc()
                 continue
             if self._grouper.add(Pending(alert, receiver, route, origin, now), now):
                 self.metrics.grouped.labels(receiver=receiver).inc()
@@ -254,17 +255,7 @@ class Notifier:
             )
             status: DeliveryStatus = "delivered" if outcome.ok else "failed"
             detail = self._redact(outcome.detail)
-            if outcome.ok:
-                self.metrics.sent.labels(receiver=receiver).inc()
-                self.metrics.alerts_delivered.labels(receiver=receiver).inc(len(keys))
-                self.metrics.latency.labels(receiver=receiver).observe(
-                    self._clock() - min(item.received_at for item in notification.items)
-                )
-                log.info(
-                    "notification_sent", receiver=receiver, alerts=len(keys), kind=notification.kind
-                )
-            else:
-                self.metrics.failed.labels(receiver=receiver).inc()
+            if not outcome.ok:
                 for item in notification.items:
                     await self._dead_letter(
                         encode(item.alert),
@@ -291,6 +282,18 @@ class Notifier:
                 if outcome.ok:
                     self._repeats.note(receiver, item.alert.story_id, now)
                 self._settle(item.origin)
+            # Counted once recorded, so a metric never runs ahead of the ledger.
+            if outcome.ok:
+                self.metrics.sent.labels(receiver=receiver).inc()
+                self.metrics.alerts_delivered.labels(receiver=receiver).inc(len(keys))
+                self.metrics.latency.labels(receiver=receiver).observe(
+                    now - min(item.received_at for item in notification.items)
+                )
+                log.debug(
+                    "notification_sent", receiver=receiver, alerts=len(keys), kind=notification.kind
+                )
+            else:
+                self.metrics.failed.labels(receiver=receiver).inc()
         except Exception as exc:
             # Without its ledger record an outcome is unknown to the next owner: stop and replay.
             log.error("notifier_fatal", error=self._redact(str(exc)), receiver=receiver)

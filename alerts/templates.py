@@ -9,6 +9,7 @@ objects built here, never the raw models, and run in a
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +28,7 @@ _BODIES: dict[str, tuple[str, BodyFormat]] = {
     "text": ("text.txt.j2", "text"),
 }
 KINDS = tuple(_BODIES)
+_CACHE_SIZE = 1024
 
 
 @dataclass(frozen=True)
@@ -158,9 +160,31 @@ class Templates:
         )
         self._env.filters["mrkdwn"] = _mrkdwn
         self._env.filters["window"] = _window
+        self._cache: OrderedDict[tuple[str, str, int, tuple[str, ...]], Rendered] = OrderedDict()
 
     def render(self, kind: str, notification: Notification) -> Rendered:
-        """Render ``notification`` for a receiver of ``kind`` (slack, email or text)."""
+        """Render ``notification`` for a receiver of ``kind`` (slack, email or text).
+
+        The same alerts routed to several receivers of one kind render once:
+        the text depends only on the kind and the alerts, so results are cached.
+        """
+        key = (
+            kind,
+            notification.kind,
+            round(notification.window_s),
+            tuple(item.alert.key for item in notification.items),
+        )
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        rendered = self._render(kind, notification)
+        self._cache[key] = rendered
+        if len(self._cache) > _CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return rendered
+
+    def _render(self, kind: str, notification: Notification) -> Rendered:
         name, body_format = _BODIES[kind]
         views = [alert_view(alert) for alert in notification.alerts]
         top = max(notification.alerts, key=lambda alert: alert.severity.rank)
@@ -169,7 +193,6 @@ class Templates:
             "digest": notification.kind == "digest",
             "window_s": notification.window_s,
             "severity": top.severity.value,
-            "receiver": notification.receiver,
         }
         title = self._env.get_template("title.txt.j2").render(context).strip()
         body = self._env.get_template(name).render(context).strip() + "\n"

@@ -165,7 +165,7 @@ class Settings(BaseSettings):
     )
     notify_max_attempts: int = Field(default=8, ge=1, description="Attempts per receiver URL.")
     notify_threads: int = Field(
-        default=32, ge=1, description="Sends in flight at once (apprise sends block a thread)."
+        default=16, ge=1, description="Sends in flight at once (apprise sends block a thread)."
     )
     notify_retry_budget_s: float = Field(
         default=600.0,
