@@ -33,8 +33,9 @@ Linear time. The three scans over whole fields (amounts, percentages,
 extremes) are compiled with google-re2, whose automata match in time linear
 in the text whatever the input. The short context checks around a figure
 (direction words, spread words, other subjects, benchmarks) run on small
-slices with Python ``re``, for its lower per-call cost; each of those
-patterns is an alternation of literal words, optionally followed by one
+windows with Python ``re``, for its lower per-call cost (word boundaries are
+lookarounds, so a window may start mid-text); each of those patterns is an
+alternation of literal words, optionally followed by one
 character-class run (``stem[letters]*``) or a bounded repeat of a group that
 starts with a fixed character, with no nested unbounded quantifier, so every
 starting position does work bounded by the longest alternative and matching
@@ -45,7 +46,7 @@ no diacritics), so they are written in lower case.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -177,7 +178,7 @@ _DOWN = (
     r"знизил[@L]*", r"втратил[@L]*", r"падінн[@L]*", r"зниженн[@L]*",
 )  # fmt: skip
 _DIRECTION = _compile_small(
-    rf"(?:^|[^@L0-9])(?:(?P<up>{_words(*_UP)})|(?P<down>{_words(*_DOWN)}))(?:[^@L0-9]|$)"
+    rf"(?<![@L0-9])(?:(?P<up>{_words(*_UP)})|(?P<down>{_words(*_DOWN)}))(?![@L0-9])"
 )
 # "a 3% drop", "3 percent higher", "a 2% weekly gain": a direction noun or
 # adverb right after (not a verb: in "3% after falling" the verb is elsewhere).
@@ -196,7 +197,7 @@ _AFTER_DOWN = (
 )
 _DIRECTION_AFTER = _compile_small(
     rf"^\s(?:[@L]+\s)?(?:(?P<up>{_words(*_AFTER_UP)})|(?P<down>{_words(*_AFTER_DOWN)}))"
-    r"(?:[^@L0-9]|$)"
+    r"(?![@L0-9])"
 )
 _NUMBER_WORD = _words(
     "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -219,29 +220,29 @@ _EXTREME = _compile(
 )
 _SPREAD_WORDS = (
     r"(?:discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
-    r"|преми[@L]*|знижк[@L]*)(?:[^@L0-9]|$)"
+    r"|преми[@L]*|знижк[@L]*)(?![@L0-9])"
 )
-_SPREAD_WORD = _compile_small(rf"(?:^|[^@L0-9]){_SPREAD_WORDS}")
+_SPREAD_WORD = _compile_small(rf"(?<![@L0-9]){_SPREAD_WORDS}")
 # "a $12 discount", "$12 a barrel premium": the spread word right after the amount.
 _SPREAD_AFTER = _compile_small(rf"^\s(?:[@L]+\s){{0,2}}{_SPREAD_WORDS}")
 _BENCHMARK_BEFORE = _compile_small(
-    r"(?:^|[^@L0-9])(?:to|against|versus|vs\.?|over|relative to|below|under|above|к|до"
+    r"(?<![@L0-9])(?:to|against|versus|vs\.?|over|relative to|below|under|above|к|до"
     r"|относительно|щодо)\s(?:(?:the|dated|benchmark|global|international|north sea"
     r"|front-month)\s){0,3}$"
 )
-_AND_BEFORE = _compile_small(r"(?:^|[^@L0-9])(?:and|и|і|та)\s(?:(?:the|dated|benchmark)\s){0,2}$")
-_BETWEEN = _compile_small(r"(?:^|[^@L0-9])(?:between|между|між)\s")
+_AND_BEFORE = _compile_small(r"(?<![@L0-9])(?:and|и|і|та)\s(?:(?:the|dated|benchmark)\s){0,2}$")
+_BETWEEN = _compile_small(r"(?<![@L0-9])(?:between|между|між)\s")
 # Words naming another subject than the commodity's price: a figure after
 # them is about shares, tickets, output, a currency... not the commodity.
 _OTHER_SUBJECT = _compile_small(
-    r"(?:^|[^@L0-9])(?:shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
+    r"(?<![@L0-9])(?:shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
     r"|bonds?|yields?|compan(?:y|ies)|firms?|majors?|producers?|miners?|groups?|earnings"
     r"|profits?|revenues?|sales|dividends?|output|production|exports?|imports?|suppl(?:y|ies)"
     r"|demand|inventor(?:y|ies)|stockpiles?|volumes?|shipments?|capacity|dollar|euro|rouble"
     r"|ruble|yuan|currency|inflation|rates?|gdp|wages?|rents?|market cap"
     r"|акци[@L]*|индекс[@L]*|компани[@L]*|добыч[@L]*|экспорт[@L]*|импорт[@L]*"
     r"|акці[@L]*|індекс[@L]*|компані[@L]*|видобу[@L]*|експорт[@L]*|імпорт[@L]*"
-    r")(?:[^@L0-9]|$)"
+    r")(?![@L0-9])"
 )
 # A sentence ends at . ! ? or ; (maybe closed by a quote) before a blank, or
 # at a line break. Fixed-length alternatives: linear in Python re.
@@ -249,6 +250,8 @@ _SENTENCE_END = re.compile("[.!?;][\"'”’»)]?\\s|\n")
 # How far before a percentage its direction word may be (about six words).
 _DIRECTION_WINDOW = 48
 _AFTER_AMOUNT_WINDOW = 24
+# How far (in characters, about 30 words) a figure may be from its commodity.
+_MAX_BINDING_DISTANCE = 200
 
 _MONEY_G = _Groups(_MONEY)
 _PERCENT_G = _Groups(_PERCENT)
@@ -324,8 +327,9 @@ def _field_values(
     sentences: dict[tuple[int, int], list[_Figure]] = {}
     for figure in figures:
         sentences.setdefault(_sentence(ends, len(folded), figure.start), []).append(figure)
+    starts = [m.start for m in commodities]
     for (start, end), inside in sentences.items():
-        sentence_mentions = [m for m in commodities if start <= m.start < end]
+        sentence_mentions = commodities[bisect_left(starts, start) : bisect_left(starts, end)]
         yield from _bind_sentence(field, text, folded, start, inside, sentence_mentions)
 
 
@@ -347,14 +351,15 @@ def _bind_sentence(
 ) -> Iterator[ExtractedValue]:
     benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
     benchmark_id = benchmarks[0].id if benchmarks else None
-    owners = [m for m in mentions if m not in benchmarks]
+    references = set(benchmarks)
+    owners = _Owners([m for m in mentions if m not in references])
     previous_end = sentence_start
     for figure in figures:
         if figure.kind == "price":
             if _is_spread(folded, previous_end, figure):
                 figure.kind = "spread"
             previous_end = figure.end
-        commodity = _owner(folded, sentence_start, figure, owners)
+        commodity = owners.of(folded, sentence_start, figure)
         yield ExtractedValue(
             kind=figure.kind,
             value=figure.value,
@@ -379,11 +384,14 @@ def _benchmark_mentions(
     """Commodity mentions that are the reference of a spread ("to Brent")."""
     if len(mentions) < 2 or not _SPREAD_WORD.search(folded[sentence_start : mentions[-1].start]):
         return []
+    between = _BETWEEN.search(folded, sentence_start, mentions[-1].start)
     found = []
     for index, mention in enumerate(mentions[1:], start=1):
         before = folded[max(sentence_start, mention.start - 40) : mention.start]
-        after_and = _AND_BEFORE.search(before) and _BETWEEN.search(
-            folded[sentence_start : mentions[index - 1].start]
+        after_and = (
+            between is not None
+            and between.start() < mentions[index - 1].start
+            and _AND_BEFORE.search(before)
         )
         if after_and or _BENCHMARK_BEFORE.search(before):
             found.append(mention)
@@ -399,24 +407,36 @@ def _is_spread(folded: str, previous_end: int, figure: _Figure) -> bool:
     return bool(_SPREAD_AFTER.match(folded[figure.end : figure.end + _AFTER_AMOUNT_WINDOW]))
 
 
-def _owner(
-    folded: str, sentence_start: int, figure: _Figure, mentions: list[_Mention]
-) -> str | None:
-    """The id of the commodity a figure is about, or None (see the module docs)."""
-    before = [m for m in mentions if m.end <= figure.start]
-    if before:
-        nearest = before[-1]
-        if _OTHER_SUBJECT.search(folded[nearest.end : figure.start]):
+class _Owners:
+    """The commodity mentions of one sentence that figures may bind to."""
+
+    def __init__(self, mentions: list[_Mention]) -> None:
+        self.mentions = mentions
+        self.starts = [m.start for m in mentions]
+        self.ends = [m.end for m in mentions]
+
+    def of(self, folded: str, sentence_start: int, figure: _Figure) -> str | None:
+        """The id of the commodity a figure is about, or None (see the module docs)."""
+        index = bisect_right(self.ends, figure.start)
+        if index:
+            nearest = self.mentions[index - 1]
+            if figure.start - nearest.end > _MAX_BINDING_DISTANCE or _OTHER_SUBJECT.search(
+                folded, nearest.end, figure.start
+            ):
+                return None
+            return nearest.id
+        subject_start = max(sentence_start, figure.start - _DIRECTION_WINDOW)
+        if _OTHER_SUBJECT.search(folded, subject_start, figure.start):
             return None
-        return nearest.id
-    subject = folded[max(sentence_start, figure.start - _DIRECTION_WINDOW) : figure.start]
-    if _OTHER_SUBJECT.search(subject):
-        return None
-    for mention in mentions:
-        if mention.start >= figure.end:
-            between = folded[figure.end : mention.start]
-            return None if _OTHER_SUBJECT.search(between) else mention.id
-    return None
+        index = bisect_left(self.starts, figure.end)
+        if index == len(self.mentions):
+            return None
+        following = self.mentions[index]
+        if following.start - figure.end > _MAX_BINDING_DISTANCE or _OTHER_SUBJECT.search(
+            folded, figure.end, following.start
+        ):
+            return None
+        return following.id
 
 
 def _amounts(folded: str) -> Iterator[_Figure]:

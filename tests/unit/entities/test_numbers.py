@@ -237,3 +237,29 @@ def test_spans_always_slice_the_text(gazetteer: Gazetteer, words: list[str]) -> 
     for value in values_of(gazetteer, item):
         assert item.text_of(value.span.field)[value.span.start : value.span.end] == value.span.text
         assert value.commodity is None or value.commodity in gazetteer
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "1" * 60_000,
+        "$" + "1," * 30_000 + "5 a barrel",
+        "." * 60_000,
+        "fell " * 12_000 + "3%",
+        "Brent " + "discount to " * 6_000 + "$5",
+        "highest since " * 5_000,
+        "4" + ",000" * 15_000 + " dollars per barrel",
+        "rose 3% " * 8_000,
+        "Brent " + "rose 3% " * 20_000,
+        "discount between Brent and WTI " * 12_000 + "$5",
+        "Urals to Brent discount $5 " * 12_000,
+    ],
+)
+def test_pathological_inputs_finish(gazetteer: Gazetteer, body: str) -> None:
+    """Long adversarial runs (digits, separators, cue words, one endless sentence) finish quickly.
+
+    A quadratic step would take tens of seconds on the 300 KB bodies here.
+    """
+    item = Article(id="p", source="s", title="t", body=body)
+    for value in values_of(gazetteer, item):
+        assert item.body[value.span.start : value.span.end] == value.span.text
