@@ -33,7 +33,6 @@ class CompactedReader:
         self._client_id = client_id
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
-        self.applied = 0
 
     async def start(self) -> None:
         """Connect and read every partition of the topic from its beginning.
@@ -74,7 +73,6 @@ class CompactedReader:
                 for record in records:
                     self._apply(record.key, record.value)
                     count += 1
-        self.applied += count
         return count
 
     async def poll(self, timeout_ms: int = 1000) -> int:
@@ -85,7 +83,6 @@ class CompactedReader:
             for record in records:
                 self._apply(record.key, record.value)
                 count += 1
-        self.applied += count
         return count
 
     def _require(self) -> AIOKafkaConsumer:

@@ -166,6 +166,10 @@ class Notifier:
         if self._fatal is not None:
             raise self._fatal
 
+    def recorded(self, alert_key: str, receiver: str) -> Delivery | None:
+        """The ledger's outcome for (alert key, receiver), or None (not yet decided)."""
+        return self._ledger.get(alert_key, receiver) if self._ledger else None
+
     def health(self) -> dict[str, Any]:
         """The state ``/healthz`` reports."""
         return {
@@ -227,7 +231,6 @@ class Notifier:
             outstanding += 1
         if outstanding:
             self._open.setdefault(tp, {})[record.offset] = outstanding
-        self.metrics.pending.set(len(self._grouper))
 
     def _flush_due(self) -> None:
         now = self._clock()
@@ -237,6 +240,7 @@ class Notifier:
                 self._spawn(admitted)
         for digest in self._throttle.due(now):
             self._spawn(digest)
+        self.metrics.pending.set(len(self._grouper))
 
     def _spawn(self, notification: Notification) -> None:
         task = asyncio.create_task(self._send(notification))

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 from schemas import DeadLetter, Settings
-from schemas.kafka import make_consumer
+from schemas.kafka import make_consumer, make_producer
 from tests.integration.alerts.conftest import (
     Behaviour,
     SmtpServer,
@@ -108,7 +108,7 @@ async def test_exhausted_budget_dead_letters_without_secrets(
             ),
             what="the failure to be counted",
         )
-        record = notifier._require_ledger().get(alert.key, "hook")
+        record = notifier.recorded(alert.key, "hook")
         assert record is not None
         assert record.status == "failed"
         assert record.attempts == 3
@@ -121,3 +121,29 @@ async def test_exhausted_budget_dead_letters_without_secrets(
     assert "Pa55w0rdXYZ" not in letter.model_dump_json()
     assert "Pa55w0rdXYZ" not in record.model_dump_json()
     assert len(smtp_server.messages) == 1
+
+
+async def test_invalid_record_is_dead_lettered_and_skipped(
+    kafka_settings: Settings, tmp_path: Path, smtp_server: SmtpServer, webhook: Webhook
+) -> None:
+    """A record that is not an Alert goes to alerts.dlq as invalid_alert; the next alert still flows."""
+    settings = notifier_settings(
+        kafka_settings,
+        routes(tmp_path),
+        {"mail": [smtp_server.url()], "hook": [webhook.url("hook")]},
+    )
+    producer = make_producer(settings, "test-garbage")
+    await produce(settings, [])
+    await producer.start()
+    try:
+        await (await producer.send(settings.topics.alerts, b'{"not": "an alert"}', key=b"x"))
+    finally:
+        await producer.stop()
+    alert = make_alert()
+    await produce(settings, [alert])
+    async with running_notifier(settings) as notifier:
+        await wait_until(lambda: notifier.recorded(alert.key, "hook") is not None, what="the alert")
+        assert counter(notifier, "wirewatch_notifier_alerts_invalid_total") == 1
+    (letter,) = await read_dead_letters(settings, 1)
+    assert letter.reason == "invalid_alert"
+    assert letter.payload_text == '{"not": "an alert"}'

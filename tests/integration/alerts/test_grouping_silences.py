@@ -50,7 +50,7 @@ async def test_fifty_alerts_within_group_wait_make_one_notification(
             what="50 alerts recorded",
         )
         grouped = counter(notifier, "wirewatch_notifier_alerts_grouped_total", receiver="hook")
-        records = [notifier._require_ledger().get(a.key, "hook") for a in alerts]
+        records = [notifier.recorded(a.key, "hook") for a in alerts]
     (payload,) = webhook.accepted["hook"]
     assert payload["title"] == "[HIGH] 50 alerts: sanctions"
     assert all(a.headline in payload["message"] for a in alerts)
@@ -81,7 +81,7 @@ async def test_silence_suppresses_and_records(
             ),
             what="3 silenced",
         )
-        records = [notifier._require_ledger().get(a.key, "hook") for a in silenced]
+        records = [notifier.recorded(a.key, "hook") for a in silenced]
     assert all(r is not None and r.status == "silenced" and silence.id in r.detail for r in records)
     assert "oil" in webhook.accepted["hook"][0]["message"]
 

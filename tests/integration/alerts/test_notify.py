@@ -68,12 +68,11 @@ async def test_routed_alert_reaches_email_webhook_and_slack(
             ),
             what="all three receivers",
         )
-        ledger = notifier._require_ledger()
         await wait_until(
-            lambda: all(ledger.get(alert.key, r) for r in ("mail", "hook", "slack")),
+            lambda: all(notifier.recorded(alert.key, r) for r in ("mail", "hook", "slack")),
             what="three ledger records",
         )
-        records = [ledger.get(alert.key, r) for r in ("mail", "hook", "slack")]
+        records = [notifier.recorded(alert.key, r) for r in ("mail", "hook", "slack")]
         assert all(isinstance(r, Delivery) and r.status == "delivered" for r in records)
         assert (
             counter(notifier, "wirewatch_notifier_notifications_sent_total", receiver="mail") == 1
