@@ -176,13 +176,18 @@ def build_transports(
     Raises:
         ConfigError: a URL is not usable (the message never contains the URL).
     """
-    return {
-        name: [
-            make_transport(url.get_secret_value(), settings.notify_timeout_s, executor)
-            for url in receiver.urls
-        ]
-        for name, receiver in receivers.items()
-    }
+    transports: dict[str, list[Transport]] = {}
+    for name, receiver in receivers.items():
+        transports[name] = []
+        for number, url in enumerate(receiver.urls, start=1):
+            try:
+                transport = make_transport(
+                    url.get_secret_value(), settings.notify_timeout_s, executor
+                )
+            except ConfigError as exc:
+                raise ConfigError(f"receiver {name!r}, URL {number}: {exc}") from None
+            transports[name].append(transport)
+    return transports
 
 
 class CircuitBreaker:

@@ -382,6 +382,8 @@ class Notifier:
 
     async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         """Finish in-flight sends, commit what is settled, forget pending alerts of ``revoked``."""
+        if not revoked:
+            return
         await self._drain(self._settings.notify_retry_budget_s)
         if self._fatal is None:
             await self._commit(revoked)
