@@ -33,8 +33,6 @@ def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
     The score is 1, plus 0.5 for each further distinct term that matched, plus
     1 when the title matched: more independent evidence ranks higher.
     """
-    # Spans are built unvalidated (model_construct) from offsets computed here:
-    # validating each would cost more than finding it.
     spans: dict[tuple[str, int, int], Span] = {}
     terms: set[int] = set()
     for bit, first, last, term_id, char_start, char_end in occurrences:
@@ -46,7 +44,7 @@ def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
         name = BIT_FIELDS[bit]
         key = (name, char_start, char_end)
         if key not in spans:
-            spans[key] = Span.model_construct(
+            spans[key] = Span(
                 field=TextField(name),
                 start=char_start,
                 end=char_end,

@@ -18,11 +18,11 @@ number of rules.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
-from typing import Final
+from typing import Any, Final
 
 import ahocorasick
 import re2
@@ -37,6 +37,7 @@ BIT_FIELDS: Final = {bit: name for name, bit in FIELD_BITS.items()}
 ALL_FIELDS: Final = 7
 
 _SENTINEL: Final = "\x01"
+_TERM: Final = itemgetter(1)
 
 Occurrence = tuple[int, int, int, int, int, int]
 """``(field_bit, first_word, last_word, term_id, char_start, char_end)``.
@@ -45,8 +46,10 @@ Word indexes are into the article's word stream; the character offsets are
 into the field's text (``-1`` until computed from the words).
 """
 
+Spans = Sequence[tuple[int, ...]]
+"""Where a NEAR operand occurs: tuples starting ``(field_bit, first_word, last_word)``."""
 Position = tuple[int, int, int, tuple[Occurrence, ...]]
-"""A NEAR operand: ``(field_bit, first_word, last_word, occurrences it is made of)``."""
+"""A NEAR operand with its evidence: ``(field_bit, first_word, last_word, occurrences)``."""
 
 
 def regex_options() -> re2.Options:
@@ -87,8 +90,9 @@ class ArticleScan:
     """One article, scanned once: hits per term, and lazily their word positions."""
 
     __slots__ = (
+        "_hits",
         "_occurrences",
-        "_positions",
+        "_sorted",
         "_spans",
         "article",
         "field_ranges",
@@ -117,12 +121,11 @@ class ArticleScan:
             pieces.append(" ".join(found))
             next_word += len(found)
         self.stream = " " + " ".join(pieces) + " "
-        # Only which terms occurred is kept; where, is found again for the few
-        # terms a candidate query needs (see _term_occurrences).
-        self.present: set[int] = set(map(itemgetter(1), matcher.automaton.iter(self.stream)))
+        self._hits: list[tuple[int, int]] = list(matcher.automaton.iter(self.stream))
+        self._sorted = False
+        self.present: set[int] = set(map(itemgetter(1), self._hits))
         self.folded: dict[int, str] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
-        self._positions: dict[int, list[Position]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
 
     def field_of(self, word: int) -> int:
@@ -155,33 +158,25 @@ class ArticleScan:
             self._occurrences[term_id] = found
         return found
 
-    def positions(self, term_id: int) -> list[Position]:
-        """Return every occurrence of a term as a NEAR operand position (cached)."""
-        found = self._positions.get(term_id)
-        if found is None:
-            found = [(o[0], o[1], o[2], (o,)) for o in self.occurrences(term_id)]
-            self._positions[term_id] = found
-        return found
-
     def _term_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
-        """Find a term's occurrences with ``str.find``: cheaper than keeping every hit.
+        """Read a term's occurrences from the automaton's hits, sorted by term on first need.
 
         The word index of a match is the number of spaces before its first
-        word minus one (the stream starts with a space), counted incrementally.
+        word minus one (the stream starts with a space).
         """
-        stream, key, term_id = self.stream, term.key, term.id
-        span = term.words - 1
+        hits = self._hits
+        if not self._sorted:
+            hits.sort(key=_TERM)  # stable: each term's hits stay in text order
+            self._sorted = True
+        term_id = term.id
+        low = bisect_left(hits, term_id, key=_TERM)
+        high = bisect_right(hits, term_id, lo=low, key=_TERM)
+        stream, offset, span = self.stream, len(term.key) - 2, term.words - 1
         single = self.field_ranges[0][0] if len(self.field_ranges) == 1 else 0
         found: list[Occurrence] = []
-        spaces, counted = 0, 0
-        position = stream.find(key)
-        while position >= 0:
-            spaces += stream.count(" ", counted, position + 1)
-            counted = position + 1
-            first = spaces - 1
-            bit = single or self.field_of(first)
-            found.append((bit, first, first + span, term_id, -1, -1))
-            position = stream.find(key, position + 1)
+        for end, _ in hits[low:high]:
+            first = stream.count(" ", 0, end - offset) - 1
+            found.append((single or self.field_of(first), first, first + span, term_id, -1, -1))
         return found
 
     def _regex_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
@@ -227,8 +222,11 @@ class _Eval:
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         raise NotImplementedError
 
-    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+    def spans(self, scan: ArticleScan, mask: int) -> Spans:
         raise NotImplementedError
+
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+        return [(o[0], o[1], o[2], (o,)) for o in self.witness(scan, mask)]
 
 
 class _TermEval(_Eval):
@@ -249,11 +247,11 @@ class _TermEval(_Eval):
             return []
         return [o for o in scan.occurrences(self.term_id) if o[0] & mask]
 
-    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+    def spans(self, scan: ArticleScan, mask: int) -> Spans:
         if self.term_id not in scan.present:
-            return []
-        found = scan.positions(self.term_id)
-        return found if mask == ALL_FIELDS else [p for p in found if p[0] & mask]
+            return ()
+        found = scan.occurrences(self.term_id)
+        return found if mask == ALL_FIELDS else [o for o in found if o[0] & mask]
 
 
 class _RegexEval(_TermEval):
@@ -265,8 +263,8 @@ class _RegexEval(_TermEval):
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [o for o in scan.occurrences(self.term_id) if o[0] & mask]
 
-    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
-        return [p for p in scan.positions(self.term_id) if p[0] & mask]
+    def spans(self, scan: ArticleScan, mask: int) -> Spans:
+        return self.witness(scan, mask)
 
 
 class _TermSetEval(_Eval):
@@ -292,11 +290,13 @@ class _TermSetEval(_Eval):
             if o[0] & mask
         ]
 
-    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+    def spans(self, scan: ArticleScan, mask: int) -> Spans:
         present = self.term_ids & scan.present
+        if not present:
+            return ()
         if mask == ALL_FIELDS:
-            return [p for term_id in present for p in scan.positions(term_id)]
-        return [p for term_id in present for p in scan.positions(term_id) if p[0] & mask]
+            return [o for term_id in present for o in scan.occurrences(term_id)]
+        return [o for term_id in present for o in scan.occurrences(term_id) if o[0] & mask]
 
 
 class _AndEval(_Eval):
@@ -320,6 +320,9 @@ class _OrEval(_AndEval):
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [o for op in self.operands if op.test(scan, mask) for o in op.witness(scan, mask)]
+
+    def spans(self, scan: ArticleScan, mask: int) -> Spans:
+        return [s for op in self.operands for s in op.spans(scan, mask)]
 
     def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
         return [p for op in self.operands for p in op.positions(scan, mask)]
@@ -359,36 +362,58 @@ class _NearEval(_Eval):
         self.left, self.right, self.distance, self.ordered = left, right, distance, ordered
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
-        return bool(
-            self.left.test(scan, mask)
-            and self.right.test(scan, mask)
-            and self.positions(scan, mask)
-        )
+        lefts = self.left.spans(scan, mask)
+        if not lefts:
+            return False
+        rights = self.right.spans(scan, mask)
+        if not rights:
+            return False
+        # gap + 1 <= distance + 1, where the gap is the number of words between
+        reach, ordered = self.distance + 1, self.ordered
+        for left in lefts:
+            field, first, last = left[0], left[1], left[2]
+            for right in rights:
+                if right[0] == field and (
+                    (last < right[1] and right[1] - last <= reach)
+                    or (not ordered and right[2] < first and first - right[2] <= reach)
+                ):
+                    return True
+        return False
+
+    def spans(self, scan: ArticleScan, mask: int) -> Spans:
+        return [
+            (p[0], p[1], p[2]) for p in self._pairs(scan, mask, self.left.spans, self.right.spans)
+        ]
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [o for p in self.positions(scan, mask) for o in p[3]]
 
     def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
-        lefts = self.left.positions(scan, mask)
-        if not lefts:
-            return []
-        rights = self.right.positions(scan, mask)
-        distance, ordered = self.distance, self.ordered
+        return [
+            (p[0], p[1], p[2], (*p[3][3], *p[4][3]))
+            for p in self._pairs(scan, mask, self.left.positions, self.right.positions)
+        ]
+
+    def _pairs(
+        self,
+        scan: ArticleScan,
+        mask: int,
+        left_of: Callable[[ArticleScan, int], Sequence[tuple[Any, ...]]],
+        right_of: Callable[[ArticleScan, int], Sequence[tuple[Any, ...]]],
+    ) -> list[tuple[int, int, int, Any, Any]]:
+        """Every pair of a left and a right operand close enough, with its extent."""
+        lefts = left_of(scan, mask)
+        rights = right_of(scan, mask) if lefts else ()
+        reach, ordered = self.distance + 1, self.ordered
         found = []
-        for l_field, l_first, l_last, l_occ in lefts:
-            for r_field, r_first, r_last, r_occ in rights:
-                if l_field != r_field:
-                    continue
-                if l_last < r_first:
-                    gap = r_first - l_last - 1
-                elif not ordered and r_last < l_first:
-                    gap = l_first - r_last - 1
-                else:
-                    continue
-                if gap <= distance:
-                    found.append(
-                        (l_field, min(l_first, r_first), max(l_last, r_last), l_occ + r_occ)
-                    )
+        for left in lefts:
+            field, first, last = left[0], left[1], left[2]
+            for right in rights:
+                if right[0] == field and (
+                    (last < right[1] and right[1] - last <= reach)
+                    or (not ordered and right[2] < first and first - right[2] <= reach)
+                ):
+                    found.append((field, min(first, right[1]), max(last, right[2]), left, right))
         return found
 
 

@@ -246,9 +246,7 @@ class RuleSet:
         values: tuple[ExtractedValue, ...],
     ) -> Detection:
         spec = rule.spec
-        # Every part is already validated (the rule spec, the article, the spans),
-        # and validating again would cost as much as the matching itself.
-        return Detection.model_construct(
+        return Detection(
             key=f"{article.id}/{spec.id}@{rule.version}",
             article_id=article.id,
             story_id=story_id or article.id,
