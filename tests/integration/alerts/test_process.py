@@ -112,7 +112,13 @@ async def test_debug_logs_metrics_and_dead_letters_hold_no_secret(
         )
         letters = await read_dead_letters(settings, 3)
         base = f"http://127.0.0.1:{settings.notifier_web_port}"
+        failed = 'wirewatch_notifier_notifications_failed_total{receiver="down"} 3.0'
+        # The counter moves once the ledger holds the outcome, just after the dead letter.
+        deadline = time.monotonic() + 10
         metrics = await asyncio.to_thread(fetch, base + "/metrics")
+        while failed not in metrics and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            metrics = await asyncio.to_thread(fetch, base + "/metrics")
         health = json.loads(await asyncio.to_thread(fetch, base + "/healthz"))
     finally:
         process.send_signal(signal.SIGTERM)
@@ -123,7 +129,7 @@ async def test_debug_logs_metrics_and_dead_letters_hold_no_secret(
     assert any('"notifier_stopped"' in line for line in lines)
     assert any('"level": "debug"' in line for line in lines), "the run logged at DEBUG"
     assert any("delivery_attempt_failed" in line for line in lines), "failures were logged"
-    assert 'wirewatch_notifier_notifications_failed_total{receiver="down"} 3.0' in metrics
+    assert failed in metrics
     texts = {
         "log": lines,
         "metrics": [metrics],
