@@ -101,6 +101,15 @@ def test_syndicated_copy_shares_the_story(detector: Detector) -> None:
     assert "leak|story:a1" in [key for key, _ in copy.detections]
 
 
+def test_article_no_rule_fires_on_opens_no_story(detector: Detector) -> None:
+    """An article without detections is neither sketched nor indexed: stories serve alerts."""
+    quiet = record("q1", "Quiet markets on a bank holiday.", title="Markets")
+    outcome = detector.detect(quiet, origin="o")
+    assert outcome.detections == []
+    assert outcome.story is None
+    assert "q1" not in detector.stories
+
+
 def test_record_time_fixes_detection_time(detector: Detector) -> None:
     """The record's Kafka time becomes detected_at, so a replay gets the same windows."""
     at = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
