@@ -23,6 +23,7 @@ hang while the broker is down, aiokafka issue 1101).
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -67,6 +68,19 @@ def stories_topic(settings: Settings) -> TopicSpec:
 def worker_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic a worker needs to exist before it starts consuming."""
     return [*pipeline_topics(settings), stories_topic(settings)]
+
+
+def settle_heap() -> None:
+    """Move what is alive now (the rule set above all) out of the cyclic collector's reach.
+
+    A compiled rule set is tens of thousands of long-lived objects; every full
+    collection would walk them again, a pause of 25-30 ms at 1,000 rules that
+    lands on whichever article is in flight. Unfreezing first lets the
+    collection free a replaced rule set before the survivors are frozen.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def _credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredentials | None:
@@ -115,9 +129,12 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         web_in_thread=False,
     )
     metrics = PipelineMetrics()
-    rulebook = RuleBook(
-        settings, on_install=lambda rules: metrics.set_ruleset(rules.version, len(rules.rules))
-    )
+
+    def on_install(rules: RuleSet) -> None:
+        metrics.set_ruleset(rules.version, len(rules.rules))
+        settle_heap()
+
+    rulebook = RuleBook(settings, on_install=on_install)
     detector = detector_factory(settings, lambda: rulebook.current)
     stories_caught_up = asyncio.Event()
     story_batch: list[StoryEntry] = []
