@@ -5,14 +5,19 @@ generated rules (the engine benchmark's corpus, ``benchmarks/matcher.py``)
 and about 3 KB articles, measures in the same run:
 
 (a) engine alone: JSON decode, ``build_article`` and ``RuleSet.evaluate``, in process;
-(b) bare loop: one aiokafka consumer -> the same work -> producer of detections,
-    flushing and committing per fetched batch (at-least-once), no faust;
-(c) the faust pipeline, 1 worker and 2 workers (subprocesses running
+(b) detector alone: ``Detector.detect``, the pure function the detect agent
+    calls (the engine plus de-duplication and the story index), in process;
+(c) bare loop: one aiokafka consumer -> ``Detector.detect`` -> producer of
+    detections, flushing and committing per fetched batch (at-least-once), no
+    faust: the same work as the detect agent, so the ratio is faust's cost;
+(d) the faust pipeline, 1 worker and 2 workers (subprocesses running
     ``wirewatch worker``): a backlog of articles through detect -> aggregate ->
     alerts, timed from the first article consumed until every detection has
     been aggregated (read from the workers' /metrics);
-(d) produce-to-alert latency with 1 worker at a fixed 200 articles/s: the time
-    from sending an article to reading its first alert on the alerts topic.
+(e) produce-to-alert latency with 1 worker at a fixed 200 articles/s: the time
+    from sending an article to reading its first alert on the alerts topic,
+    after a warm-up of a few seconds at the same rate (first connections,
+    metadata and the first commit are start-up costs, not steady state).
 
 Run: ``python benchmarks/pipeline.py`` (``--quick`` for a smoke run). Prints a
 table and writes ``benchmarks/results/pipeline.json``. Each phase uses its own
@@ -50,6 +55,7 @@ from schemas.article_input import build_article
 from schemas.kafka import client_options, ensure_topics, make_consumer, make_producer
 from schemas.rules import RulePack
 from streams.app import worker_topics
+from streams.detect import Detector
 from streams.rules import RuleSet
 
 HERE = Path(__file__).parent
@@ -110,6 +116,21 @@ def engine_alone(ruleset: RuleSet, records: list[bytes], repeats: int) -> dict[s
     }
 
 
+def detector_alone(ruleset: RuleSet, records: list[bytes], repeats: int) -> dict[str, Any]:
+    """Articles/s of ``Detector.detect`` (a fresh detector per run), median of ``repeats``."""
+    rates = []
+    for _ in range(repeats):
+        detector = Detector(Settings(), lambda: ruleset)
+        start = time.perf_counter()
+        for raw in records:
+            detector.detect(raw, origin="bench")
+        rates.append(len(records) / (time.perf_counter() - start))
+    return {
+        "articles_per_s": round(statistics.median(rates), 1),
+        "runs": [round(r, 1) for r in rates],
+    }
+
+
 # --- (b) bare aiokafka loop ---------------------------------------------------------------
 
 
@@ -126,7 +147,7 @@ async def _produce(settings: Settings, records: list[bytes]) -> None:
 
 
 async def bare_loop(ruleset: RuleSet, records: list[bytes]) -> dict[str, Any]:
-    """Articles/s of consume -> decode/validate/evaluate -> produce detections, no faust."""
+    """Articles/s of consume -> ``Detector.detect`` -> produce detections, no faust."""
     settings = _settings(f"bench{uuid.uuid4().hex[:8]}.")
     await ensure_topics(settings, worker_topics(settings))
     await _produce(settings, records)
@@ -137,6 +158,7 @@ async def bare_loop(ruleset: RuleSet, records: list[bytes]) -> dict[str, Any]:
         max_poll_records=500,
     )
     producer = make_producer(settings)
+    detector = Detector(settings, lambda: ruleset)
     await consumer.start()
     await producer.start()
     seen = 0
@@ -148,12 +170,12 @@ async def bare_loop(ruleset: RuleSet, records: list[bytes]) -> dict[str, Any]:
                 started = time.perf_counter()
             for batch in batches.values():
                 for record in batch:
-                    article = build_article(json.loads(record.value), origin="bench")
-                    for detection in ruleset.evaluate(article):
+                    outcome = detector.detect(record.value, origin="bench")
+                    for key, detection in outcome.detections:
                         await producer.send(
                             settings.topics.detections,
                             detection.model_dump_json().encode(),
-                            key=detection.rule_id.encode(),
+                            key=key.encode(),
                         )
                     seen += 1
             await producer.flush()
@@ -284,7 +306,10 @@ def faust_throughput(
         asyncio.run(_delete_topics(settings))
 
 
-async def _latency_run(settings: Settings, records: list[bytes], rate: float) -> list[float]:
+async def _latency_run(
+    settings: Settings, records: list[bytes], rate: float, warmup: int
+) -> list[float]:
+    """Send ``records`` at ``rate``; return the latencies of those after the first ``warmup``."""
     sent: dict[str, float] = {}
     latencies: dict[str, float] = {}
     consumer = make_consumer(settings, group_id=None)
@@ -318,7 +343,8 @@ async def _latency_run(settings: Settings, records: list[bytes], rate: float) ->
             if delay > 0:
                 await asyncio.sleep(delay)
             article_id = json.loads(raw)["id"]
-            sent[article_id] = time.time()
+            if n >= warmup:
+                sent[article_id] = time.time()
             await producer.send(settings.topics.articles, raw, key=article_id.encode())
         await asyncio.sleep(3)
     finally:
@@ -329,14 +355,16 @@ async def _latency_run(settings: Settings, records: list[bytes], rate: float) ->
     return sorted(latencies.values())
 
 
-def faust_latency(records: list[bytes], rules_dir: Path, rate: float, tmp: Path) -> dict[str, Any]:
-    """p50/p99 produce-to-alert latency with one worker at ``rate`` articles/s."""
+def faust_latency(
+    records: list[bytes], rules_dir: Path, rate: float, warmup: int, tmp: Path
+) -> dict[str, Any]:
+    """p50/p99 produce-to-alert latency with one worker at ``rate`` articles/s, after a warm-up."""
     settings = Settings(topic_prefix=f"bench{uuid.uuid4().hex[:8]}.")
     asyncio.run(ensure_topics(settings, worker_topics(settings)))
     proc = _Worker(settings, rules_dir, tmp / "latency.log")
     try:
         proc.wait_ready()
-        latencies = asyncio.run(_latency_run(settings, records, rate))
+        latencies = asyncio.run(_latency_run(settings, records, rate, warmup))
     finally:
         proc.stop()
         asyncio.run(_delete_topics(settings))
@@ -345,7 +373,8 @@ def faust_latency(records: list[bytes], rules_dir: Path, rate: float, tmp: Path)
     ms = [1000 * x for x in latencies]
     return {
         "rate_per_s": rate,
-        "articles": len(records),
+        "articles": len(records) - warmup,
+        "warmup_articles": warmup,
         "alerted_articles": len(ms),
         "p50_ms": round(statistics.median(ms), 1),
         "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 1),
@@ -364,71 +393,101 @@ async def _delete_topics(settings: Settings) -> None:
         await admin.close()
 
 
+def _median(rows: list[dict[str, Any]], field: str) -> float:
+    return float(statistics.median(r[field] for r in rows))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run every phase and print the table."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    """Run every phase, print the table, write the JSON."""
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog="Needs a running broker: the configured one, else `wirewatch broker start`.",
+    )
     parser.add_argument("--articles", type=int, default=20_000, help="backlog per throughput run")
-    parser.add_argument("--latency-seconds", type=float, default=15.0)
-    parser.add_argument("--repeats", type=int, default=3, help="runs of the in-process phases")
+    parser.add_argument(
+        "--latency-seconds", type=float, default=30.0, help="measured time of each latency run"
+    )
+    parser.add_argument(
+        "--warmup-seconds", type=float, default=3.0, help="unmeasured traffic before each"
+    )
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every phase")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and short")
     args = parser.parse_args(argv)
     if args.quick:
         args.articles, args.latency_seconds, args.repeats = 2_000, 5.0, 1
     rate = 200.0
+    warmup = int(rate * args.warmup_seconds)
+
+    def phase(name: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {name}", file=sys.stderr, flush=True)
 
     corpus = _load_corpus()
     packs = corpus.rules(RULES)
     ruleset = RuleSet.compile(packs)
     records = _records(corpus, args.articles, "tp")
-    latency_records = _records(
-        corpus, int(rate * args.latency_seconds), f"lat{uuid.uuid4().hex[:6]}"
-    )
     tmp = Path(tempfile.mkdtemp(prefix="wirewatch-bench-"))
     rules_dir = tmp / "rules"
     rules_dir.mkdir()
     _write_packs(packs, rules_dir)
     try:
+        phase("engine and detector alone")
         engine = engine_alone(ruleset, records, args.repeats)
+        detector = detector_alone(ruleset, records, args.repeats)
+        phase("bare aiokafka loop")
         bare = [asyncio.run(bare_loop(ruleset, records)) for _ in range(args.repeats)]
+        phase("faust, 1 worker")
         one = [faust_throughput(records, rules_dir, 1, 6, tmp) for _ in range(args.repeats)]
+        phase("faust, 2 workers")
         two = [faust_throughput(records, rules_dir, 2, 6, tmp) for _ in range(args.repeats)]
-        latency = faust_latency(latency_records, rules_dir, rate, tmp)
+        phase(f"latency at {rate:.0f}/s")
+        latency_runs = [
+            faust_latency(
+                _records(corpus, warmup + int(rate * args.latency_seconds), f"lat{n}"),
+                rules_dir,
+                rate,
+                warmup,
+                tmp,
+            )
+            for n in range(args.repeats)
+        ]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
-    def median(rows: list[dict[str, Any]]) -> float:
-        return float(statistics.median(r["articles_per_s"] for r in rows))
-
-    bare_rate, one_rate, two_rate = median(bare), median(one), median(two)
+    bare_rate, one_rate, two_rate = (_median(rows, "articles_per_s") for rows in (bare, one, two))
+    p50, p99 = _median(latency_runs, "p50_ms"), _median(latency_runs, "p99_ms")
     result = {
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
         "rules": RULES,
         "articles": args.articles,
+        "repeats": args.repeats,
         "engine_alone": engine,
+        "detector_alone": detector,
         "bare_aiokafka_loop": {"articles_per_s": bare_rate, "runs": bare},
         "faust_1_worker": {"articles_per_s": one_rate, "runs": one},
         "faust_2_workers": {"articles_per_s": two_rate, "runs": two},
         "faust_vs_bare": round(one_rate / bare_rate, 2),
-        "faust_vs_engine": round(one_rate / engine["articles_per_s"], 2),
+        "faust_vs_detector": round(one_rate / detector["articles_per_s"], 2),
         "two_vs_one_worker": round(two_rate / one_rate, 2),
-        "latency_1_worker": latency,
+        "latency_1_worker": {"p50_ms": p50, "p99_ms": p99, "runs": latency_runs},
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2))
+    alerted = sum(r["alerted_articles"] for r in latency_runs)
     rows = [
         ("engine alone (decode+validate+evaluate)", f"{engine['articles_per_s']:,.0f}/s", ""),
-        ("bare aiokafka loop", f"{bare_rate:,.0f}/s", ""),
+        ("detector alone (+ de-dup, story index)", f"{detector['articles_per_s']:,.0f}/s", ""),
+        ("bare aiokafka loop (same detector)", f"{bare_rate:,.0f}/s", ""),
         ("faust, 1 worker", f"{one_rate:,.0f}/s", f"{one_rate / bare_rate:.2f} x bare"),
         ("faust, 2 workers", f"{two_rate:,.0f}/s", f"{two_rate / one_rate:.2f} x 1 worker"),
         (
             f"latency @ {rate:.0f}/s, 1 worker",
-            f"p50 {latency['p50_ms']} ms, p99 {latency['p99_ms']} ms",
-            f"{latency['alerted_articles']} alerted",
+            f"p50 {p50} ms, p99 {p99} ms",
+            f"{alerted} alerted in {args.repeats} runs",
         ),
     ]
     print(
         f"{RULES} rules, {args.articles} articles of ~3 KB, "
-        f"{engine['detections_per_article']} detections/article"
+        f"{engine['detections_per_article']} detections/article; medians of {args.repeats} runs"
     )
     for name, value, note in rows:
         print(f"  {name:<42} {value:>28}  {note}")
