@@ -21,7 +21,7 @@ from aiokafka import ConsumerRecord
 from schemas import ConfigError, Settings
 from schemas.kafka import encode, ensure_topics, make_producer, pipeline_topics, send_with_deadline
 from schemas.rules import RulePack, RuleSetMessage
-from streams.rules import RuleSet, load_packs, ruleset_version
+from streams.rules import Gazetteer, RuleSet, load_gazetteer, load_packs, ruleset_version
 
 log = structlog.get_logger(__name__)
 
@@ -29,9 +29,18 @@ RULESET_KEY = b"ruleset"
 """The one key on the compacted rules topic: compaction keeps the latest set."""
 
 
-def compile_packs(packs: Sequence[RulePack]) -> RuleSet:
-    """Compile ``packs`` (raises the engine's RulePackError)."""
-    return RuleSet.compile(packs)
+def compile_packs(packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
+    """Compile ``packs`` with ``gazetteer`` (raises the engine's RulePackError)."""
+    return RuleSet.compile(packs, gazetteer=gazetteer)
+
+
+def rules_needing_entities(rules: RuleSet) -> list[str]:
+    """Ids of the enabled rules that require entities: without a gazetteer they never fire."""
+    return [
+        spec.id
+        for spec in rules.rules.values()
+        if spec.enabled and (spec.entities.any or spec.entities.all)
+    ]
 
 
 def ruleset_message(packs: Sequence[RulePack], published_by: str = "") -> RuleSetMessage:
@@ -83,6 +92,9 @@ class RuleBook:
     """Holds the current :class:`RuleSet` of a worker and swaps it atomically.
 
     ``ready`` is set once a first rule set is installed; agents wait for it.
+    Every rule set is compiled with the gazetteer at ``settings.gazetteer_path``,
+    read once at start, so entity conditions and figures bound to commodities
+    work as they do in ``wirewatch scan``.
     """
 
     def __init__(
@@ -91,6 +103,7 @@ class RuleBook:
         self._settings = settings
         self._on_install = on_install
         self._current: RuleSet | None = None
+        self._gazetteer: Gazetteer | None = None
         self._latest: bytes | None = None
         self._pending: asyncio.Queue[bytes] = asyncio.Queue()
         self.ready = asyncio.Event()
@@ -109,6 +122,14 @@ class RuleBook:
 
     def install(self, rules: RuleSet, origin: str) -> None:
         """Swap to ``rules`` (one assignment: a record sees the old or the new set)."""
+        blind = rules_needing_entities(rules) if self._gazetteer is None else []
+        if blind:
+            log.error(
+                "rules_cannot_fire",
+                rules=blind,
+                reason=f"they require entities, but there is no gazetteer at "
+                f"{self._settings.gazetteer_path.resolve()}; set WIREWATCH_GAZETTEER_PATH",
+            )
         previous = self._current.version if self._current else None
         self._current = rules
         if self._on_install is not None:
@@ -133,6 +154,10 @@ class RuleBook:
 
     async def run(self) -> None:
         """Install the first rule set once the topic is read, then each newly published one."""
+        loop = asyncio.get_running_loop()
+        self._gazetteer = await loop.run_in_executor(
+            None, load_gazetteer, self._settings.gazetteer_path
+        )
         await self.caught_up.wait()
         if self._latest is not None:
             await self._install_message(self._latest)
@@ -146,7 +171,7 @@ class RuleBook:
         loop = asyncio.get_running_loop()
 
         def build() -> RuleSet:
-            return compile_packs(load_packs(path))
+            return compile_packs(load_packs(path), self._gazetteer)
 
         rules = await asyncio.wait_for(
             loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s
@@ -159,7 +184,7 @@ class RuleBook:
             message = RuleSetMessage.model_validate_json(payload)
 
             def build() -> RuleSet:
-                return compile_packs(message.packs)
+                return compile_packs(message.packs, self._gazetteer)
 
             rules = await asyncio.wait_for(
                 loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s

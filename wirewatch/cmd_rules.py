@@ -37,10 +37,9 @@ def _console(*, stderr: bool = False) -> Console:
 
 def _gazetteer(settings: Settings) -> Gazetteer | None:
     """The gazetteer at WIREWATCH_GAZETTEER_PATH when that directory exists, else None."""
-    from streams.rules.entities import Gazetteer
+    from streams.rules import load_gazetteer
 
-    path = settings.gazetteer_path
-    return Gazetteer.load(path) if path.is_dir() else None
+    return load_gazetteer(settings.gazetteer_path)
 
 
 def _load_or_exit(path: Path) -> list[RulePack]:

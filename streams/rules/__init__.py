@@ -4,9 +4,11 @@ Pure Python: importing this package must not import faust or aiokafka.
 
 - :func:`load_packs` / :func:`load_pack_text` read rule packs from YAML;
 - :meth:`RuleSet.compile` compiles them, :meth:`RuleSet.evaluate` matches an article;
-- :func:`ruleset_version` is the packs' content hash.
+- :func:`ruleset_version` is the packs' content hash;
+- :func:`load_gazetteer` reads the entities rules can require and detections carry.
 """
 
+from streams.rules.entities import Gazetteer, load_gazetteer
 from streams.rules.loader import (
     RulePackError,
     load_pack_text,
@@ -18,9 +20,11 @@ from streams.rules.query import QuerySyntaxError, parse_query
 from streams.rules.ruleset import RuleSet
 
 __all__ = [
+    "Gazetteer",
     "QuerySyntaxError",
     "RulePackError",
     "RuleSet",
+    "load_gazetteer",
     "load_pack_text",
     "load_packs",
     "parse_query",

@@ -216,6 +216,15 @@ class Gazetteer:
 
 
 @lru_cache(maxsize=32)
+def load_gazetteer(directory: Path) -> Gazetteer | None:
+    """Return the gazetteer of ``directory``, or None when the directory does not exist.
+
+    Raises:
+        ConfigError: the directory exists but a file in it is broken.
+    """
+    return Gazetteer.load(directory) if directory.is_dir() else None
+
+
 def folded_text(text: str) -> str:
     """:func:`~streams.rules.text.fold`, remembered for the last few texts.
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import structlog
 from click.testing import CliRunner
 
-from schemas import Settings
+from schemas import Article, Settings
 from schemas.rules import RuleSetMessage
 from streams.rulebook import RuleBook, ruleset_message
 from streams.rules import RuleSet, load_pack_text
@@ -70,3 +73,53 @@ def test_publish_dry_run_validates(unit_settings: Settings, tmp_path: Path) -> N
     result = CliRunner().invoke(cmd_pipeline.publish, [str(pack), "--dry-run"], obj=unit_settings)
     assert result.exit_code == 0, result.output
     assert "1 rules in 1 packs, valid" in result.output
+
+
+ENTITY_RULE = {
+    "id": "ru-drone",
+    "title": "Russian drone",
+    "category": "test",
+    "severity": "high",
+    "query": "drone*",
+    "entities": {"any": ["country:RU"]},
+}
+SEEDS = Path(__file__).resolve().parents[3] / "seeds"
+
+
+async def installed(settings: Settings) -> RuleBook:
+    """A rule book that has installed the packs at ``settings.rules_path`` (empty topic)."""
+    book = RuleBook(settings)
+    book.caught_up.set()
+    task = asyncio.create_task(book.run())
+    await asyncio.wait_for(book.ready.wait(), 30)
+    task.cancel()
+    return book
+
+
+async def test_workers_compile_with_the_gazetteer(
+    unit_settings: Settings, tmp_path: Path, make_article: Callable[..., Article]
+) -> None:
+    """A rule requiring an entity fires in a worker's rule set, as it does in `scan`."""
+    (tmp_path / "pack.yaml").write_text(json.dumps({"rules": [ENTITY_RULE]}))
+    settings = unit_settings.model_copy(
+        update={"rules_path": tmp_path, "gazetteer_path": SEEDS / "entities"}
+    )
+    book = await installed(settings)
+    article = make_article(title="Russian drone crashes in a field", body="No one was hurt.")
+    [detection] = book.current.evaluate(article)
+    assert "country:RU" in {entity.id for entity in detection.entities}
+
+
+async def test_missing_gazetteer_is_reported_for_the_rules_it_blinds(
+    unit_settings: Settings, tmp_path: Path
+) -> None:
+    """Without a gazetteer, the rules that require entities are named in an error event."""
+    (tmp_path / "pack.yaml").write_text(json.dumps({"rules": [ENTITY_RULE, RULE]}))
+    settings = unit_settings.model_copy(
+        update={"rules_path": tmp_path, "gazetteer_path": tmp_path / "missing"}
+    )
+    with structlog.testing.capture_logs() as events:
+        await installed(settings)
+    [event] = [e for e in events if e["event"] == "rules_cannot_fire"]
+    assert event["log_level"] == "error"
+    assert event["rules"] == ["ru-drone"]
