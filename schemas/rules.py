@@ -45,7 +45,9 @@ class AlertPolicy(Message):
     """When detections of a rule become an alert.
 
     - ``immediate``: every detection of a new story is an alert (the default).
-    - ``threshold``: ``count`` detections ``within`` a window, grouped by story or entity.
+    - ``threshold``: ``count`` detections ``within`` a window, grouped by story, by
+      entity, or by entity of one kind (``entity:commodity``: one group per commodity,
+      so a price story mentioning five countries does not count in five groups).
     - ``corroboration``: ``sources`` distinct sources report the same story.
 
     ``renotify_after`` is the cooldown: one alert per story per rule until the
@@ -56,7 +58,7 @@ class AlertPolicy(Message):
     policy: Literal["immediate", "threshold", "corroboration"] = "immediate"
     count: Annotated[int, Field(ge=1)] = 1
     within: timedelta = timedelta(minutes=30)
-    group_by: Literal["story", "entity"] = "story"
+    group_by: Annotated[str, Field(pattern=r"^(story|entity(:[a-z_]+)?)$")] = "story"
     sources: Annotated[int, Field(ge=1)] = 1
     renotify_after: timedelta = timedelta(hours=6)
 

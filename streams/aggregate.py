@@ -78,11 +78,19 @@ class Decision:
 def group_keys(detection: Detection, policy: AlertPolicy) -> list[str]:
     """Return the groups a detection counts in: its story, or each of its entities.
 
-    Only a threshold policy grouped by entity groups by entity; a detection
-    without entities then falls back to its story.
+    Only a threshold policy grouped by entity groups by entity (by entity of
+    one kind for ``entity:<kind>``); a detection without such entities then
+    falls back to its story.
     """
-    if policy.policy == "threshold" and policy.group_by == "entity" and detection.entities:
-        return sorted({f"entity:{entity.id}" for entity in detection.entities})
+    if policy.policy == "threshold" and policy.group_by.startswith("entity"):
+        _, _, kind = policy.group_by.partition(":")
+        groups = {
+            f"entity:{entity.id}"
+            for entity in detection.entities
+            if not kind or entity.kind == kind
+        }
+        if groups:
+            return sorted(groups)
     return [f"story:{detection.story_id}"]
 
 

@@ -202,6 +202,26 @@ def test_entity_grouping_splits_by_entity(make_detection: Callable[..., Detectio
     assert group_keys(make_detection("a2"), by_entity) == ["story:s1"]
 
 
+def test_entity_kind_grouping_keeps_that_kind_only(
+    make_detection: Callable[..., Detection],
+) -> None:
+    """``entity:commodity`` groups by commodities alone; without one, by story."""
+    brent = EntityMention(id="commodity:brent", kind="commodity", name="Brent")
+    russia = EntityMention(id="country:RU", kind="country", name="Russia")
+    by_commodity = AlertPolicy(policy="threshold", count=2, group_by="entity:commodity")
+    assert group_keys(make_detection("a1", entities=(brent, russia)), by_commodity) == [
+        "entity:commodity:brent"
+    ]
+    assert group_keys(make_detection("a2", entities=(russia,)), by_commodity) == ["story:s1"]
+
+
+@pytest.mark.parametrize("group_by", ["entities", "entity:", "entity:Commodity", "topic"])
+def test_unknown_grouping_is_refused(group_by: str) -> None:
+    """group_by is story, entity or entity:<kind>; anything else is a validation error."""
+    with pytest.raises(ValueError, match="group_by"):
+        AlertPolicy(policy="threshold", group_by=group_by)
+
+
 @pytest.mark.parametrize("group", ["story:s1", "entity:country:RU"])
 def test_detection_key_round_trips(group: str) -> None:
     """A detection key splits back into its rule id and group."""
