@@ -22,6 +22,7 @@ from wirewatch.producer import produce
 from wirewatch.sources import Accepted, read_articles
 
 SEEDS = Path(__file__).parents[3] / "seeds"
+SEED_LINES = len((SEEDS / "articles.jsonl").read_text(encoding="utf-8").splitlines())
 
 RSS = """<?xml version="1.0"?><rss version="2.0"><channel><title>RSS Wire</title>
 <item><title>Gas prices fall 8%</title><link>https://rss.example/1</link>
@@ -133,10 +134,10 @@ async def test_a_kcat_record_is_accepted_like_ours(kafka_settings: Settings) -> 
     assert kcat, "kcat is not installed (Debian package `kcat`); .ci/run installs it"
     line = (SEEDS / "articles.jsonl").read_text(encoding="utf-8").splitlines()[19]  # Ukrainian
     summary = await produce(kafka_settings, [SEEDS / "articles.jsonl"])
-    assert summary.produced == 32
+    assert summary.produced == SEED_LINES
     ours = {
         Article.model_validate_json(record.value).id: Article.model_validate_json(record.value)
-        for record in await consume(kafka_settings, kafka_settings.topics.articles, 32)
+        for record in await consume(kafka_settings, kafka_settings.topics.articles, SEED_LINES)
     }
     raw_topic = f"{kafka_settings.topic_prefix}raw"
     await ensure_topics(kafka_settings, [TopicSpec(raw_topic, 1, {})])
@@ -226,8 +227,8 @@ async def test_parallel_validation_matches_in_process(
             update={"topic_prefix": kafka_settings.topic_prefix + prefix}
         )
         summary = await produce(settings, [feed, empty], parse_workers=workers)
-        assert (summary.produced, summary.invalid, summary.failed) == (32, 3, 0)
-        articles = await consume(settings, settings.topics.articles, 32)
+        assert (summary.produced, summary.invalid, summary.failed) == (SEED_LINES, 3, 0)
+        articles = await consume(settings, settings.topics.articles, SEED_LINES)
         letters = await consume(settings, settings.topics.articles_dlq, 3)
         dead = [DeadLetter.model_validate_json(r.value) for r in letters]
         results.append(
@@ -238,8 +239,8 @@ async def test_parallel_validation_matches_in_process(
         )
     assert results[0] == results[1]
     assert results[1][1] == [
-        (f"{feed}:33", "missing_title"),
-        (f"{feed}:34", "invalid_json"),
+        (f"{feed}:{SEED_LINES + 1}", "missing_title"),
+        (f"{feed}:{SEED_LINES + 2}", "invalid_json"),
         (str(empty), "empty"),
     ]
 
