@@ -40,13 +40,18 @@ from typing import Any
 import apprise
 import yaml
 from aiohttp import web
-from aiokafka.admin import AIOKafkaAdminClient
 
 from alerts.notifier import Notifier
 from alerts.receivers import resolve_receivers
 from alerts.routing import load_routes
 from schemas import Alert, Evidence, Settings, Severity
-from schemas.kafka import client_options, encode, ensure_topics, make_producer, pipeline_topics
+from schemas.kafka import (
+    delete_prefixed_topics,
+    encode,
+    ensure_topics,
+    make_producer,
+    pipeline_topics,
+)
 from wirewatch.logs import configure_logging
 
 RECEIVERS = 10
@@ -155,15 +160,6 @@ async def write(settings: Settings, alerts: list[Alert]) -> None:
         await producer.stop()
 
 
-async def delete_topics(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(**client_options(settings, "bench-admin"))
-    await admin.start()
-    try:
-        await admin.delete_topics([spec.name for spec in pipeline_topics(settings)])
-    finally:
-        await admin.close()
-
-
 async def until(predicate: Callable[[], bool], timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not predicate():
@@ -194,7 +190,7 @@ async def throughput(base: Settings, count: int) -> dict[str, float]:
             await task
         times = [t for t, _ in sink.arrivals]
         wirewatch_rate = len(times) / (max(times) - min(times))
-        await delete_topics(settings)
+        await delete_prefixed_topics(settings)
 
         sink.arrivals.clear()
         pool = ThreadPoolExecutor(settings.notify_threads)
@@ -247,7 +243,7 @@ async def latency(base: Settings, rate: float, seconds: float, receivers: int) -
             await producer.stop()
             stop.set()
             await task
-        await delete_topics(settings)
+        await delete_prefixed_topics(settings)
     latencies = sorted((t - sent[title]) * 1000 for t, title in sink.arrivals if title in sent)
     return {
         "p50_ms": statistics.median(latencies),

@@ -48,11 +48,10 @@ from pathlib import Path
 from typing import Any
 
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from schemas import Alert, Settings
 from schemas.article_input import build_article
-from schemas.kafka import client_options, ensure_topics, make_consumer, make_producer
+from schemas.kafka import delete_prefixed_topics, ensure_topics, make_consumer, make_producer
 from schemas.rules import RulePack
 from streams.app import worker_topics
 from streams.detect import Detector
@@ -185,7 +184,7 @@ async def bare_loop(ruleset: RuleSet, records: list[bytes]) -> dict[str, Any]:
     finally:
         await consumer.stop()
         await producer.stop()
-        await _delete_topics(settings)
+        await delete_prefixed_topics(settings)
     return {"articles_per_s": round(len(records) / elapsed, 1)}
 
 
@@ -303,7 +302,7 @@ def faust_throughput(
     finally:
         for proc in procs:
             proc.stop()
-        asyncio.run(_delete_topics(settings))
+        asyncio.run(delete_prefixed_topics(settings))
 
 
 async def _latency_run(
@@ -367,7 +366,7 @@ def faust_latency(
         latencies = asyncio.run(_latency_run(settings, records, rate, warmup))
     finally:
         proc.stop()
-        asyncio.run(_delete_topics(settings))
+        asyncio.run(delete_prefixed_topics(settings))
     if not latencies:
         raise RuntimeError("no alert arrived")
     ms = [1000 * x for x in latencies]
@@ -380,17 +379,6 @@ def faust_latency(
         "p99_ms": round(ms[min(len(ms) - 1, int(0.99 * len(ms)))], 1),
         "max_ms": round(ms[-1], 1),
     }
-
-
-async def _delete_topics(settings: Settings) -> None:
-    admin = AIOKafkaAdminClient(**client_options(settings, "wirewatch-bench"))
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(settings.topic_prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
 
 
 def _median(rows: list[dict[str, Any]], field: str) -> float:

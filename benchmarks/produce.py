@@ -25,10 +25,8 @@ import time
 import uuid
 from pathlib import Path
 
-from aiokafka.admin import AIOKafkaAdminClient
-
 from schemas import Settings
-from schemas.kafka import TopicSpec, client_options, ensure_topics, make_producer
+from schemas.kafka import TopicSpec, delete_prefixed_topics, ensure_topics, make_producer
 from wirewatch.producer import produce
 
 TEXT = (
@@ -97,21 +95,6 @@ async def wirewatch_loop(settings: Settings, path: Path, count: int, workers: in
     return elapsed
 
 
-async def delete_topics(settings: Settings) -> None:
-    """Delete the benchmark's topics so repeated runs do not fill the shared broker."""
-    admin = AIOKafkaAdminClient(**client_options(settings, "bench-admin"))
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        names = [
-            t for t in (settings.topics.articles, settings.topics.articles_dlq) if t in existing
-        ]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
-
-
 LOOPS = ("bare", "wirewatch", "wirewatch-1proc")
 """The loops timed in each round: bare aiokafka, Wirewatch with one parse worker
 process (the default), Wirewatch all in one process (--parse-workers 0)."""
@@ -130,7 +113,7 @@ async def one_round(path: Path, count: int) -> dict[str, float]:
                 workers = 0 if loop == "wirewatch-1proc" else 1
                 seconds[loop] = await wirewatch_loop(settings, path, count, workers)
         finally:
-            await delete_topics(settings)
+            await delete_prefixed_topics(settings)
     return seconds
 
 

@@ -21,7 +21,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
 
 from schemas.dead_letters import DeadLetter
-from schemas.errors import BrokerError, DeliveryError
+from schemas.errors import BrokerError, ConfigError, DeliveryError
 from schemas.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -163,14 +163,7 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]
     Raises:
         BrokerError: the cluster cannot be reached or refused the request.
     """
-    admin = AIOKafkaAdminClient(**client_options(settings, "wirewatch-admin"))
-    try:
-        await asyncio.wait_for(admin.start(), settings.send_timeout_s)
-    except (TimeoutError, KafkaError, OSError) as exc:
-        raise BrokerError(
-            f"cannot reach Kafka at {settings.bootstrap_servers}: {exc or type(exc).__name__}. "
-            "Start the local broker with `wirewatch broker start`, or set WIREWATCH_KAFKA_BOOTSTRAP."
-        ) from exc
+    admin = await _start_admin(settings)
     try:
         existing = set(await admin.list_topics())
         wanted = [spec for spec in specs if spec.name not in existing]
@@ -197,6 +190,42 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]
         return created
     finally:
         await admin.close()
+
+
+async def delete_prefixed_topics(settings: Settings) -> list[str]:
+    """Delete every topic whose name starts with ``settings.topic_prefix``; return their names.
+
+    For throw-away namespaces (a demo run, a benchmark phase): the prefix
+    must not be empty, so the pipeline's own topics can never be caught.
+
+    Raises:
+        ConfigError: the topic prefix is empty.
+        BrokerError: the cluster cannot be reached.
+    """
+    prefix = settings.topic_prefix
+    if not prefix:
+        raise ConfigError("refusing to delete topics by an empty prefix: that would be all of them")
+    admin = await _start_admin(settings)
+    try:
+        names = sorted(t for t in await admin.list_topics() if t.startswith(prefix))
+        if names:
+            await admin.delete_topics(names)
+        return names
+    finally:
+        await admin.close()
+
+
+async def _start_admin(settings: Settings) -> AIOKafkaAdminClient:
+    admin = AIOKafkaAdminClient(**client_options(settings, "wirewatch-admin"))
+    try:
+        await asyncio.wait_for(admin.start(), settings.send_timeout_s)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        await admin.close()
+        raise BrokerError(
+            f"cannot reach Kafka at {settings.bootstrap_servers}: {exc or type(exc).__name__}. "
+            "Start the local broker with `wirewatch broker start`, or set WIREWATCH_KAFKA_BOOTSTRAP."
+        ) from exc
+    return admin
 
 
 def _topic_errors(response: Any) -> list[tuple[str, int, str]]:
