@@ -186,6 +186,16 @@ class Settings(BaseSettings):
         default=30.0, gt=0, description="How long an open circuit waits before one trial send."
     )
 
+    # --- Demo -----------------------------------------------------------------
+    demo_dir: Path = Field(
+        default=Path.home() / ".cache" / "wirewatch" / "demo",
+        description="Where `wirewatch demo` keeps each run: routes, alerts file, process logs.",
+    )
+    demo_notify: list[SecretStr] = Field(
+        default_factory=list,
+        description='Apprise URLs the demo also sends its alerts to, as JSON: ["mailto://..."].',
+    )
+
     # --- Processes ----------------------------------------------------------
     web_host: str = Field(default="127.0.0.1", description="Bind address of the web servers.")
     worker_web_port: int = 6066

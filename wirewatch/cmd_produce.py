@@ -7,7 +7,6 @@ import re
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -75,6 +74,7 @@ def produce(
     was invalid, 4 when something could not be delivered.
     """
     from wirewatch.producer import ProduceSummary, produce
+    from wirewatch.progress import produce_progress
 
     per_second = parse_rate(rate)
     if not paths and follow is None:
@@ -84,7 +84,7 @@ def produce(
     if "-" in paths and sys.stdin.isatty():
         raise ConfigError("'-' reads articles from stdin, but stdin is a terminal: pipe a file in")
 
-    progress, update = _progress()
+    progress, update = produce_progress() if sys.stderr.isatty() else (None, None)
 
     stop = asyncio.Event()
 
@@ -121,33 +121,3 @@ def produce(
         sys.exit(130)
     if strict and summary.invalid:
         sys.exit(1)
-
-
-def _progress() -> tuple[Any, Any]:
-    """Return a rich live display on a terminal and its update function; (None, None) elsewhere."""
-    if not sys.stderr.isatty():
-        return None, None
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    # The total is unknown until the input is read (stdin, streamed JSON Lines),
-    # so the bar pulses while the counts move.
-    progress = Progress(
-        SpinnerColumn(),
-        BarColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = progress.add_task("producing", total=None)
-
-    def update(summary: Any) -> None:
-        progress.update(
-            task,
-            description=(
-                f"produced {summary.produced}  invalid {summary.invalid}  failed {summary.failed}"
-            ),
-        )
-
-    return progress, update
