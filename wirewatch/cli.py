@@ -133,6 +133,7 @@ cli.add_command(cmd_alerts.silence)
 cli.add_command(cmd_produce.produce)
 cli.add_command(cmd_pipeline.worker)
 cli.add_command(cmd_rules.rules)
+cmd_rules.rules.add_command(cmd_pipeline.publish)
 cli.add_command(cmd_rules.scan)
 
 
