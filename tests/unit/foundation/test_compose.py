@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +23,18 @@ def _compose() -> dict[str, Any]:
 
 
 def _app_services() -> list[tuple[str, dict[str, Any]]]:
-    return [
-        (name, svc)
-        for name, svc in _compose()["services"].items()
-        if svc.get("image") != _compose()["services"]["kafka"]["image"]
-    ]
+    """The services built from the Wirewatch image (not Kafka, not Mailpit)."""
+    return [(name, svc) for name, svc in _compose()["services"].items() if "build" in svc]
+
+
+def _dotenv() -> dict[str, str]:
+    """The variables .env.example sets, as docker compose reads them (no quotes, no comments)."""
+    pairs = (
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if line.startswith("WIREWATCH_")
+    )
+    return dict(pairs)
 
 
 def _resolve(argv: list[str]) -> click.Command:
@@ -64,9 +72,7 @@ def test_environment_names_are_settings() -> None:
     used: set[str] = set()
     for _, service in _app_services():
         used |= {k for k in service.get("environment", {}) if k.startswith("WIREWATCH_")}
-    for line in (ROOT / ".env.example").read_text().splitlines():
-        if line.startswith("WIREWATCH_"):
-            used.add(line.split("=", 1)[0])
+    used |= set(_dotenv())
     assert used, "no WIREWATCH_ variables found"
     assert used <= fields, f"unknown settings: {sorted(used - fields)}"
 
@@ -74,3 +80,39 @@ def test_environment_names_are_settings() -> None:
 def test_dockerfile_entrypoint_is_wirewatch() -> None:
     """The one app image runs the wirewatch command, so compose commands are its arguments."""
     assert 'ENTRYPOINT ["wirewatch"]' in (ROOT / "Dockerfile").read_text()
+
+
+def test_services_run_what_the_demo_runs() -> None:
+    """Rules, workers, the notifier and the seed producer are the demo's own commands."""
+    commands = {" ".join(service["command"][:2]) for _, service in _app_services()}
+    assert {"topics create", "rules publish", "worker", "notifier", "produce seeds/articles"} <= {
+        command if command.split()[0] in {"topics", "rules", "produce"} else command.split()[0]
+        for command in commands
+    }
+
+
+def test_worker_scales_and_long_runners_have_health_checks() -> None:
+    """The worker has no fixed name or host port (so --scale works); servers check health."""
+    services = _compose()["services"]
+    worker = services["worker"]
+    assert "container_name" not in worker
+    assert "ports" not in worker
+    for name in ("kafka", "worker", "notifier"):
+        assert "healthcheck" in services[name], name
+    assert services["mailpit"]["image"].startswith("axllent/mailpit:")
+
+
+def test_example_receivers_cover_the_example_routes(tmp_path: Path) -> None:
+    """The notifier would start with .env.example: every receiver of seeds/routes.yaml has a URL."""
+    from alerts.receivers import resolve_receivers
+    from alerts.routing import load_routes
+
+    env = _dotenv()
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        receivers=json.loads(env["WIREWATCH_RECEIVERS"]),
+        local_broker_home=tmp_path,
+    )
+    routes = load_routes(ROOT / "seeds" / "routes.yaml")
+    receivers = resolve_receivers(settings, routes.receivers)
+    assert set(receivers) == set(routes.receivers)
