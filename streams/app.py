@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -42,13 +41,10 @@ from streams.follower import follow_topic
 from streams.metrics import PipelineMetrics
 from streams.rulebook import RuleBook
 from streams.rules import RuleSet
-from streams.stories import StoryBatch, StoryEntry
+from streams.stories import StoryEntry
 
 log = structlog.get_logger(__name__)
 
-STORY_BATCH_SIZE = 200
-STORY_BATCH_INTERVAL_S = 0.05
-"""New story entries are published at least this often, or every STORY_BATCH_SIZE."""
 
 DetectorFactory = Callable[[Settings, Callable[[], RuleSet]], Detector]
 Stage = Literal["detect", "aggregate"]
@@ -137,8 +133,6 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     rulebook = RuleBook(settings, on_install=on_install)
     detector = detector_factory(settings, lambda: rulebook.current)
     stories_caught_up = asyncio.Event()
-    story_batch: list[StoryEntry] = []
-    worker_id = uuid.uuid4().hex
     detect_seconds = metrics.processing.labels(stage="detect")
     aggregate_seconds = metrics.processing.labels(stage="aggregate")
     timeout = settings.send_timeout_s
@@ -216,9 +210,13 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                         offset=message.offset,
                     )
                 if outcome.story is not None:
-                    story_batch.append(outcome.story)
-                    if len(story_batch) >= STORY_BATCH_SIZE:
-                        await publish_stories()
+                    # Sent like a detection, so it is acknowledged before the article's
+                    # offset is committed: a restarted worker finds the story again.
+                    await send(
+                        stories,
+                        outcome.story.story_id.encode(),
+                        outcome.story.model_dump_json().encode(),
+                    )
             except InvalidRecordError as exc:
                 await dead_letter(event, "detect", exc.reason, str(exc), origin)
             except Exception as exc:
@@ -274,26 +272,13 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
             rulebook.run(),
         )
 
-    async def publish_stories() -> None:
-        if story_batch:
-            batch = StoryBatch(origin=worker_id, entries=tuple(story_batch))
-            story_batch.clear()
-            await send(stories, worker_id.encode(), batch.model_dump_json().encode())
-
-    @app.timer(STORY_BATCH_INTERVAL_S)  # type: ignore[untyped-decorator]  # untyped in faust
-    async def flush_stories() -> None:
-        await publish_stories()
-
     @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
     async def follow_stories() -> None:
         def on_record(record: Any) -> None:
-            if record.key == worker_id.encode():
-                return  # this worker's own batch: already in its index
             try:
-                for entry in StoryBatch.model_validate_json(record.value).entries:
-                    detector.stories.observe(entry)
+                detector.stories.observe(StoryEntry.model_validate_json(record.value))
             except ValueError as exc:
-                log.warning("story_batch_invalid", error=str(exc), offset=record.offset)
+                log.warning("story_entry_invalid", error=str(exc), offset=record.offset)
 
         since_ms = int((time.time() - settings.story_window_s) * 1000)
         await follow_topic(

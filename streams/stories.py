@@ -9,11 +9,12 @@ of its first article).
 Where the index lives: articles are keyed by article id, so the copies of a
 story land on different partitions and often on different workers. Every
 worker therefore keeps the whole index in memory, and every assignment is
-published, in small batches, on the pipeline's internal ``stories`` topic,
-which every worker follows (see :mod:`streams.follower`). Copies handled on
-two workers within the same fraction of a second (a batch interval plus a
-round trip) may open two stories; later copies then join the one with the
-smallest id, so the split does not grow.
+published on the pipeline's internal ``stories`` topic, which every worker
+follows (see :mod:`streams.follower`). Copies handled on two workers within
+the same few milliseconds may open two stories; later copies then join the
+one with the smallest id, so the split does not grow. Only articles a rule
+fires on are indexed (stories serve alerts), so the topic carries a small
+fraction of the articles.
 """
 
 from __future__ import annotations
@@ -87,20 +88,6 @@ class StoryEntry(BaseModel):
     sketch: tuple[int, ...]
     at: float
     """When the article was indexed, in Unix seconds."""
-
-
-class StoryBatch(BaseModel):
-    """Entries a worker indexed, published together on the stories topic.
-
-    Batching keeps the story index off the per-article path: one record per
-    batch instead of one per article. ``origin`` names the publishing worker,
-    which skips its own batches when they come back.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    origin: str
-    entries: tuple[StoryEntry, ...]
 
 
 class StoryIndex:
