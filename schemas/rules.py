@@ -45,9 +45,11 @@ class AlertPolicy(Message):
     """When detections of a rule become an alert.
 
     - ``immediate``: every detection of a new story is an alert (the default).
-    - ``threshold``: ``count`` detections ``within`` a window, grouped by story, by
-      entity, or by entity of one kind (``entity:commodity``: one group per commodity,
-      so a price story mentioning five countries does not count in five groups).
+    - ``threshold``: ``count`` detections ``within`` a window, grouped by ``story``;
+      by ``entity`` (each entity the article names); by ``entity:<kind>`` (each
+      entity of that kind); or by ``commodity`` (each commodity a figure of the
+      detection is bound to: "two reports of a Brent move", not every commodity a
+      related headline names).
     - ``corroboration``: ``sources`` distinct sources report the same story.
 
     ``renotify_after`` is the cooldown: one alert per story per rule until the
@@ -58,7 +60,7 @@ class AlertPolicy(Message):
     policy: Literal["immediate", "threshold", "corroboration"] = "immediate"
     count: Annotated[int, Field(ge=1)] = 1
     within: timedelta = timedelta(minutes=30)
-    group_by: Annotated[str, Field(pattern=r"^(story|entity(:[a-z_]+)?)$")] = "story"
+    group_by: Annotated[str, Field(pattern=r"^(story|commodity|entity(:[a-z_]+)?)$")] = "story"
     sources: Annotated[int, Field(ge=1)] = 1
     renotify_after: timedelta = timedelta(hours=6)
 

@@ -78,20 +78,22 @@ class Decision:
 def group_keys(detection: Detection, policy: AlertPolicy) -> list[str]:
     """Return the groups a detection counts in: its story, or each of its entities.
 
-    Only a threshold policy grouped by entity groups by entity (by entity of
-    one kind for ``entity:<kind>``); a detection without such entities then
-    falls back to its story.
+    Only a threshold policy groups by anything but the story: by every entity
+    (``entity``), by entities of one kind (``entity:<kind>``) or by the
+    commodities its figures are bound to (``commodity``). A detection with no
+    such entity falls back to its story.
     """
-    if policy.policy == "threshold" and policy.group_by.startswith("entity"):
+    groups: set[str] = set()
+    if policy.policy == "threshold" and policy.group_by == "commodity":
+        groups = {f"entity:{value.commodity}" for value in detection.values if value.commodity}
+    elif policy.policy == "threshold" and policy.group_by.startswith("entity"):
         _, _, kind = policy.group_by.partition(":")
         groups = {
             f"entity:{entity.id}"
             for entity in detection.entities
             if not kind or entity.kind == kind
         }
-        if groups:
-            return sorted(groups)
-    return [f"story:{detection.story_id}"]
+    return sorted(groups) if groups else [f"story:{detection.story_id}"]
 
 
 def detection_key(rule_id: str, group: str) -> str:

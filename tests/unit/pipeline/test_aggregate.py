@@ -215,6 +215,22 @@ def test_entity_kind_grouping_keeps_that_kind_only(
     assert group_keys(make_detection("a2", entities=(russia,)), by_commodity) == ["story:s1"]
 
 
+def test_commodity_grouping_follows_the_figures(make_detection: Callable[..., Detection]) -> None:
+    """``commodity`` groups by the commodities figures are bound to, not every one named."""
+    brent = EntityMention(id="commodity:brent", kind="commodity", name="Brent")
+    gold = EntityMention(id="commodity:gold", kind="commodity", name="Gold")
+    move = ExtractedValue(
+        kind="change_pct",
+        value=3.0,
+        commodity="commodity:brent",
+        span=Span(field=TextField.BODY, start=0, end=2, text="3%"),
+    )
+    by_figure = AlertPolicy(policy="threshold", count=2, group_by="commodity")
+    detection = make_detection("a1", entities=(brent, gold), values=(move,))
+    assert group_keys(detection, by_figure) == ["entity:commodity:brent"]
+    assert group_keys(make_detection("a2", entities=(gold,)), by_figure) == ["story:s1"]
+
+
 @pytest.mark.parametrize("group_by", ["entities", "entity:", "entity:Commodity", "topic"])
 def test_unknown_grouping_is_refused(group_by: str) -> None:
     """group_by is story, entity or entity:<kind>; anything else is a validation error."""
