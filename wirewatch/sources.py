@@ -10,7 +10,11 @@ Formats, chosen by file suffix, else sniffed from the first bytes:
   ``Source:``, ``Date:``, ``URL:``, ``Id:`` and ``Language:`` lines ends at
   the first blank line. Then the first non-blank line is the headline, the
   second the standfirst, and the rest the body. A page of only two lines has
-  a body and no standfirst. Without a ``Source:`` header the source is the
+  a body and no standfirst. A run of two or more lines closing the page
+  without sentence punctuation (the "related headlines" news sites end a page
+  with) is not body: it is kept in ``meta["related_headlines"]``, so other
+  stories' headlines never count as this article's evidence, entities or
+  figures. Without a ``Source:`` header the source is the
   URL's host, else the name of the file's directory (``spool/reuters/a.txt``
   is from ``reuters``; stdin is ``stdin``). Without ``Date:`` the publication
   time is unknown: a file's modification time is not when it was published.
@@ -59,6 +63,8 @@ _SUFFIXES: dict[str, Format] = {
     ".rdf": "feed",
 }
 _SKIPPED_SUFFIXES = (".tmp", ".part", ".swp", "~")
+SENTENCE_END = tuple(".!?…:;\"”»'’)]")
+MIN_RELATED_HEADLINES = 2
 _HEADER_LINE = re.compile(r"^(source|date|published|url|link|id|language)\s*:\s*(\S.*)$", re.I)
 _HEADER_FIELDS = {
     "source": "source",
@@ -289,8 +295,27 @@ def parse_text_page(text: str) -> dict[str, str]:
         record["body"] = lines[content[1]]
     elif len(content) > 2:
         record["summary"] = lines[content[1]]
-        record["body"] = "\n".join(lines[content[2] :])
+        body = content[2:]
+        related = _related_headlines(lines, body)
+        end = related[0] if related else len(lines)
+        record["body"] = "\n".join(lines[body[0] : end])
+        if related:
+            record["related_headlines"] = "\n".join(lines[i].strip() for i in related)
     return record
+
+
+def _related_headlines(lines: list[str], body: list[int]) -> list[int]:
+    """The trailing body lines that read as other stories' headlines (none if fewer than 2).
+
+    A paragraph of an article ends with sentence punctuation; a headline does
+    not. At least one body line is always left.
+    """
+    count = 0
+    for index in reversed(body[1:]):
+        if lines[index].rstrip().endswith(SENTENCE_END):
+            break
+        count += 1
+    return body[len(body) - count :] if count >= MIN_RELATED_HEADLINES else []
 
 
 def _skip_blank(lines: list[str], index: int) -> int:

@@ -13,7 +13,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import Settings
-from wirewatch.sources import Accepted, Item, Rejected, parse_text_page, read_articles
+from wirewatch.sources import (
+    SENTENCE_END,
+    Accepted,
+    Item,
+    Rejected,
+    parse_text_page,
+    read_articles,
+)
 
 SEEDS = Path(__file__).parents[3] / "seeds"
 
@@ -110,6 +117,21 @@ def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
             {"title": "Breaking: talks collapse", "summary": "S", "body": "B"},
         ),
         ("H\r\nS\r\nB1\r\nB2", {"title": "H", "summary": "S", "body": "B1\nB2"}),
+        # Other stories' headlines closing the page are not body.
+        (
+            "H\nS\nIt happened.\n\nGold steadies near record\nEU agrees new listings\n",
+            {
+                "title": "H",
+                "summary": "S",
+                "body": "It happened.\n",
+                "related_headlines": "Gold steadies near record\nEU agrees new listings",
+            },
+        ),
+        # One unpunctuated closing line is too little to call it a headline list.
+        (
+            "H\nS\nIt happened.\nGold steadies",
+            {"title": "H", "summary": "S", "body": "It happened.\nGold steadies"},
+        ),
     ],
 )
 def test_parse_text_page(page: str, expected: dict[str, str]) -> None:
@@ -122,11 +144,26 @@ lines = st.text(
 ).filter(lambda t: t.strip() and ":" not in t)
 
 
-@given(title=lines, summary=lines, body=st.lists(lines, min_size=1, max_size=5))
+sentences = lines.map(lambda t: t + ".")
+headlines = lines.filter(lambda t: not t.rstrip().endswith(SENTENCE_END) and t == t.strip())
+
+
+@given(title=lines, summary=lines, body=st.lists(sentences, min_size=1, max_size=5))
 def test_text_page_round_trip(title: str, summary: str, body: list[str]) -> None:
     """Any page written as headline, standfirst and body lines parses back into those parts."""
     page = "\n".join([title, summary, *body])
     assert parse_text_page(page) == {"title": title, "summary": summary, "body": "\n".join(body)}
+
+
+@given(
+    body=st.lists(sentences, min_size=1, max_size=3),
+    related=st.lists(headlines, min_size=2, max_size=4),
+)
+def test_related_headlines_round_trip(body: list[str], related: list[str]) -> None:
+    """Closing headline lines come back apart from the body, in order."""
+    parsed = parse_text_page("\n".join(["H", "S", *body, *related]))
+    assert parsed["body"] == "\n".join(body)
+    assert parsed["related_headlines"] == "\n".join(related)
 
 
 @given(st.text())
@@ -134,6 +171,7 @@ def test_text_page_parser_never_fails(text: str) -> None:
     """Arbitrary text never makes the parser raise; it returns only known fields."""
     assert set(parse_text_page(text)) <= {
         *("title", "summary", "body", "source", "published_at", "url", "id", "language"),
+        "related_headlines",
     }
 
 
