@@ -161,7 +161,8 @@ class Tally:
     alert_records: int = 0
     outcomes: dict[str, dict[str, str]] = field(default_factory=dict)
     printed: set[str] = field(default_factory=set)
-    stories: set[str] = field(default_factory=set)
+    stories: dict[str, str] = field(default_factory=dict)
+    """Story id -> the headline its panel showed."""
     first_delivered_at: float | None = None
     last_delivered_at: float | None = None
 
@@ -200,14 +201,16 @@ class Tally:
         now = time.monotonic()
         self.first_delivered_at = self.first_delivered_at or now
         self.last_delivered_at = now
-        if alert.story_id in self.stories and not alert.is_update:
-            note = "in the same notification" if status == "delivered" else f"not sent: {status}"
+        headline = self.stories.get(alert.story_id)
+        if headline is not None and not alert.is_update:
+            note = "grouped with it" if status == "delivered" else f"not sent again: {status}"
             self.console.print(
-                f"  ↳ same story also matched [bold]{alert.rule_id}[/bold] "
-                f"({alert.severity.value}, {alert.category}): {note}"
+                f"  ↳ [bold]{alert.rule_id}[/bold] ({alert.severity.value}) also fired on "
+                f"“{headline}”: {note}",
+                highlight=False,
             )
             return
-        self.stories.add(alert.story_id)
+        self.stories[alert.story_id] = alert.headline
         sent_to = [name for name, st in self.outcomes[key].items() if st == "delivered"]
         self.console.print(alert_panel(alert, sent_to))
 
