@@ -22,6 +22,7 @@ from schemas import ConfigError, Settings
 from schemas.kafka import encode, ensure_topics, make_producer, pipeline_topics, send_with_deadline
 from schemas.rules import RulePack, RuleSetMessage
 from streams.rules import RuleSet, load_packs, ruleset_version
+from streams.rules.entities import Gazetteer
 
 log = structlog.get_logger(__name__)
 
@@ -29,9 +30,26 @@ RULESET_KEY = b"ruleset"
 """The one key on the compacted rules topic: compaction keeps the latest set."""
 
 
-def compile_packs(packs: Sequence[RulePack]) -> RuleSet:
-    """Compile ``packs`` (raises the engine's RulePackError)."""
-    return RuleSet.compile(packs)
+def compile_packs(packs: Sequence[RulePack], gazetteer: Gazetteer | None = None) -> RuleSet:
+    """Compile ``packs`` with ``gazetteer`` (raises the engine's RulePackError)."""
+    return RuleSet.compile(packs, gazetteer=gazetteer)
+
+
+def load_gazetteer(settings: Settings) -> Gazetteer | None:
+    """Return the gazetteer at ``settings.gazetteer_path``, or None when that directory is absent.
+
+    Without it, rules that require entities or read figures bound to a
+    commodity (``where: commodity is not null``) never fire, so its absence is
+    logged. ``wirewatch rules test`` and ``wirewatch scan`` load it the same way.
+
+    Raises:
+        ConfigError: the directory exists but a gazetteer file is invalid.
+    """
+    path = settings.gazetteer_path
+    if not path.is_dir():
+        log.warning("gazetteer_missing", path=str(path))
+        return None
+    return Gazetteer.load(path)
 
 
 def ruleset_message(packs: Sequence[RulePack], published_by: str = "") -> RuleSetMessage:
@@ -93,6 +111,7 @@ class RuleBook:
         self._current: RuleSet | None = None
         self._latest: bytes | None = None
         self._pending: asyncio.Queue[bytes] = asyncio.Queue()
+        self._gazetteer: Gazetteer | None = None
         self.ready = asyncio.Event()
         self.caught_up = asyncio.Event()
 
@@ -133,6 +152,8 @@ class RuleBook:
 
     async def run(self) -> None:
         """Install the first rule set once the topic is read, then each newly published one."""
+        loop = asyncio.get_running_loop()
+        self._gazetteer = await loop.run_in_executor(None, load_gazetteer, self._settings)
         await self.caught_up.wait()
         if self._latest is not None:
             await self._install_message(self._latest)
@@ -146,7 +167,7 @@ class RuleBook:
         loop = asyncio.get_running_loop()
 
         def build() -> RuleSet:
-            return compile_packs(load_packs(path))
+            return compile_packs(load_packs(path), self._gazetteer)
 
         rules = await asyncio.wait_for(
             loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s
@@ -159,7 +180,7 @@ class RuleBook:
             message = RuleSetMessage.model_validate_json(payload)
 
             def build() -> RuleSet:
-                return compile_packs(message.packs)
+                return compile_packs(message.packs, self._gazetteer)
 
             rules = await asyncio.wait_for(
                 loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from schemas import Settings
+from schemas import Article, Settings
 from schemas.rules import RuleSetMessage
 from streams.rulebook import RuleBook, ruleset_message
 from streams.rules import RuleSet, load_pack_text
@@ -70,3 +71,32 @@ def test_publish_dry_run_validates(unit_settings: Settings, tmp_path: Path) -> N
     result = CliRunner().invoke(cmd_pipeline.publish, [str(pack), "--dry-run"], obj=unit_settings)
     assert result.exit_code == 0, result.output
     assert "1 rules in 1 packs, valid" in result.output
+
+
+async def test_worker_rules_see_entities_and_figures(unit_settings: Settings) -> None:
+    """The rule book compiles with the gazetteer, so a rule needing a commodity figure fires."""
+    root = Path(__file__).resolve().parents[3]
+    settings = unit_settings.model_copy(
+        update={"rules_path": root / "seeds/rules", "gazetteer_path": root / "seeds/entities"}
+    )
+    book = RuleBook(settings)
+    book.caught_up.set()
+    task = asyncio.create_task(book.run())
+    try:
+        await asyncio.wait_for(book.ready.wait(), 60)
+    finally:
+        task.cancel()
+    article = Article(
+        id="urals-1",
+        source="Energy Ledger",
+        title="Urals discount to Brent widest in a year",
+        body="The discount on Russian Urals crude to Brent widened to $19.40 a barrel.",
+    )
+    fired = {d.rule_id: d for d in book.current.evaluate(article)}
+    assert "commodity-price-level-or-move" in fired
+    spread = next(v for v in fired["commodity-price-level-or-move"].values if v.kind == "spread")
+    assert (spread.commodity, spread.benchmark, spread.value) == (
+        "commodity:urals",
+        "commodity:brent",
+        19.4,
+    )
