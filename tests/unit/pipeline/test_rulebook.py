@@ -15,6 +15,7 @@ from streams.rulebook import RuleBook, ruleset_message
 from streams.rules import RuleSet, load_pack_text
 from wirewatch import cmd_pipeline
 
+ROOT = Path(__file__).resolve().parents[3]
 RULE = {
     "id": "r1",
     "title": "Rule",
@@ -75,9 +76,8 @@ def test_publish_dry_run_validates(unit_settings: Settings, tmp_path: Path) -> N
 
 async def test_worker_rules_see_entities_and_figures(unit_settings: Settings) -> None:
     """The rule book compiles with the gazetteer, so a rule needing a commodity figure fires."""
-    root = Path(__file__).resolve().parents[3]
     settings = unit_settings.model_copy(
-        update={"rules_path": root / "seeds/rules", "gazetteer_path": root / "seeds/entities"}
+        update={"rules_path": ROOT / "seeds/rules", "gazetteer_path": ROOT / "seeds/entities"}
     )
     book = RuleBook(settings)
     book.caught_up.set()
