@@ -15,7 +15,15 @@ import click
 from pydantic import ValidationError
 
 from schemas import Settings, WirewatchError
-from wirewatch import __version__, cmd_alerts, cmd_kafka, cmd_pipeline, cmd_produce, cmd_rules
+from wirewatch import (
+    __version__,
+    cmd_alerts,
+    cmd_dashboard,
+    cmd_kafka,
+    cmd_pipeline,
+    cmd_produce,
+    cmd_rules,
+)
 from wirewatch.options import pass_settings
 
 
@@ -69,6 +77,7 @@ cli.add_command(cmd_produce.produce)
 cli.add_command(cmd_pipeline.worker)
 cli.add_command(cmd_rules.rules)
 cli.add_command(cmd_rules.scan)
+cli.add_command(cmd_dashboard.dashboard)
 
 
 def main(argv: list[str] | None = None) -> int:
