@@ -63,6 +63,7 @@ function render(status) {
   health.render(status);
   silences.render(status.silences);
   feed.total = status.alerts_total;
+  feed.count();
   keepOptions(filters.elements.category, status.facets.categories, (c) => c.replaceAll("_", " "));
   document.getElementById("entity-choices").replaceChildren(
     ...status.facets.entities.map((e) => h("option", { value: e.name }, e.id)));

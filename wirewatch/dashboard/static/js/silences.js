@@ -111,13 +111,19 @@ export class Silences {
 
   async expire(silence, button) {
     button.disabled = true;
-    const { ok, data } = await postJSON(`/api/silences/${encodeURIComponent(silence.id)}/expire`, {});
-    if (ok) {
-      this.message.textContent = `Silence ${silence.id} expired.`;
-    } else {
+    this.message.textContent = "";
+    this.error.textContent = "";
+    try {
+      const { ok, data } = await postJSON(`/api/silences/${encodeURIComponent(silence.id)}/expire`, {});
+      if (ok) {
+        this.message.textContent = `Silence ${silence.id} expired.`;
+        return;
+      }
       this.error.textContent = data.error;
-      button.disabled = false;
+    } catch (err) {
+      this.error.textContent = `The dashboard did not answer: ${err.message}`;
     }
+    button.disabled = false;
   }
 
   render(silences) {

@@ -75,8 +75,15 @@ export class StoryView {
     this.title.textContent = alert.headline;
     this.body.replaceChildren(h("p", { class: "muted" }, "Loading the story…"));
     if (!this.dialog.open) this.dialog.showModal();
-    const response = await fetch(`/api/stories/${encodeURIComponent(alert.story_id)}`);
-    const story = await response.json();
+    let response;
+    let story;
+    try {
+      response = await fetch(`/api/stories/${encodeURIComponent(alert.story_id)}`);
+      story = await response.json();
+    } catch (err) {
+      this.body.replaceChildren(h("p", { class: "error" }, `The dashboard did not answer: ${err.message}`));
+      return;
+    }
     if (!response.ok) {
       this.body.replaceChildren(h("p", { class: "error" }, story.error));
       return;
