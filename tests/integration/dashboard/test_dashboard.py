@@ -89,8 +89,8 @@ def test_filters_narrow_the_feed(page: Page, monitor: Monitor, console: Console)
 
     filters.get_by_label("Category").select_option("")
     filters.get_by_label("Text").fill(f"drones {field}")
-    expect(page.locator("#alerts > li")).to_have_count(1)
     expect(card(page, f"Drones over {field}")).to_be_visible()
+    expect(page.locator("#alerts > li")).to_have_count(1)
     monitor.screenshot(page, "desk-filtered")
 
     page.reload()
