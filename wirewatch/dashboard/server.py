@@ -25,7 +25,7 @@ from aiohttp import web
 from aiokafka import ConsumerRecord
 
 from alerts.silence_admin import write_silence
-from schemas import Settings
+from schemas import ConfigError, Settings
 from schemas.kafka import ensure_topics, pipeline_topics
 from streams.follower import follow_topic
 from streams.rulebook import RuleBook
@@ -108,25 +108,36 @@ def _background(
 async def serve(settings: Settings, stop: asyncio.Event) -> None:
     """Serve the dashboard until ``stop`` is set, or until following a topic fails.
 
+    The port is bound first, so a taken port is reported before Kafka is
+    contacted; the page says it is reading history until the followers catch up.
+
     Raises:
+        ConfigError: the port is taken (or the address cannot be bound).
         BrokerError: Kafka cannot be reached or a topic cannot be read.
-        OSError: the port is taken.
     """
-    await ensure_topics(settings, pipeline_topics(settings))
     hub = Hub()
     state = DashboardState(settings, on_new_alert=hub.publish_alert)
     app = create_app(settings, state, hub, write_silence=partial(write_silence, settings))
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
-    tasks = [asyncio.create_task(job) for job in _background(settings, state, hub)]
+    tasks: list[asyncio.Task[None]] = []
     stopped = asyncio.create_task(stop.wait())
     try:
-        await web.TCPSite(runner, settings.web_host, settings.dashboard_port).start()
+        try:
+            await web.TCPSite(runner, settings.web_host, settings.dashboard_port).start()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot serve the dashboard on {settings.web_host}:{settings.dashboard_port}: "
+                f"{exc.strerror or exc}. Stop what uses the port, or set "
+                "WIREWATCH_DASHBOARD_PORT (or --port)."
+            ) from None
         log.info(
             "dashboard_started",
             url=f"http://{settings.web_host}:{settings.dashboard_port}/",
             bootstrap=settings.bootstrap_servers,
         )
+        await ensure_topics(settings, pipeline_topics(settings))
+        tasks = [asyncio.create_task(job) for job in _background(settings, state, hub)]
         done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
             if task is not stopped:

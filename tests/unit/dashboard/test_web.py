@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from schemas import Settings
+from schemas import ConfigError, Settings
 from schemas.kafka import encode
 from schemas.silences import Silence
 from streams.rulebook import compile_packs
 from streams.rules import load_pack_text
 from tests.unit.alerts.factories import make_alert
 from wirewatch.dashboard.hub import Hub
+from wirewatch.dashboard.server import serve
 from wirewatch.dashboard.state import DashboardState
 from wirewatch.dashboard.web import create_app
 
@@ -232,3 +234,14 @@ def test_static_files_are_packaged() -> None:
     for name in ("app.css", "favicon.svg", "js/app.js"):
         assert f"/static/{name}" in index
         assert (static / name).is_file()
+
+
+async def test_a_taken_port_is_a_readable_error(unit_settings: Settings) -> None:
+    """The port is bound before Kafka is contacted: a taken one is a ConfigError naming it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = unit_settings.model_copy(update={"dashboard_port": port})
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port}"):
+            await serve(settings, asyncio.Event())
