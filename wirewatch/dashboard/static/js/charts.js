@@ -85,7 +85,8 @@ export function lineChart({ points, summary, width = 640, height = 220 }) {
   if (x0 === x1) [x0, x1] = [x0 - 3600, x1 + 3600];
   let [y0, y1] = [Math.min(...ys), Math.max(...ys)];
   const spread = y1 - y0 || Math.abs(y1) * 0.1 || 1;
-  [y0, y1] = [y0 - spread * 0.15, y1 + spread * 0.15];
+  const step = niceMax(spread / 3);
+  [y0, y1] = [Math.floor((y0 - spread * 0.1) / step) * step, Math.ceil((y1 + spread * 0.1) / step) * step];
   const plotW = width - PAD.left - PAD.right;
   const plotH = height - PAD.top - PAD.bottom;
   const X = (t) => PAD.left + ((t - x0) / (x1 - x0)) * plotW;
@@ -93,8 +94,7 @@ export function lineChart({ points, summary, width = 640, height = 220 }) {
   const svg = s("svg", {
     viewBox: `0 0 ${width} ${height}`, role: "img", "aria-label": summary, class: "line-chart",
   });
-  for (let i = 0; i <= 3; i += 1) {
-    const v = y0 + ((y1 - y0) * i) / 3;
+  for (let v = y0; v <= y1 + step / 2; v += step) {
     svg.append(
       s("line", { x1: PAD.left, x2: width - PAD.right, y1: Y(v), y2: Y(v), class: "grid" }),
       s("text", { x: PAD.left - 6, y: Y(v) + 4, class: "axis", "text-anchor": "end" }, number(v)),
