@@ -200,6 +200,19 @@ class Settings(BaseSettings):
     web_host: str = Field(default="127.0.0.1", description="Bind address of the web servers.")
     worker_web_port: int = 6066
     notifier_web_port: int = 6067
+    dashboard_port: int = Field(
+        default=6068, description="Port of `wirewatch dashboard` (bound on web_host)."
+    )
+    dashboard_history: int = Field(
+        default=500, ge=1, le=50_000, description="Most alerts the dashboard keeps and shows."
+    )
+    dashboard_window_s: float = Field(
+        default=86_400.0,
+        ge=3600,
+        le=604_800,
+        description="How far back the dashboard reads alerts, detections and dead letters "
+        "at start, and the span of its hits-per-hour chart (one hour to one week).",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
 

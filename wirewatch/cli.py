@@ -16,7 +16,15 @@ import click
 from pydantic import ValidationError
 
 from schemas import Settings, WirewatchError
-from wirewatch import __version__, cmd_alerts, cmd_kafka, cmd_pipeline, cmd_produce, cmd_rules
+from wirewatch import (
+    __version__,
+    cmd_alerts,
+    cmd_dashboard,
+    cmd_kafka,
+    cmd_pipeline,
+    cmd_produce,
+    cmd_rules,
+)
 from wirewatch.options import pass_settings
 
 DEMO_ARTICLES = (Path("seeds/articles"), Path("seeds/articles.jsonl"))
@@ -135,6 +143,7 @@ cli.add_command(cmd_pipeline.worker)
 cli.add_command(cmd_rules.rules)
 cmd_rules.rules.add_command(cmd_pipeline.publish)
 cli.add_command(cmd_rules.scan)
+cli.add_command(cmd_dashboard.dashboard)
 
 
 def main(argv: list[str] | None = None) -> int:

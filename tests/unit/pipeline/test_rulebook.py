@@ -17,6 +17,7 @@ from streams.rulebook import RuleBook, ruleset_message
 from streams.rules import RuleSet, load_pack_text
 from wirewatch import cmd_pipeline
 
+SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 RULE = {
     "id": "r1",
     "title": "Rule",
@@ -83,7 +84,6 @@ ENTITY_RULE = {
     "query": "drone*",
     "entities": {"any": ["country:RU"]},
 }
-SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 
 
 async def installed(settings: Settings) -> RuleBook:
@@ -123,3 +123,25 @@ async def test_missing_gazetteer_is_reported_for_the_rules_it_blinds(
     [event] = [e for e in events if e["event"] == "rules_cannot_fire"]
     assert event["log_level"] == "error"
     assert event["rules"] == ["ru-drone"]
+
+
+async def test_worker_rules_see_entities_and_figures(unit_settings: Settings) -> None:
+    """The rule book compiles with the gazetteer, so a rule needing a commodity figure fires."""
+    settings = unit_settings.model_copy(
+        update={"rules_path": SEEDS / "rules", "gazetteer_path": SEEDS / "entities"}
+    )
+    book = await installed(settings)
+    article = Article(
+        id="urals-1",
+        source="Energy Ledger",
+        title="Urals discount to Brent widest in a year",
+        body="The discount on Russian Urals crude to Brent widened to $19.40 a barrel.",
+    )
+    fired = {d.rule_id: d for d in book.current.evaluate(article)}
+    assert "commodity-price-level-or-move" in fired
+    spread = next(v for v in fired["commodity-price-level-or-move"].values if v.kind == "spread")
+    assert (spread.commodity, spread.benchmark, spread.value) == (
+        "commodity:urals",
+        "commodity:brent",
+        19.4,
+    )

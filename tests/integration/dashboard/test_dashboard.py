@@ -1,0 +1,193 @@
+"""The dashboard in headless Chromium, served beside a real worker and notifier on the broker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from playwright.sync_api import Browser, Locator, Page, expect
+
+from tests.integration.dashboard.conftest import PHONE, Console, Monitor, open_page
+from tests.integration.pipeline.conftest import article, wait_for
+
+SECONDS = 1_000  # Playwright timeouts are in milliseconds
+
+
+def unique(word: str) -> str:
+    """A word no other test's article contains, to find this test's cards."""
+    return f"{word}{uuid.uuid4().hex[:6]}"
+
+
+def card(page: Page, marker: str) -> Locator:
+    """The feed card whose text contains ``marker``."""
+    return page.locator("#alerts > li", has_text=marker)
+
+
+def test_article_appears_live_with_highlighted_evidence(
+    page: Page, monitor: Monitor, console: Console
+) -> None:
+    """An article produced to Kafka shows up in the open page within seconds, evidence marked."""
+    town = unique("Zelva")
+    headline = f"Drones crossed into the airspace over {town}"
+    began = time.monotonic()
+    monitor.produce(
+        article(
+            f"drones-{town}",
+            headline,
+            f"Two drones entered Polish airspace near {town} overnight, the army said.",
+            source="Baltic Observer",
+        )
+    )
+    alert = card(page, headline)
+    expect(alert).to_be_visible(timeout=20 * SECONDS)
+    seen_after = time.monotonic() - began
+    marks = alert.locator(".snippet mark").all_inner_texts()
+    assert {"drones", "airspace"} <= {m.lower() for m in marks}, marks
+    expect(alert.locator(".badge.sev")).to_have_text("high")
+    expect(alert.locator(".badge.category")).to_have_text("airspace")
+    expect(alert.locator(".rule code")).to_have_text("dash-drones")
+    expect(alert.locator(".corroboration")).to_have_text("1 article from 1 source")
+    expect(alert.locator(".sources")).to_contain_text("Baltic Observer")
+    expect(page.locator("#rules-table")).to_contain_text("dash-drones")
+    monitor.screenshot(page, "desk-feed")
+    assert seen_after < 15, f"the alert took {seen_after:.1f} s to appear"
+
+    alert.get_by_role("button", name="Story").focus()
+    page.keyboard.press("Enter")
+    story = page.locator("#story")
+    expect(story).to_be_visible()
+    expect(story.locator("table.articles")).to_contain_text("Baltic Observer")
+    expect(story.locator("table.articles mark").first).to_be_visible()
+    monitor.screenshot(page, "desk-story")
+    page.keyboard.press("Escape")
+    expect(story).to_be_hidden()
+
+
+def test_filters_narrow_the_feed(page: Page, monitor: Monitor, console: Console) -> None:
+    """The category and text filters keep only the matching alerts, and survive a reload."""
+    field = unique("Orlen")
+    monitor.produce(
+        article(
+            f"leak-{field}", f"Pipeline leak at the {field} field", "A pipeline leak was found."
+        ),
+        article(
+            f"drones-{field}",
+            f"Drones over {field}",
+            f"Drones violated the airspace of {field} in the early morning.",
+        ),
+    )
+    expect(card(page, f"Pipeline leak at the {field}")).to_be_visible(timeout=20 * SECONDS)
+    expect(card(page, f"Drones over {field}")).to_be_visible(timeout=20 * SECONDS)
+
+    filters = page.get_by_role("search", name="Filter alerts")
+    filters.get_by_label("Category").select_option("energy")
+    expect(card(page, f"Drones over {field}")).to_have_count(0)
+    expect(card(page, f"Pipeline leak at the {field}")).to_be_visible()
+    categories = page.locator("#alerts .badge.category").all_inner_texts()
+    assert set(categories) == {"energy"}, categories
+    assert "category=energy" in page.url
+
+    filters.get_by_label("Category").select_option("")
+    filters.get_by_label("Text").fill(f"drones {field}")
+    expect(card(page, f"Drones over {field}")).to_be_visible()
+    expect(page.locator("#alerts > li")).to_have_count(1)
+    monitor.screenshot(page, "desk-filtered")
+
+    page.reload()
+    expect(filters.get_by_label("Text")).to_have_value(f"drones {field}")
+    expect(page.locator("#alerts > li")).to_have_count(1)
+
+
+def test_silence_made_on_the_page_suppresses_the_next_alert(
+    page: Page, monitor: Monitor, console: Console
+) -> None:
+    """The notifier delivers a quarry alert, then records the next one as silenced, not sent."""
+    first = unique("Kamyk")
+    monitor.produce(
+        article(f"q-{first}", f"Quarry wall collapses at {first}", "A quarry collapse at dawn.")
+    )
+    expect(card(page, first)).to_be_visible(timeout=20 * SECONDS)
+    assert wait_for(lambda: monitor.deliveries("dash-quarry") == 1, 30), monitor.logs()
+
+    form = page.locator("#silence-form")
+    form.get_by_label("Label").select_option("rule_id")
+    form.get_by_label("Condition").select_option("=")
+    form.get_by_label("Value").fill("dash-quarry")
+    form.get_by_label("For").fill("1h")
+    form.get_by_label("Why").fill("known quarry story, desk informed")
+    form.get_by_role("button", name="Create silence").click()
+    expect(page.locator("#silence-message")).to_contain_text("created")
+    active = page.locator("#silence-list li.silence.active")
+    expect(active).to_contain_text("rule_id=dash-quarry", timeout=10 * SECONDS)
+
+    second = unique("Skala")
+    monitor.produce(
+        article(
+            f"q-{second}",
+            f"Second quarry collapse near {second}",
+            f"Rescuers reached the {second} site after the slope collapsed into the quarry pit.",
+        )
+    )
+    expect(card(page, second)).to_be_visible(timeout=20 * SECONDS)
+    silenced = 'wirewatch_notifier_alerts_silenced_total{receiver="file"}'
+    assert wait_for(lambda: monitor.notifier_metric(silenced) == 1, 30), monitor.logs()
+    assert monitor.deliveries("dash-quarry") == 1
+    monitor.screenshot(page, "desk-silenced")
+
+    active.get_by_role("button", name="Expire now").click()
+    expect(page.locator("#silence-list li.silence.active")).to_have_count(0)
+    expect(page.locator("#silence-list")).to_contain_text("1 expired")
+
+
+def test_playground_highlights_matches_and_locates_errors(
+    page: Page, monitor: Monitor, console: Console
+) -> None:
+    """A pasted article shows the rule that fires with its matches marked; a bad query its column."""
+    play = page.locator("#playground")
+    play.get_by_label("Headline").fill("Air defences on alert")
+    play.get_by_label("Article text").fill(
+        "Three drones crossed into Lithuanian airspace before dawn, officials said."
+    )
+    play.get_by_label("Query (optional)").fill("lithuanian NEAR/3 airspace")
+    play.get_by_role("button", name="Run the rules").click()
+    result = page.locator("#playground-result")
+    expect(result.locator(".summary")).to_contain_text("2 rules fired")
+    expect(result).to_contain_text("dash-drones")
+    expect(result).to_contain_text("your query")
+    marks = {m.lower() for m in result.locator(".preview mark").all_inner_texts()}
+    assert {"drones", "airspace", "lithuanian"} <= marks, marks
+    play.scroll_into_view_if_needed()
+    monitor.screenshot(page, "desk-playground")
+
+    play.get_by_label("Query (optional)").fill("drone AND (")
+    play.get_by_role("button", name="Run the rules").click()
+    error = result.locator(".error")
+    expect(error).to_contain_text("column 12")
+    caret = result.locator("pre.caret").inner_text().split("\n")
+    assert caret[0] == "drone AND ("
+    assert caret[1].index("^") == 11
+
+
+def test_keyboard_and_phone(
+    browser: Browser, page: Page, monitor: Monitor, console: Console
+) -> None:
+    """The skip link leads the keyboard to the feed's filters; a phone sees one column, no sideways scroll."""
+    page.keyboard.press("Tab")
+    expect(page.locator(".skip-link")).to_be_focused()
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    category = page.get_by_role("search", name="Filter alerts").get_by_label("Category")
+    expect(category).to_be_focused()
+    outline = category.evaluate("el => getComputedStyle(el).outlineStyle")
+    assert outline != "none", "the focused control shows no focus ring"
+
+    phone = open_page(browser, monitor, console, viewport=PHONE, is_mobile=True, has_touch=True)
+    try:
+        expect(phone.locator("#alerts > li").first).to_be_visible()
+        widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], f"sideways scroll on a phone: {widths}"
+        monitor.screenshot(phone, "phone-feed")
+        phone.locator("#playground").scroll_into_view_if_needed()
+        monitor.screenshot(phone, "phone-playground")
+    finally:
+        phone.context.close()

@@ -1,0 +1,210 @@
+"""The alert feed: the newest alerts in memory, the filters over them, and stories.
+
+Pure data, no Kafka and no web: :class:`Feed` keeps at most ``capacity``
+alerts ordered by creation time, :class:`AlertFilter` decides what a reader
+asked to see, and :func:`story_view` gathers the articles behind one story.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas import Alert, ConfigError, Evidence, ExtractedValue, Severity
+
+MAX_FILTER_CHARS = 200
+"""Longest filter value accepted: a filter is typed by a person, not pasted text."""
+
+
+def alert_view(alert: Alert) -> dict[str, Any]:
+    """Return the JSON the page renders for ``alert`` (entity spans left out: never shown)."""
+    view = alert.model_dump(mode="json", exclude={"entities": {"__all__": {"spans"}}})
+    view["headline"] = alert.headline
+    return view
+
+
+@dataclass(frozen=True, slots=True)
+class FeedEntry:
+    """One alert of the feed with what filtering needs, computed once."""
+
+    alert: Alert
+    view: dict[str, Any] = field(compare=False)
+    text: str = field(compare=False)
+    entities: frozenset[str] = field(compare=False)
+
+    @classmethod
+    def of(cls, alert: Alert) -> FeedEntry:
+        """Build the entry of ``alert``."""
+        parts = [alert.rule_id, alert.rule_title, alert.category, *alert.tags]
+        for evidence in alert.evidence:
+            parts += [evidence.title, evidence.source, evidence.snippet]
+        parts += [entity.name for entity in alert.entities]
+        entities = {entity.id.casefold() for entity in alert.entities}
+        entities |= {entity.name.casefold() for entity in alert.entities}
+        return cls(alert, alert_view(alert), "\n".join(parts).casefold(), frozenset(entities))
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
+        """Creation time, then key: the feed's order (oldest first)."""
+        return (self.alert.created_at.timestamp(), self.alert.key)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertFilter:
+    """What a reader of the feed asked to see; an empty filter lets everything through.
+
+    Attributes:
+        category: exactly this category.
+        min_severity: this severity or a more urgent one.
+        entity: an entity id (``country:RU``) or name (``Russia``), any case.
+        text: every word occurs (any case) in the rule, headline, snippet,
+            sources, tags or entity names.
+    """
+
+    category: str = ""
+    min_severity: Severity | None = None
+    entity: str = ""
+    text: str = ""
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> AlertFilter:
+        """Build a filter from URL parameters ``category``, ``severity``, ``entity`` and ``q``.
+
+        Raises:
+            ConfigError: an unknown severity, or a value longer than MAX_FILTER_CHARS.
+        """
+        values = {name: query.get(name, "").strip() for name in ("category", "severity", "entity")}
+        values["q"] = " ".join(query.get("q", "").split())
+        for name, value in values.items():
+            if len(value) > MAX_FILTER_CHARS:
+                raise ConfigError(f"filter {name!r} is longer than {MAX_FILTER_CHARS} characters")
+        severity = None
+        if values["severity"]:
+            try:
+                severity = Severity(values["severity"].lower())
+            except ValueError:
+                names = ", ".join(s.value for s in Severity)
+                raise ConfigError(
+                    f"unknown severity {values['severity']!r}: use one of {names}"
+                ) from None
+        return cls(
+            category=values["category"],
+            min_severity=severity,
+            entity=values["entity"].casefold(),
+            text=values["q"].casefold(),
+        )
+
+    def matches(self, entry: FeedEntry) -> bool:
+        """Return True if the alert of ``entry`` passes every condition of this filter."""
+        alert = entry.alert
+        if self.category and alert.category != self.category:
+            return False
+        if self.min_severity is not None and alert.severity.rank < self.min_severity.rank:
+            return False
+        if self.entity and self.entity not in entry.entities:
+            return False
+        return all(word in entry.text for word in self.text.split())
+
+
+class Feed:
+    """The newest alerts, at most ``capacity``, each alert key once.
+
+    Alerts arrive from several partitions, so not quite in order: each is
+    inserted at its place by creation time, and the oldest is dropped when
+    the feed is full. A replayed alert (same key) is ignored.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: list[FeedEntry] = []
+        self._keys: list[tuple[float, str]] = []
+        self._by_key: dict[str, FeedEntry] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def add(self, alert: Alert) -> FeedEntry | None:
+        """Insert ``alert``; return its entry, or None when it is a repeat or too old to keep."""
+        if alert.key in self._by_key:
+            return None
+        entry = FeedEntry.of(alert)
+        key = entry.sort_key
+        if len(self._entries) >= self.capacity and key < self._keys[0]:
+            return None
+        index = bisect.bisect(self._keys, key)
+        self._keys.insert(index, key)
+        self._entries.insert(index, entry)
+        self._by_key[alert.key] = entry
+        while len(self._entries) > self.capacity:
+            self._keys.pop(0)
+            dropped = self._entries.pop(0)
+            del self._by_key[dropped.alert.key]
+        return entry
+
+    def newest(self, where: AlertFilter = AlertFilter()) -> Iterator[FeedEntry]:
+        """Yield the entries passing ``where``, newest first."""
+        return (entry for entry in reversed(self._entries) if where.matches(entry))
+
+    def story(self, story_id: str) -> list[Alert]:
+        """Return the alerts of ``story_id`` in the feed, newest first."""
+        return [e.alert for e in reversed(self._entries) if e.alert.story_id == story_id]
+
+    def facets(self) -> dict[str, Any]:
+        """Return the categories and entities present, to offer as filter choices.
+
+        Entities are the most frequent 200, most frequent first.
+        """
+        categories = sorted({entry.alert.category for entry in self._entries})
+        names: dict[str, str] = {}
+        counts: Counter[str] = Counter()
+        for entry in self._entries:
+            for entity in entry.alert.entities:
+                names[entity.id] = entity.name
+                counts[entity.id] += 1
+        entities = [{"id": i, "name": names[i], "count": n} for i, n in counts.most_common(200)]
+        return {"categories": categories, "entities": entities}
+
+
+def _evidence_order(evidence: Evidence) -> tuple[int, float, str]:
+    if evidence.published_at is None:
+        return (1, 0.0, evidence.article_id)
+    return (0, evidence.published_at.timestamp(), evidence.article_id)
+
+
+def story_articles(alerts: list[Alert]) -> list[Evidence]:
+    """Return each article behind ``alerts`` once, oldest publication first (undated last)."""
+    found: dict[str, Evidence] = {}
+    for alert in alerts:
+        for evidence in alert.evidence:
+            found.setdefault(evidence.article_id, evidence)
+    return sorted(found.values(), key=_evidence_order)
+
+
+def story_values(alerts: list[Alert]) -> list[ExtractedValue]:
+    """Return the figures of ``alerts``, each distinct figure once, in order of appearance."""
+    seen: set[str] = set()
+    values = []
+    for alert in alerts:
+        for value in alert.values:
+            identity = value.model_dump_json()
+            if identity not in seen:
+                seen.add(identity)
+                values.append(value)
+    return values
+
+
+def story_view(story_id: str, alerts: list[Alert]) -> dict[str, Any]:
+    """Return the JSON of a story: its alerts, articles, sources, figures and entity names."""
+    articles = story_articles(alerts)
+    return {
+        "story_id": story_id,
+        "headline": alerts[-1].headline if alerts else story_id,
+        "alerts": [alert_view(alert) for alert in alerts],
+        "articles": [evidence.model_dump(mode="json") for evidence in articles],
+        "sources": sorted({evidence.source for evidence in articles}),
+        "values": [value.model_dump(mode="json") for value in story_values(alerts)],
+        "names": {entity.id: entity.name for alert in alerts for entity in alert.entities},
+    }
