@@ -184,8 +184,9 @@ class LocalBroker:
             self._java(
                 STORAGE_TOOL,
                 "format",
-                "-t",
-                _cluster_id(),
+                # One argument: a url-safe id may start with '-' (1 in 64), which
+                # the tool's parser would take for an option after a bare -t.
+                f"--cluster-id={_cluster_id()}",
                 "-c",
                 str(self.home / "server.properties"),
             )
