@@ -349,7 +349,8 @@ class _ScopedEval(_NotEval):
         self.bit = bit
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
-        return bool(mask & self.bit) and self.operand.test(scan, mask & self.bit)
+        # No early False on an empty intersection: under it a NOT must still hold.
+        return self.operand.test(scan, mask & self.bit)
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return self.operand.witness(scan, mask & self.bit)

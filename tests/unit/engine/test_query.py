@@ -144,6 +144,10 @@ BODY = "Polish jets shot down two drones. The next day, airspace was closed."
         ("title:(drones NEAR/2 poland)", "Drones over Poland", "Nothing here.", True),
         ("drones NEAR/3 poland", "Drones over", "Poland said.", False),
         ("NOT title:(opinion) AND drones", "Opinion: drones", "Drones.", False),
+        # Nested scopes intersect: no field is both title and body, so nothing there
+        # matches and NOT of nothing holds (found by the reference-semantics property).
+        ("title:(body:(NOT drone))", "Drone", "Drone.", True),
+        ("title:(body:drone)", "Drone", "Drone.", False),
         ("Krakow", "Headline", "Drones over Kraków.", True),
         ("KRAKÓW", "Headline", "drones over krakow.", True),
         ("Київ", "Headline", "Дрони атакували Київ уночі.", True),
