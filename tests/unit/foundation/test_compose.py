@@ -97,7 +97,7 @@ def test_worker_scales_and_long_runners_have_health_checks() -> None:
     worker = services["worker"]
     assert "container_name" not in worker
     assert "ports" not in worker
-    for name in ("kafka", "worker", "notifier"):
+    for name in ("kafka", "worker", "notifier", "dashboard"):
         assert "healthcheck" in services[name], name
     assert services["mailpit"]["image"].startswith("axllent/mailpit:")
 
