@@ -16,7 +16,7 @@ commodity it is about:
   direction noun right after it ("a 3% drop"). The value is signed: negative
   for falls. A percentage without a direction is not a move and is skipped.
 - **extreme**: "one-year high", "record low", "all-time high", "six-month
-  low", "highest since 2022"...
+  low", "highest since 2022", "widest gap in a year" (of a spread)...
 
 Binding: a figure belongs to the nearest commodity mention *in the same
 sentence*, looking first backwards, then forwards. A word that names a
@@ -209,7 +209,8 @@ _EXTREME = _compile(
     r"(?:^|[^@L0-9])(?P<ext>"
     rf"(?:(?:{_NUMBER_WORD})[- ](?:{_PERIOD})s?|multi[- ]?(?:{_PERIOD})|record|all[- ]time"
     rf"|lifetime|historic|seasonal)[- ](?P<hl>high|low|peak|trough)s?"
-    rf"|(?P<hl2>highest|lowest|strongest|weakest)(?:\s(?:level|levels|close|price|settlement))?"
+    rf"|(?P<hl2>highest|lowest|strongest|weakest|widest|narrowest)"
+    rf"(?:\s(?:level|levels|close|price|settlement|gap|spread|discount|premium))?"
     rf"\s(?:since|in)\s(?:(?:early|late|mid|the start of|the end of)[- ])?"
     rf"(?:\d{{4}}|(?:{_MONTH})(?:\s\d{{4}})?|(?:(?:more than|almost|nearly|over|at least)\s)?"
     rf"(?:a|an|{_NUMBER_WORD})\s(?:{_PERIOD})s?)"
@@ -258,7 +259,7 @@ _PERCENT_G = _Groups(_PERCENT)
 _DIRECTION_G = _Groups(_DIRECTION)
 _AFTER_G = _Groups(_DIRECTION_AFTER)
 _EXTREME_G = _Groups(_EXTREME)
-_UP_WORDS = frozenset({"high", "peak", "highest", "strongest", "максимум"})
+_UP_WORDS = frozenset({"high", "peak", "highest", "strongest", "widest", "максимум"})
 
 ValueKind = Literal["price", "spread", "change_pct", "extreme"]
 

@@ -121,6 +121,8 @@ def test_percent_moves_are_signed(
             "up",
         ),
         ("Brent fell to the lowest since March 2021.", "lowest since march 2021", "down"),
+        ("The Urals discount to Brent was the widest gap in a year.", "widest gap in a year", "up"),
+        ("The Brent-WTI spread was the narrowest since 2020.", "narrowest since 2020", "down"),
         ("Золото обновило рекордный максимум.", "рекордныи максимум", "up"),
     ],
 )
