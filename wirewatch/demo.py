@@ -517,7 +517,8 @@ def _explain_keep_running(run: DemoRun, console: Console) -> None:
         f"WIREWATCH_TOPIC_PREFIX={settings.topic_prefix} wirewatch produce PATH\n"
         f"Worker: http://{host}:{run.worker_port}/metrics and /readyz; "
         f"notifier: http://{host}:{run.notifier_port}/metrics and /healthz\n"
-        f"Alerts are printed here and appended to {run.alerts_file}\n"
+        f"Alerts are printed here and appended to {run.alerts_file}\n",
+        soft_wrap=True,  # commands stay on one line, to copy and paste
     )
 
 
