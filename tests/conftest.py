@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,8 +13,11 @@ from schemas import Article, Settings
 
 
 @pytest.fixture
-def unit_settings(tmp_path: Any) -> Settings:
+def unit_settings(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Settings:
     """Settings that ignore the developer's environment and .env file."""
+    for name in os.environ:
+        if name.startswith("WIREWATCH_"):
+            monkeypatch.delenv(name)
     return Settings(_env_file=None, local_broker_home=tmp_path / "kafka")  # type: ignore[call-arg]
 
 

@@ -15,6 +15,7 @@ from tests.integration.alerts.conftest import (
     wait_until,
     write_routes,
 )
+from tests.support.servers import free_port
 from tests.unit.alerts.factories import make_alert
 
 
@@ -27,7 +28,7 @@ async def test_rebalance_delivers_each_alert_once(kafka_settings: Settings, tmp_
         {"receiver": "file", "group_by": ["..."], "group_wait": "0s"},
     )
     first = notifier_settings(kafka_settings, routes, {"file": [f"jsonl://{out}"]})
-    second = first.model_copy(update={"notifier_web_port": first.notifier_web_port + 1})
+    second = first.model_copy(update={"notifier_web_port": free_port()})
     alerts = [make_alert(story_id=f"s{i}") for i in range(60)]
 
     def delivered() -> list[str]:
