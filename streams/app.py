@@ -84,6 +84,18 @@ def _credentials(settings: Settings) -> faust.SASLCredentials | faust.SSLCredent
     return None
 
 
+class _OnCommit(faust.Sensor):
+    """Calls ``hook`` each time an offset commit starts, before the producer is flushed."""
+
+    def __init__(self, hook: Callable[[], None]) -> None:
+        super().__init__()
+        self._hook = hook
+
+    def on_commit_initiated(self, consumer: Any) -> Any:
+        """Call the hook (faust passes the consumer; the returned state is unused)."""
+        self._hook()
+
+
 def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detector) -> faust.App:
     """Return the pipeline's faust app, configured from ``settings``.
 
@@ -257,15 +269,31 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
             rulebook.run(),
         )
 
+    def take_stories() -> bytes | None:
+        if not story_batch:
+            return None
+        batch = StoryBatch(origin=worker_id, entries=tuple(story_batch))
+        story_batch.clear()
+        return batch.model_dump_json().encode()
+
     async def publish_stories() -> None:
-        if story_batch:
-            batch = StoryBatch(origin=worker_id, entries=tuple(story_batch))
-            story_batch.clear()
-            await send(stories, worker_id.encode(), batch.model_dump_json().encode())
+        batch = take_stories()
+        if batch is not None:
+            await send(stories, worker_id.encode(), batch)
 
     @app.timer(STORY_BATCH_INTERVAL_S)  # type: ignore[untyped-decorator]  # untyped in faust
     async def flush_stories() -> None:
         await publish_stories()
+
+    def stories_before_commit() -> None:
+        # Runs as a commit starts: faust flushes the producer's buffer before it commits
+        # offsets, so the entries of every article the commit covers go out first. The
+        # timer alone left up to an interval of them behind a stop or a crash.
+        batch = take_stories()
+        if batch is not None:
+            stories.send_soon(key=worker_id.encode(), value=batch)
+
+    app.sensors.add(_OnCommit(stories_before_commit))
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
     async def follow_stories() -> None:

@@ -10,7 +10,9 @@ Where the index lives: articles are keyed by article id, so the copies of a
 story land on different partitions and often on different workers. Every
 worker therefore keeps the whole index in memory, and every assignment is
 published, in small batches, on the pipeline's internal ``stories`` topic,
-which every worker follows (see :mod:`streams.follower`). Copies handled on
+which every worker follows (see :mod:`streams.follower`); a batch goes out at
+the latest when the offsets of its articles are committed, so no entry is
+lost to a stop or a crash after the commit. Copies handled on
 two workers within the same fraction of a second (a batch interval plus a
 round trip) may open two stories; later copies then join the one with the
 smallest id, so the split does not grow.
