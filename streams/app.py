@@ -17,7 +17,9 @@ the replayed alerts recognisable. Each agent catches every error per record
 and dead-letters it (faust acknowledges a record whose handler raised, faust
 issue 527), runs with concurrency 1 (higher can commit past a record still in
 flight, faust issue 606), and bounds every send with a deadline (aiokafka can
-hang while the broker is down, aiokafka issue 1101).
+hang while the broker is down, aiokafka issue 1101). The app consumes through
+:mod:`streams.transport`, whose seek after a rebalance also rewinds partitions
+that have no committed offset yet.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from streams.metrics import PipelineMetrics
 from streams.rulebook import RuleBook
 from streams.rules import RuleSet
 from streams.stories import StoryBatch, StoryEntry
+from streams.transport import use_rewinding_transport
 
 log = structlog.get_logger(__name__)
 
@@ -126,6 +129,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         web_port=settings.worker_web_port,
         web_in_thread=False,
     )
+    use_rewinding_transport(app)
     metrics = PipelineMetrics()
     rulebook = RuleBook(
         settings, on_install=lambda rules: metrics.set_ruleset(rules.version, len(rules.rules))

@@ -1,0 +1,55 @@
+"""The workers' faust transport: seeking to committed offsets on a real broker."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from schemas import Settings
+from schemas.kafka import TopicSpec, ensure_topics, make_consumer, make_producer
+from streams.transport import seek_to_committed
+
+
+async def fetch_all(consumer: AIOKafkaConsumer, count: int) -> None:
+    """Fetch (without committing) until ``count`` records have been returned."""
+    fetched = 0
+    async with asyncio.timeout(20):
+        while fetched < count:
+            batches = await consumer.getmany(timeout_ms=200)
+            fetched += sum(len(records) for records in batches.values())
+
+
+async def test_partition_without_committed_offset_is_rewound(kafka_settings: Settings) -> None:
+    """Fetched records of a partition with no committed offset are read again after the seek.
+
+    aiokafka's own seek_to_committed leaves such a partition where it was, so
+    records faust fetched and dropped during a rebalance were never processed.
+    """
+    topic = f"{kafka_settings.topic_prefix}seek"
+    await ensure_topics(kafka_settings, [TopicSpec(topic, 1, {})])
+    producer = make_producer(kafka_settings)
+    await producer.start()
+    try:
+        for n in range(3):
+            await producer.send_and_wait(topic, b"record %d" % n)
+    finally:
+        await producer.stop()
+    tp = TopicPartition(topic, 0)
+    consumer = make_consumer(kafka_settings, topic, group_id=f"{kafka_settings.topic_prefix}g")
+    await consumer.start()
+    try:
+        await fetch_all(consumer, 3)
+        await consumer.seek_to_committed()
+        assert await consumer.position(tp) == 3, "aiokafka now rewinds by itself: drop the fix"
+
+        await seek_to_committed(consumer)
+        assert await consumer.position(tp) == 0
+
+        await consumer.commit({tp: OffsetAndMetadata(2, "")})
+        await fetch_all(consumer, 3)
+        await seek_to_committed(consumer)
+        assert await consumer.position(tp) == 2
+    finally:
+        await consumer.stop()
