@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import email
 import email.message
+import random
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -21,13 +22,34 @@ from typing import Any
 from aiohttp import web
 from aiosmtpd.controller import Controller
 
+_PORTS = range(20_000, 32_000)
+"""Below Linux's ephemeral range (32768 and up), where outgoing connections take their ports."""
+_handed_out: set[int] = set()
+
 
 def free_port() -> int:
-    """Return a TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """Return a TCP port free on 127.0.0.1 now, and never returned before by this process.
+
+    A port is bound by its user some time after this call. Asking the kernel
+    for any free port (binding port 0) could give the same one to two callers
+    in that time, or to an outgoing connection: a notifier and a worker of the
+    chaos harness were given the same port that way. So ports come from below
+    the ephemeral range, from a random starting point (other processes on the
+    machine run these tests too), and each is handed out once.
+    """
+    start = random.randrange(len(_PORTS))
+    for step in range(len(_PORTS)):
+        port = _PORTS[(start + step) % len(_PORTS)]
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port left in {_PORTS}")
 
 
 # --- SMTP ------------------------------------------------------------------
