@@ -55,7 +55,9 @@ def free_port() -> int:
 # --- SMTP ------------------------------------------------------------------
 
 
-class _Collect:
+class Collector:
+    """The aiosmtpd handler: keeps every message and its arrival time."""
+
     def __init__(self) -> None:
         self.messages: list[email.message.Message] = []
         self.received_at: list[float] = []
@@ -73,7 +75,7 @@ class SmtpServer:
     """A running SMTP server: its port, the messages it received and when (epoch seconds)."""
 
     port: int
-    handler: _Collect
+    handler: Collector
 
     @property
     def messages(self) -> list[email.message.Message]:
@@ -95,7 +97,7 @@ class SmtpServer:
 @contextlib.contextmanager
 def serve_smtp() -> Iterator[SmtpServer]:
     """Run an aiosmtpd server on loopback, in its own thread, until the block ends."""
-    handler = _Collect()
+    handler = Collector()
     port = free_port()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
