@@ -56,7 +56,7 @@ class NotifierMetrics:
         )
         self.duplicates = Counter(
             "wirewatch_notifier_alerts_already_recorded",
-            "Alerts skipped because the ledger already had their outcome.",
+            "Alerts skipped: the ledger has their outcome, or a copy is already queued or sending.",
             ["receiver"],
             registry=r,
         )

@@ -7,6 +7,10 @@ receiver its routes lead to, exactly one ledger record is written:
 only once every one of its records is acknowledged by Kafka, so a crash
 replays it and the ledger drops what was already done. The only duplicates
 possible are sends whose ledger record was not yet acknowledged at the crash.
+A copy of an alert that arrives while the first one still waits in a group or
+is being sent (the workers re-emit an alert when they replay its record) is
+dropped too: each (alert key, receiver) is claimed from the moment it is
+queued until its ledger record is written.
 
 Alerts waiting in a group or a digest are not committed either: after a
 restart they are read again and grouped anew.
@@ -98,6 +102,7 @@ class Notifier:
         self._next: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
         self._inflight: set[asyncio.Task[None]] = set()
+        self._claimed: set[tuple[str, str]] = set()
         self._fatal: BaseException | None = None
         self._ready = False
         self._producer: AIOKafkaProducer | None = None
@@ -214,7 +219,8 @@ class Notifier:
         now, now_dt = self._clock(), utcnow()
         for route in self._routes.route(alert):
             receiver = route.receiver
-            if self._require_ledger().get(alert.key, receiver) is not None:
+            claim = (alert.key, receiver)
+            if claim in self._claimed or self._require_ledger().get(*claim) is not None:
                 self.metrics.duplicates.labels(receiver=receiver).inc()
                 continue
             silence = self._silences.silencing(alert, receiver, now_dt)
@@ -228,6 +234,7 @@ class Notifier:
                 continue
             if self._grouper.add(Pending(alert, receiver, route, origin, now), now):
                 self.metrics.grouped.labels(receiver=receiver).inc()
+            self._claimed.add(claim)
             outstanding += 1
         if outstanding:
             self._open.setdefault(tp, {})[record.offset] = outstanding
@@ -285,6 +292,7 @@ class Notifier:
             for item in notification.items:
                 if outcome.ok:
                     self._repeats.note(receiver, item.alert.story_id, now)
+                self._claimed.discard((item.alert.key, receiver))
                 self._settle(item.origin)
             # Counted once recorded, so a metric never runs ahead of the ledger.
             if outcome.ok:
@@ -391,12 +399,13 @@ class Notifier:
         def lost(item: Pending) -> bool:
             return item.origin[0] in revoked
 
-        dropped = len(self._grouper.discard(lost)) + len(self._throttle.discard(lost))
+        dropped = [*self._grouper.discard(lost), *self._throttle.discard(lost)]
+        self._claimed.difference_update((item.alert.key, item.receiver) for item in dropped)
         for tp in revoked:
             self._open.pop(tp, None)
             self._next.pop(tp, None)
             self._committed.pop(tp, None)
-        log.info("partitions_revoked", partitions=len(revoked), pending_dropped=dropped)
+        log.info("partitions_revoked", partitions=len(revoked), pending_dropped=len(dropped))
 
     async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         """Read the ledger records the previous owners wrote before taking over."""

@@ -1,45 +1,35 @@
-"""Loopback servers and helpers for the alerting integration tests.
+"""Fixtures and helpers for the alerting integration tests.
 
-- ``smtp_server``: an aiosmtpd SMTP server on 127.0.0.1 collecting messages.
-- ``webhook``: an aiohttp server on 127.0.0.1 whose paths can be scripted to
-  fail (500), rate-limit (429 + Retry-After) or hang before they accept.
-- ``run_notifier``: runs :class:`alerts.notifier.Notifier` in-process until the
-  test ends; ``notifier_env`` builds the environment of a ``wirewatch notifier``
-  subprocess for the same settings.
+- ``smtp_server`` and ``webhook``: the loopback receivers of :mod:`tests.support.servers`.
+- ``running_notifier``: runs :class:`alerts.notifier.Notifier` in-process until the
+  block ends; :func:`tests.support.processes.settings_env` builds the environment
+  of a ``wirewatch notifier`` subprocess for the same settings.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import email
-import email.message
-import json
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from aiohttp import web
-from aiosmtpd.controller import Controller
 
 from alerts.notifier import Notifier
 from alerts.receivers import resolve_receivers
 from alerts.routing import load_routes
 from schemas import Alert, Settings
 from schemas.kafka import encode, ensure_topics, make_producer, pipeline_topics
-
-
-def free_port() -> int:
-    """Return a TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.support.servers import (
+    SmtpServer,
+    Webhook,
+    free_port,
+    serve_smtp,
+    serve_webhook,
+)
 
 
 async def wait_until(
@@ -53,114 +43,21 @@ async def wait_until(
         await asyncio.sleep(0.05)
 
 
-# --- SMTP ------------------------------------------------------------------
-
-
-class _Collect:
-    def __init__(self) -> None:
-        self.messages: list[email.message.Message] = []
-
-    async def handle_DATA(
-        self, server: Any, session: Any, envelope: Any
-    ) -> str:  # aiosmtpd's hook name
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@dataclass
-class SmtpServer:
-    """A running SMTP server: its port and the messages it received."""
-
-    port: int
-    handler: _Collect
-
-    @property
-    def messages(self) -> list[email.message.Message]:
-        return self.handler.messages
-
-    def url(self) -> str:
-        """The apprise URL reaching this server without TLS or AUTH."""
-        return (
-            f"mailto://127.0.0.1:{self.port}?from=wirewatch@example.org"
-            "&to=desk@example.org&mode=insecure"
-        )
+# --- Receivers -------------------------------------------------------------
 
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
     """An aiosmtpd server on loopback, in its own thread."""
-    handler = _Collect()
-    port = free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield SmtpServer(port, handler)
-    finally:
-        controller.stop()
-
-
-# --- Webhook ---------------------------------------------------------------
-
-
-@dataclass
-class Behaviour:
-    """How a webhook path answers one request: status, Retry-After, or hang for seconds."""
-
-    status: int = 200
-    retry_after: str | None = None
-    hang_s: float = 0.0
-
-
-@dataclass
-class Webhook:
-    """A running webhook server: accepted payloads per path, and scripts of behaviours."""
-
-    port: int
-    accepted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    requests: dict[str, int] = field(default_factory=dict)
-    scripts: dict[str, list[Behaviour]] = field(default_factory=dict)
-    accepted_at: list[float] = field(default_factory=list)
-
-    def url(self, path: str, user: str = "", slack: bool = False) -> str:
-        """A ``json://`` URL to ``path``; ``slack`` remaps the payload to Slack's ``{"text": ...}``."""
-        auth = f"{user}@" if user else ""
-        query = "?:message=text&:title=&:version=&:attachments=&:type=" if slack else ""
-        return f"json://{auth}127.0.0.1:{self.port}/{path}{query}"
-
-    def script(self, path: str, *behaviours: Behaviour) -> None:
-        """Answer the next requests to ``path`` with ``behaviours``, then 200."""
-        self.scripts[path] = list(behaviours)
-
-    async def handle(self, request: web.Request) -> web.Response:
-        path = request.match_info["path"]
-        payload = await request.json()
-        self.requests[path] = self.requests.get(path, 0) + 1
-        script = self.scripts.get(path) or []
-        behaviour = script.pop(0) if script else Behaviour()
-        if behaviour.hang_s:
-            await asyncio.sleep(behaviour.hang_s)
-            return web.Response(status=504)
-        if behaviour.status >= 300:
-            headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
-            return web.Response(status=behaviour.status, headers=headers)
-        self.accepted.setdefault(path, []).append(payload)
-        self.accepted_at.append(time.time())
-        return web.Response(text="ok")
+    with serve_smtp() as server:
+        yield server
 
 
 @pytest.fixture
 async def webhook() -> AsyncIterator[Webhook]:
     """An aiohttp server on loopback taking POSTs on any path."""
-    hook = Webhook(free_port())
-    app = web.Application()
-    app.router.add_post("/{path}", hook.handle)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", hook.port).start()
-    try:
+    async with serve_webhook() as hook:
         yield hook
-    finally:
-        await runner.cleanup()
 
 
 # --- Notifier --------------------------------------------------------------
@@ -197,22 +94,6 @@ def notifier_settings(
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-def notifier_env(settings: Settings) -> dict[str, str]:
-    """The WIREWATCH_* environment that rebuilds ``settings`` in a subprocess."""
-    env: dict[str, str] = {}
-    for name, value in settings.model_dump(mode="json").items():
-        if value is None:
-            continue
-        if name == "receivers":
-            raw = {k: [u.get_secret_value() for u in v] for k, v in settings.receivers.items()}
-            env["WIREWATCH_RECEIVERS"] = json.dumps(raw)
-            continue
-        env[f"WIREWATCH_{name.upper()}"] = (
-            json.dumps(value) if isinstance(value, dict | list) else str(value)
-        )
-    return env
 
 
 async def produce(settings: Settings, alerts: list[Alert]) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from alerts.delivery import AppriseTransport
 from alerts.templates import Rendered
-from tests.integration.alerts.conftest import Behaviour, Webhook
+from tests.support.servers import Behaviour, Webhook
 
 RENDERED = Rendered(title="t", body="b", body_format="text")
 

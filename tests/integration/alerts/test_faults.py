@@ -9,9 +9,6 @@ from pathlib import Path
 from schemas import DeadLetter, Settings
 from schemas.kafka import make_consumer, make_producer
 from tests.integration.alerts.conftest import (
-    Behaviour,
-    SmtpServer,
-    Webhook,
     counter,
     notifier_settings,
     produce,
@@ -19,6 +16,7 @@ from tests.integration.alerts.conftest import (
     wait_until,
     write_routes,
 )
+from tests.support.servers import Behaviour, SmtpServer, Webhook
 from tests.unit.alerts.factories import make_alert
 
 

@@ -11,7 +11,6 @@ from alerts.silence_admin import read_silences, write_silence
 from alerts.silences import new_silence, parse_matcher
 from schemas import Settings
 from tests.integration.alerts.conftest import (
-    Webhook,
     counter,
     notifier_settings,
     produce,
@@ -19,6 +18,7 @@ from tests.integration.alerts.conftest import (
     wait_until,
     write_routes,
 )
+from tests.support.servers import Webhook
 from tests.unit.alerts.factories import make_alert
 from wirewatch.cli import main
 

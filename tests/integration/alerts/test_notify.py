@@ -7,8 +7,6 @@ from pathlib import Path
 from schemas import Settings, Severity
 from schemas.deliveries import Delivery
 from tests.integration.alerts.conftest import (
-    SmtpServer,
-    Webhook,
     counter,
     notifier_settings,
     produce,
@@ -16,6 +14,7 @@ from tests.integration.alerts.conftest import (
     wait_until,
     write_routes,
 )
+from tests.support.servers import SmtpServer, Webhook
 from tests.unit.alerts.factories import make_alert
 
 

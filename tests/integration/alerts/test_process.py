@@ -18,15 +18,14 @@ import pytest
 
 from schemas import Settings
 from tests.integration.alerts.conftest import (
-    Behaviour,
-    Webhook,
-    notifier_env,
     notifier_settings,
     produce,
     wait_until,
     write_routes,
 )
 from tests.integration.alerts.test_faults import read_dead_letters
+from tests.support.processes import settings_env
+from tests.support.servers import Behaviour, Webhook
 from tests.unit.alerts.factories import make_alert
 
 WIREWATCH = str(Path(sys.executable).parent / "wirewatch")
@@ -35,7 +34,7 @@ WIREWATCH = str(Path(sys.executable).parent / "wirewatch")
 def start_notifier(settings: Settings, cwd: Path, log: Path, **env: str) -> subprocess.Popen[bytes]:
     """Start `wirewatch notifier` with ``settings``; stdout and stderr go to ``log``."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
-    environ.update(notifier_env(settings))
+    environ.update(settings_env(settings))
     environ.update(env)
     with log.open("ab") as out:
         return subprocess.Popen(

@@ -9,13 +9,13 @@ from pathlib import Path
 
 from schemas import Settings
 from tests.integration.alerts.conftest import (
-    free_port,
     notifier_settings,
     produce,
     running_notifier,
     wait_until,
     write_routes,
 )
+from tests.support.servers import free_port
 from tests.unit.alerts.factories import make_alert
 
 

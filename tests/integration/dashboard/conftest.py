@@ -1,7 +1,7 @@
 """A real monitor for the dashboard's browser tests: worker, notifier and dashboard processes.
 
 They run once per module, on topics of their own, as ``python -m``-style
-subprocesses of the CLI (the pipeline tests' :class:`Worker` runs each one),
+subprocesses of the CLI (:class:`tests.support.processes.Child` runs each one),
 and are killed at the end. The browser is Debian's ``chromium`` driven by
 Playwright (never ``playwright install``: there is no browser download here);
 every page fails its test on a console error or an uncaught exception.
@@ -24,15 +24,10 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from schemas import Settings
-from tests.integration.alerts.conftest import notifier_env, notifier_settings, write_routes
-from tests.integration.pipeline.conftest import (
-    Pipeline,
-    Worker,
-    free_port,
-    keyword_rule,
-    pack_text,
-    wait_for,
-)
+from tests.integration.alerts.conftest import notifier_settings, write_routes
+from tests.integration.pipeline.conftest import Pipeline, keyword_rule, pack_text
+from tests.support.processes import Child, settings_env, wirewatch_argv
+from tests.support.servers import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -47,7 +42,6 @@ CHROMIUM_ARGS = [
 ]
 DESK = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-CLI = ("-c", "import sys; from wirewatch.cli import main; sys.exit(main())")
 
 RULES = [
     {**keyword_rule("dash-drones", "drone* NEAR/8 airspace"), "category": "airspace"},
@@ -69,9 +63,9 @@ class Monitor:
     """The running processes, the notifier's delivery file, and where screenshots go."""
 
     pipeline: Pipeline
-    worker: Worker
-    notifier: Worker
-    dashboard: Worker
+    worker: Child
+    notifier: Child
+    dashboard: Child
     delivered: Path
     shots: Path
 
@@ -150,22 +144,23 @@ def monitor(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
         settings, routes, {"file": [f"jsonl://{delivered}"]}, notifier_group=f"{prefix}notifier"
     )
     environ = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
-    notifier = Worker(
+    notifier = Child(
         "notifier",
-        {**environ, **notifier_env(notified), "WIREWATCH_LOG_FORMAT": "json"},
+        {**environ, **settings_env(notified), "WIREWATCH_LOG_FORMAT": "json"},
         tmp / "notifier.log",
         notified.notifier_web_port,
-        (*CLI, "notifier"),
+        wirewatch_argv("notifier"),
+        ready_path="/healthz",
     ).start()
     pipeline.workers.append(notifier)
     worker = pipeline.worker("worker")
     port = free_port()
-    dashboard = Worker(
+    dashboard = Child(
         "dashboard",
         pipeline.env(WIREWATCH_DASHBOARD_PORT=str(port)),
         tmp / "dashboard.log",
         port,
-        (*CLI, "dashboard"),
+        wirewatch_argv("dashboard"),
     ).start()
     pipeline.workers.append(dashboard)
     shots = tmp_path_factory.mktemp("screenshots")
@@ -173,8 +168,7 @@ def monitor(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> I
     try:
         worker.wait_ready()
         dashboard.wait_ready()
-        if not wait_for(lambda: notifier.get("/healthz")[0] == 200, 60):
-            pytest.fail(f"the notifier did not start:\n{notifier.log()}")
+        notifier.wait_ready()
         yield found
     finally:
         pipeline.close()

@@ -20,7 +20,8 @@ from schemas.kafka import encode
 from streams.aggregate import GroupState, decide, split_detection_key
 from streams.detect import Detector
 from streams.rules import RuleSet, load_gazetteer, load_packs
-from tests.integration.alerts.conftest import SmtpServer, smtp_server  # noqa: F401  # fixture
+from tests.integration.alerts.conftest import smtp_server  # noqa: F401  # the fixture
+from tests.support.servers import SmtpServer
 from wirewatch.cli import DEMO_ARTICLES
 from wirewatch.sources import Accepted, read_articles
 

@@ -11,14 +11,8 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -27,18 +21,11 @@ from aiokafka import TopicPartition
 
 from schemas import Alert, DeadLetter, Settings
 from schemas.kafka import make_consumer, make_producer
+from tests.support.processes import ROOT, Child, wirewatch_argv
+from tests.support.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[3]
-WORKER_ARGV = ("-c", "import sys; from wirewatch.cli import main; sys.exit(main())", "worker")
+WORKER_ARGV = wirewatch_argv("worker")
 """``wirewatch worker`` through the CLI's entry point, with this interpreter."""
-
-
-def free_port() -> int:
-    """Return a TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def pack_text(*rules: dict[str, Any]) -> str:
@@ -75,79 +62,6 @@ def wait_for(condition: Callable[[], bool], timeout: float = 20) -> bool:
     return False
 
 
-@dataclass
-class Worker:
-    """One worker subprocess and how to reach it."""
-
-    name: str
-    env: dict[str, str]
-    log_path: Path
-    port: int
-    argv: tuple[str, ...] = ()
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def start(self) -> Worker:
-        """Start the process (its output goes to ``log_path``)."""
-        log = self.log_path.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, *self.argv],
-            env=self.env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        return self
-
-    def get(self, path: str) -> tuple[int, bytes]:
-        """GET a page of the worker's web server; (0, b"") when it does not answer."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
-                return r.status, r.read()
-        except urllib.error.HTTPError as exc:
-            return exc.code, exc.read()
-        except OSError:
-            return 0, b""
-
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Poll /readyz until it says ready; fail with the worker's log otherwise."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"worker {self.name} exited {self.process.returncode}:\n{self.log()}")
-            status, _ = self.get("/readyz")
-            if status == 200:
-                return
-            time.sleep(0.2)
-        pytest.fail(f"worker {self.name} not ready in {timeout} s:\n{self.log()}")
-
-    def readiness(self) -> dict[str, Any]:
-        """The /readyz document ({} when the worker does not answer)."""
-        _, body = self.get("/readyz")
-        found: dict[str, Any] = json.loads(body) if body else {}
-        return found
-
-    def running(self) -> bool:
-        """True while the process has not exited."""
-        return self.process is not None and self.process.poll() is None
-
-    def log(self) -> str:
-        """The tail of the worker's output."""
-        return self.log_path.read_text(errors="replace")[-6000:]
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int | None:
-        """Send ``sig`` and wait for the exit; SIGKILL after ``timeout``."""
-        if self.process is None or self.process.poll() is not None:
-            return self.process.returncode if self.process else None
-        self.process.send_signal(sig)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(10)
-
-
 class Pipeline:
     """Starts workers on one set of test topics and talks to those topics."""
 
@@ -156,7 +70,7 @@ class Pipeline:
         self.tmp_path = tmp_path
         self.rules_dir = tmp_path / "rules"
         self.rules_dir.mkdir()
-        self.workers: list[Worker] = []
+        self.workers: list[Child] = []
 
     def write_pack(self, text: str, name: str = "test") -> Path:
         """Write a rule pack into the rules directory the workers start from."""
@@ -182,10 +96,10 @@ class Pipeline:
         env.update(extra)
         return env
 
-    def worker(self, name: str, argv: tuple[str, ...] = WORKER_ARGV) -> Worker:
+    def worker(self, name: str, argv: tuple[str, ...] = WORKER_ARGV) -> Child:
         """Start a worker subprocess (``python <argv>``) with a web port of its own."""
         port = free_port()
-        worker = Worker(
+        worker = Child(
             name,
             self.env(WIREWATCH_WORKER_WEB_PORT=str(port)),
             self.tmp_path / f"{name}.log",

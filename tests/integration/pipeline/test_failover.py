@@ -9,12 +9,13 @@ import uuid
 
 import pytest
 
-from tests.integration.pipeline.conftest import Pipeline, Worker, article, keyword_rule, pack_text
+from tests.integration.pipeline.conftest import Pipeline, article, keyword_rule, pack_text
+from tests.support.processes import Child
 
 ARTICLES = 90
 
 
-def assigned_partitions(worker: Worker, topic: str) -> set[int]:
+def assigned_partitions(worker: Child, topic: str) -> set[int]:
     """The partitions of ``topic`` the worker reports lag for, i.e. is assigned."""
     _, body = worker.get("/metrics")
     pattern = rf'wirewatch_consumer_lag\{{partition="(\d+)",topic="{re.escape(topic)}"\}}'

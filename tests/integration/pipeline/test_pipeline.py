@@ -10,6 +10,7 @@ import subprocess
 from schemas import Alert
 from streams.rulebook import publish_ruleset, ruleset_message
 from streams.rules import load_pack_text
+from streams.stories import StoryEntry
 from tests.integration.pipeline.conftest import (
     ROOT,
     Pipeline,
@@ -18,6 +19,7 @@ from tests.integration.pipeline.conftest import (
     pack_text,
     wait_for,
 )
+from tests.support.topics import Offsets, read_to_end
 
 SEEDS = ROOT / "seeds" / "articles.jsonl"
 
@@ -165,3 +167,32 @@ def test_threshold_window_survives_a_restart(pipeline: Pipeline) -> None:
     assert len(alerts) == 1
     assert alerts[0].article_count == 3
     assert {e.article_id for e in alerts[0].evidence} == {"cf-1", "cf-2", "cf-3"}
+
+
+def test_story_entries_are_on_kafka_before_their_articles_are_committed(
+    pipeline: Pipeline,
+) -> None:
+    """Once a worker has committed an article's offset, its story entry is on the stories topic.
+
+    Otherwise a worker stopping (or killed) just after a commit takes the
+    entries with it, and a copy of the story seen later by another worker
+    opens a second story.
+    """
+    pipeline.write_pack(pack_text(keyword_rule("report-rule", "report")))
+    worker = pipeline.worker("w1")
+    worker.wait_ready()
+    ids = {f"st-{n}" for n in range(3)}
+    pipeline.produce(
+        [article(i, f"Report {i}", f"report {i} on a matter of its own") for i in sorted(ids)]
+    )
+    settings = pipeline.settings
+    group = f"{settings.topic_prefix}{settings.pipeline_id}"
+
+    async def committed() -> int:
+        async with Offsets(settings) as offsets:
+            return sum((await offsets.committed(group, [settings.topics.articles])).values())
+
+    assert wait_for(lambda: asyncio.run(committed()) >= len(ids), timeout=30), worker.log()
+    records = asyncio.run(read_to_end(settings, f"{group}-stories"))
+    indexed = {StoryEntry.model_validate_json(record.value).article_id for record in records}
+    assert ids <= indexed

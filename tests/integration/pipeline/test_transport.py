@@ -1,4 +1,4 @@
-"""The workers' faust transport: seeking to committed offsets on a real broker."""
+"""The workers' faust transport: its seeks on a real broker."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from schemas import Settings
 from schemas.kafka import TopicSpec, ensure_topics, make_consumer, make_producer
-from streams.transport import seek_to_committed
+from streams.transport import rewind, seek_to_committed
 
 
 async def fetch_all(consumer: AIOKafkaConsumer, count: int) -> None:
@@ -44,12 +44,38 @@ async def test_partition_without_committed_offset_is_rewound(kafka_settings: Set
         await consumer.seek_to_committed()
         assert await consumer.position(tp) == 3, "aiokafka now rewinds by itself: drop the fix"
 
-        await seek_to_committed(consumer)
+        assert await seek_to_committed(consumer) == {tp: 0}
         assert await consumer.position(tp) == 0
 
         await consumer.commit({tp: OffsetAndMetadata(2, "")})
         await fetch_all(consumer, 3)
-        await seek_to_committed(consumer)
+        assert await seek_to_committed(consumer) == {tp: 2}
         assert await consumer.position(tp) == 2
+    finally:
+        await consumer.stop()
+
+
+async def test_rewind_moves_back_only(kafka_settings: Settings) -> None:
+    """Fetched records are fetched again from the rewind point; a later point moves nothing."""
+    topic = f"{kafka_settings.topic_prefix}rewind"
+    await ensure_topics(kafka_settings, [TopicSpec(topic, 1, {})])
+    producer = make_producer(kafka_settings)
+    await producer.start()
+    try:
+        for n in range(4):
+            await producer.send_and_wait(topic, b"record %d" % n)
+    finally:
+        await producer.stop()
+    tp = TopicPartition(topic, 0)
+    consumer = make_consumer(kafka_settings, topic, group_id=f"{kafka_settings.topic_prefix}g")
+    await consumer.start()
+    try:
+        await fetch_all(consumer, 4)
+        assert rewind(consumer, {tp: 1}) == {tp: 1}
+        assert await consumer.position(tp) == 1
+        assert rewind(consumer, {tp: 3}) == {}
+        assert rewind(consumer, {TopicPartition(topic, 7): 0}) == {}
+        await fetch_all(consumer, 3)
+        assert await consumer.position(tp) == 4
     finally:
         await consumer.stop()

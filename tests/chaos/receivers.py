@@ -1,0 +1,83 @@
+"""What the loopback receivers got, read back as the alerts each notification carried.
+
+apprise hands a receiver a title and a rendered body, not alert keys. The
+harness's rules and articles are made to be recognisable in any template: a
+rule's title is ``Chaos watch <rule id>`` and an article's headline starts with
+its id, and every template shows an alert's rule title before its headline.
+So each rule title in a notification, paired with the first article id after
+it, is one alert it carried: a (rule id, article id) pair, which the oracle
+maps to the alert's key.
+"""
+
+from __future__ import annotations
+
+import email.message
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tests.support.servers import SmtpServer, Webhook
+
+_RULE = re.compile(r"Chaos watch (chaos-w\d+)")
+_ARTICLE = re.compile(r"\b(ca-\d{6})\b")
+
+Pair = tuple[str, str]
+"""(rule id, article id): one alert of the corpus."""
+
+
+@dataclass(frozen=True)
+class Received:
+    """One notification a receiver accepted: when, and the alerts it listed."""
+
+    receiver: str
+    at: float
+    pairs: frozenset[Pair]
+
+
+def pairs_in(text: str) -> frozenset[Pair]:
+    """The (rule id, article id) of every alert a rendered notification lists."""
+    found: set[Pair] = set()
+    for rule in _RULE.finditer(text):
+        article = _ARTICLE.search(text, rule.end())
+        if article is not None:
+            found.add((rule.group(1), article.group(1)))
+    return frozenset(found)
+
+
+def from_webhook(hook: Webhook, path: str, receiver: str, start: int = 0) -> list[Received]:
+    """The notifications ``hook`` accepted on ``path`` (apprise ``json://`` payloads), from ``start``."""
+    payloads = hook.accepted.get(path, [])[start:]
+    times = hook.accepted_at[start:]  # the harness's webhook serves one path only
+    return [
+        Received(
+            receiver, at, pairs_in(f"{payload.get('title', '')}\n{payload.get('message', '')}")
+        )
+        for payload, at in zip(payloads, times, strict=False)
+    ]
+
+
+def from_smtp(server: SmtpServer, receiver: str, start: int = 0) -> list[Received]:
+    """The emails ``server`` accepted from ``start``, read from their HTML part (else text)."""
+    messages = server.messages[start:]
+    times = server.received_at[start:]
+    return [
+        Received(receiver, at, pairs_in(_email_text(message)))
+        for message, at in zip(messages, times, strict=False)
+    ]
+
+
+def _email_text(message: email.message.Message) -> str:
+    parts: dict[str, str] = {}
+    for part in message.walk():
+        kind = part.get_content_type()
+        if kind in ("text/html", "text/plain") and kind not in parts:
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                parts[kind] = payload.decode(part.get_content_charset() or "utf-8", "replace")
+    # One part only: the text part repeats the HTML one, and would count each alert twice.
+    return parts.get("text/html") or parts.get("text/plain", "")
+
+
+def all_pairs(received: Iterable[Received]) -> set[Pair]:
+    """Every pair any of ``received`` listed."""
+    return {pair for item in received for pair in item.pairs}
