@@ -215,7 +215,6 @@ class Gazetteer:
         return chosen
 
 
-@lru_cache(maxsize=32)
 def load_gazetteer(directory: Path) -> Gazetteer | None:
     """Return the gazetteer of ``directory``, or None when the directory does not exist.
 
@@ -225,6 +224,7 @@ def load_gazetteer(directory: Path) -> Gazetteer | None:
     return Gazetteer.load(directory) if directory.is_dir() else None
 
 
+@lru_cache(maxsize=32)
 def folded_text(text: str) -> str:
     """:func:`~streams.rules.text.fold`, remembered for the last few texts.
 

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from schemas import Article
 from schemas.errors import ConfigError
-from streams.rules.entities import Gazetteer
+from streams.rules.entities import Gazetteer, folded_text
+from streams.rules.numbers import extract_values
 
 
 def ids(gazetteer: Gazetteer, article: Article) -> list[str]:
@@ -259,3 +260,13 @@ def test_prefix_alias_matches_word_endings(tmp_path: Path, article: Callable[...
     item = article("Россией и российский, но не мороссия.")
     spans = [s.text for m in gazetteer.mentions(item) for s in m.spans]
     assert spans == ["Россией", "российский"]
+
+
+def test_gazetteer_and_extractors_fold_a_field_once(
+    gazetteer: Gazetteer, article: Callable[..., Article]
+) -> None:
+    """The extractors reuse the gazetteer's folded copy of a field instead of folding it again."""
+    text = article("Сорт Urals подешевел на 3% до 58 долларов за баррель, сообщили трейдеры.")
+    folded_text.cache_clear()
+    extract_values(text, gazetteer.mentions(text))
+    assert folded_text.cache_info().hits >= 1
