@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -155,13 +156,18 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
 
 
 async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]:
-    """Create the topics that do not exist yet; return the names created.
+    """Create the topics that do not exist yet, wait until clients can see them; return the names created.
 
     Idempotent: existing topics are left as they are (their partition count
-    is not changed, since that would move keys between partitions).
+    is not changed, since that would move keys between partitions). A topic
+    is created on the controller before the brokers' metadata shows it, and a
+    faust worker that subscribes in between ignores the topic for good ("Ignoring
+    missing topic"), so this returns only once every created topic has all its
+    partitions in the metadata.
 
     Raises:
-        BrokerError: the cluster cannot be reached or refused the request.
+        BrokerError: the cluster cannot be reached, refused the request, or did
+            not show a created topic within ``settings.send_timeout_s``.
     """
     admin = await _start_admin(settings)
     try:
@@ -187,6 +193,9 @@ async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]
                         f"Kafka refused to create topic {name!r}: {message} (error {code})"
                     )
             created.append(spec.name)
+        await _wait_until_visible(
+            admin, [spec for spec in wanted if spec.name in created], settings
+        )
         return created
     finally:
         await admin.close()
@@ -226,6 +235,28 @@ async def _start_admin(settings: Settings) -> AIOKafkaAdminClient:
             "Start the local broker with `wirewatch broker start`, or set WIREWATCH_KAFKA_BOOTSTRAP."
         ) from exc
     return admin
+
+
+async def _wait_until_visible(
+    admin: AIOKafkaAdminClient, specs: list[TopicSpec], settings: Settings
+) -> None:
+    deadline = time.monotonic() + settings.send_timeout_s
+    waiting = {spec.name: spec.partitions for spec in specs}
+    while waiting:
+        described = await admin.describe_topics(list(waiting))
+        for topic in described:
+            if not topic["error_code"] and len(topic["partitions"]) >= waiting.get(
+                topic["topic"], 0
+            ):
+                waiting.pop(topic["topic"], None)
+        if not waiting:
+            return
+        if time.monotonic() > deadline:
+            raise BrokerError(
+                f"Kafka created {sorted(waiting)} but did not show them within "
+                f"{settings.send_timeout_s:g} s; is the cluster healthy?"
+            )
+        await asyncio.sleep(0.05)
 
 
 def _topic_errors(response: Any) -> list[tuple[str, int, str]]:

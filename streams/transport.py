@@ -24,11 +24,17 @@ The consumer here keeps faust's stream logic and changes three things:
   back to the first of them (never forward);
 - a commit covers only the run of acked offsets that starts exactly where the
   partition resumed or was last committed; a hole before the next acked
-  offset commits nothing and the partition is fetched again from the hole.
+  offset commits nothing and the partition is fetched again from the hole;
+- no commit happens once a record failed to be sent: faust flushes the
+  producer before committing but does not look at the outcome, so a
+  detection dropped by aiokafka during a broker outage (its batch expires
+  after the request timeout) was committed over and lost. The worker stops
+  instead, and its replacement processes those records again.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -107,6 +113,62 @@ def first_not_handed(batch: Mapping[Any, list[Any]], handed: Mapping[Any, int]) 
     return dropped
 
 
+class SendWatch:
+    """Keeps the first failure among the send futures it is given."""
+
+    def __init__(self) -> None:
+        self.failure: BaseException | None = None
+        self._unsettled: set[asyncio.Future[Any]] = set()
+
+    def watch(self, future: asyncio.Future[Any]) -> None:
+        """Note ``future``'s outcome when it settles."""
+        self._unsettled.add(future)
+        future.add_done_callback(self._settled)
+
+    def _settled(self, future: asyncio.Future[Any]) -> None:
+        self._unsettled.discard(future)
+        if self.failure is None and not future.cancelled():
+            self.failure = future.exception()
+
+    def first_failure(self) -> BaseException | None:
+        """The first failed send, counting those settled whose callbacks have not run yet."""
+        if self.failure is None:
+            for future in list(self._unsettled):
+                if future.done() and not future.cancelled() and future.exception() is not None:
+                    self.failure = future.exception()
+                    break
+        return self.failure
+
+
+class CheckedProducer(driver.Producer):
+    """faust's aiokafka producer, watching every send for failure."""
+
+    sends: SendWatch
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.sends = SendWatch()
+
+    async def send(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        partition: int | None,
+        timestamp: float | None,
+        headers: Any,
+        *,
+        transactional_id: str | None = None,
+    ) -> Any:
+        future = asyncio.ensure_future(
+            await super().send(
+                topic, key, value, partition, timestamp, headers, transactional_id=transactional_id
+            )
+        )
+        self.sends.watch(future)
+        return future
+
+
 class RewindingConsumerThread(driver.AIOKafkaConsumerThread):
     """faust's aiokafka consumer thread, with the seeks of this module."""
 
@@ -156,6 +218,18 @@ class RewindingConsumer(driver.Consumer):
             moved = await self._thread.rewind(dropped)
             if moved:
                 self.log.info("Fetching again records not handed to streams: %r", moved)
+
+    async def _commit(self, offsets: Any) -> bool:
+        producer = self.app.producer
+        failure = producer.sends.first_failure() if isinstance(producer, CheckedProducer) else None
+        if failure is not None:
+            # The records these outputs came from must be processed again: stop
+            # without committing, and let the restarted worker replay them.
+            self.log.error("A record could not be sent, stopping before the commit: %r", failure)
+            await self.app.crash(failure)
+            return False
+        committed: bool = await super()._commit(offsets)
+        return committed
 
     async def perform_seek(self) -> None:
         """Seek every partition to where it resumes (faust's own, with the starts remembered)."""
@@ -207,8 +281,10 @@ class RewindingTransport(driver.Transport):
     """The aiokafka transport, consuming through :class:`RewindingConsumer`."""
 
     Consumer = RewindingConsumer
+    Producer = CheckedProducer
 
 
 def use_rewinding_transport(app: faust.App) -> None:
-    """Make ``app`` consume through the transport of this module (before it starts)."""
+    """Make ``app`` consume and produce through the transport of this module (before it starts)."""
     app.transport = RewindingTransport(app.conf.broker_consumer, app)
+    app.producer_transport = RewindingTransport(app.conf.broker_producer, app)

@@ -1,47 +1,67 @@
-"""A deliberately broken worker: it commits offsets when records are fetched, not when processed.
+"""A deliberately broken worker: it acknowledges articles before it has processed them.
 
-Run with ``python -m tests.chaos.broken_worker``. This is the classic Kafka
-consumer bug (``enable.auto.commit`` with work still queued behind the
-fetch): the consumer's position is committed every 200 ms and at each
-rebalance, although faust may still hold those records in its buffers. A
-worker killed or rebalanced with a backlog loses them. The chaos harness must
-report the loss (``tests/integration/chaos``); the real worker must not have it.
+Run with ``python -m tests.chaos.broken_worker``. Its detector answers every
+record at once with no detections, so faust acknowledges and commits the
+record, and keeps the detections to send later, every few seconds, from a
+timer: the classic "hand the work to a background queue and acknowledge"
+bug. Nothing is lost while the worker lives; a SIGKILL loses whatever waited
+in the queue, although its records are committed. The chaos harness must
+report that loss (``tests/integration/chaos``); the real worker must not have it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from schemas import Settings
+from schemas import Detection, Settings
 from streams.app import create_app, run_worker
-from streams.transport import RewindingConsumer, RewindingConsumerThread, RewindingTransport
+from streams.detect import Detector, Outcome
+from streams.rules import RuleSet
 from wirewatch.logs import configure_logging
 
-
-class _CommitOnFetchThread(RewindingConsumerThread):
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        # Read by aiokafka when the consumer starts (after this returns).
-        consumer._enable_auto_commit = True
-        consumer._auto_commit_interval_ms = 200
-        return consumer
+SEND_EVERY_S = 3.0
+"""Longer than the commit interval, so records are committed while their work waits."""
 
 
-class _CommitOnFetchConsumer(RewindingConsumer):
-    def _new_consumer_thread(self) -> Any:
-        return _CommitOnFetchThread(self, loop=self.loop, beacon=self.beacon)
+class DeferringDetector(Detector):
+    """Detects at once, but returns no detections: they wait in :attr:`queued`."""
 
+    def __init__(self, settings: Settings, rules: Callable[[], RuleSet]) -> None:
+        super().__init__(settings, rules)
+        self.queued: list[tuple[str, Detection]] = []
 
-class _CommitOnFetchTransport(RewindingTransport):
-    Consumer = _CommitOnFetchConsumer
+    def detect(
+        self, raw: bytes | None, *, origin: str, record_time: datetime | None = None
+    ) -> Outcome:
+        """Run the real detection, keep its detections for later, report none."""
+        outcome = super().detect(raw, origin=origin, record_time=record_time)
+        self.queued.extend(outcome.detections)
+        return dataclasses.replace(outcome, detections=[])
 
 
 def main() -> None:
-    """Run a worker whose consumer commits what it fetched."""
+    """Run the worker with the deferring detector and the timer that sends its queue."""
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
-    app = create_app(settings)
-    app.transport = _CommitOnFetchTransport(app.conf.broker_consumer, app)
+    detectors: list[DeferringDetector] = []
+
+    def factory(settings: Settings, rules: Callable[[], RuleSet]) -> Detector:
+        detectors.append(DeferringDetector(settings, rules))
+        return detectors[-1]
+
+    app = create_app(settings, detector_factory=factory)
+    detections: Any = app.topic(settings.topics.detections, key_type=bytes, value_type=bytes)
+
+    @app.timer(SEND_EVERY_S)  # type: ignore[untyped-decorator]  # faust's timer is untyped
+    async def send_queued() -> None:
+        detector = detectors[0]
+        queued, detector.queued = detector.queued, []
+        for key, found in queued:
+            await detections.send(key=key.encode(), value=found.model_dump_json().encode())
+
     run_worker(settings, app)
 
 

@@ -21,19 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from aiokafka.errors import KafkaError
 
-from schemas import Alert, DeadLetter, Settings
+from schemas import Alert, BrokerError, DeadLetter, Settings
 from schemas.deliveries import Delivery
 from schemas.kafka import ensure_topics, make_producer
 from streams.app import app_id, worker_topics
@@ -60,6 +61,10 @@ RECEIVERS = (HOOK, MAIL)
 MAX_RATE = 100.0
 """Highest production rate, records/s: well within what two workers sustain on two
 cores, so a scenario measures faults, not saturation; more articles mean a longer window."""
+BROKER_START_S = 120.0
+"""How long a broker that fails to start again is retried."""
+PRODUCE_GRACE_S = 180.0
+"""How long production may run past its window (the broker may be down) before giving up."""
 STALL_S = 10.0
 """Both lags at 0 this long with alerts still missing: nothing more will come."""
 PROGRESS_EVERY_S = 5.0
@@ -206,6 +211,7 @@ class Run:
         self.produced = asyncio.Event()
         self.faults: list[FaultRecord] = []
         self.produced_s = 0.0
+        self.errors: list[str] = []
         self.lag = LagProbe(settings)
         self._make_worker = make_worker
         self._began = time.monotonic()
@@ -277,7 +283,14 @@ class Run:
             await asyncio.sleep(0.05)
 
     async def broker_down(self, sig: signal.Signals, seconds: float) -> None:
-        """Stop the local broker with ``sig``, keep it down ``seconds`` in all, start it again."""
+        """Stop the local broker with ``sig``, keep it down ``seconds`` in all, start it again.
+
+        While it is down its port is held by a listener that closes every
+        connection (clients see a broker that is gone): the port may lie in the
+        kernel's ephemeral range, where a client reconnecting to it can be given
+        that very port and connect to itself, holding it so the broker cannot
+        bind again. Starting is retried for a while in case that happened anyway.
+        """
         broker = self.options.broker
         if broker is None:
             raise RuntimeError("this scenario needs the local broker")
@@ -286,9 +299,46 @@ class Run:
             await asyncio.to_thread(broker.stop)  # SIGTERM, SIGKILL after 30 s
         else:
             await asyncio.to_thread(_kill_broker, broker)
-        await asyncio.sleep(max(0.0, seconds - (time.monotonic() - began)))
-        taken = await asyncio.to_thread(broker.start)
-        self.say(f"broker back (start took {taken:.1f} s)")
+        async with _holding_port(broker.settings.local_broker_port, self.say):
+            await asyncio.sleep(max(0.0, seconds - (time.monotonic() - began)))
+        deadline = time.monotonic() + BROKER_START_S
+        while True:
+            try:
+                taken = await asyncio.to_thread(broker.start)
+            except BrokerError as exc:
+                if time.monotonic() > deadline:
+                    raise
+                self.say(f"broker did not start ({str(exc).splitlines()[0]}); trying again")
+                await asyncio.sleep(2.0)
+            else:
+                self.say(f"broker back (start took {taken:.1f} s)")
+                return
+
+
+@contextlib.asynccontextmanager
+async def _holding_port(port: int, say: Callable[[str], None]) -> AsyncIterator[None]:
+    """Listen on 127.0.0.1:``port`` and close every connection at once, until the block ends."""
+
+    async def refuse(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = None
+    for _ in range(50):  # a killed JVM's sockets close a moment after its process is gone
+        try:
+            server = await asyncio.start_server(refuse, "127.0.0.1", port)
+            break
+        except OSError as exc:
+            error = exc
+            await asyncio.sleep(0.1)
+    if server is None:
+        say(f"could not hold port {port} while the broker is down: {error}")
+        yield
+        return
+    try:
+        yield
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 def _kill_broker(broker: LocalBroker) -> None:
@@ -322,7 +372,7 @@ def scenario_settings(
         "log_format": "json",
         "log_level": "INFO",
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
@@ -345,7 +395,16 @@ async def produce(run: Run, records: list[Record]) -> dict[int, str]:
     rate = len(records) / run.window_s
     origins: dict[int, str] = {}
     began = time.monotonic()
+    deadline = began + run.window_s + PRODUCE_GRACE_S
+    task = asyncio.current_task()
     while len(origins) < len(records):
+        if task is not None and task.cancelling():
+            # asyncio.wait_for can turn a cancellation into the inner error: do not retry then.
+            raise asyncio.CancelledError
+        if time.monotonic() > deadline:
+            missing = len(records) - len(origins)
+            run.errors.append(f"{missing} records were never acknowledged by the broker")
+            return origins
         producer = make_producer(settings, "chaos-producer")
         try:
             await asyncio.wait_for(producer.start(), settings.send_timeout_s)
@@ -486,7 +545,10 @@ async def _run(
         recovered_s, origins = await _drive(scenario, run, records, expectation)
         deaths = tuple(d.at for d in notifier.deaths)
         observed = await _observe(settings, run, records, origins, deaths, recovered_s)
-        return judge(expectation, observed), run
+        verdict = judge(expectation, observed)
+        if run.errors:
+            verdict = dataclasses.replace(verdict, failures=(*verdict.failures, *run.errors))
+        return verdict, run
     finally:
         stop_watching.set()
         if watcher is not None:
@@ -504,7 +566,11 @@ async def _drive(
     producing = asyncio.create_task(produce(run, records))
     producing.add_done_callback(lambda _: run.mark_produced())
     try:
-        await scenario.inject(run)
+        try:
+            await scenario.inject(run)
+        except Exception as exc:  # the verdict says so; the run still drains and is checked
+            run.errors.append(f"the fault schedule failed: {type(exc).__name__}: {exc}")
+            run.say(run.errors[-1].splitlines()[0])
         faults_end = run.elapsed()
         origins = await producing
         end = max(faults_end, run.produced_s)

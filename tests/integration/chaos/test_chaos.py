@@ -44,8 +44,9 @@ async def test_short_form_scenario_keeps_every_promise(number: int, options: Opt
 
 
 @pytest.mark.slow
-async def test_harness_fails_a_worker_that_commits_before_processing(options: Options) -> None:
-    """Workers that commit what they fetched lose articles to SIGKILLs, and the checker says so.
+async def test_harness_fails_a_worker_that_acknowledges_before_processing(options: Options) -> None:
+    """Workers that queue their work and acknowledge at once lose articles to SIGKILLs, and the
+    checker says so.
 
     The same scenario with the real worker is the ``worker-kill`` case above, which passes.
     """

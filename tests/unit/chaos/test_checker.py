@@ -122,3 +122,13 @@ def test_duplicate_of_a_pair_recorded_before_the_death_is_not_in_the_window() ->
     verdict = judge(EXPECTATION, observed)
     assert verdict.failures == ("1 duplicate notifications outside the send/ledger window",)
     assert (verdict.duplicates, verdict.duplicates_in_window) == (1, 0)
+
+
+def test_first_copy_noted_just_after_the_kill_is_in_the_window() -> None:
+    """The webhook runs on the harness's loop: a send made before a kill can be noted just after it."""
+    observed = with_(
+        received=(*CLEAN.received, received("hook", 20.0, PAIR_1)),
+        ledger={**CLEAN.ledger, (KEY_1, "hook"): 20.1},
+        notifier_deaths=(9.5,),
+    )
+    assert judge(EXPECTATION, observed).failures == ()

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import pytest
 
 from schemas import Settings
 from streams.app import create_app
-from streams.transport import RewindingTransport, contiguous_end, first_not_handed
+from streams.transport import (
+    CheckedProducer,
+    RewindingConsumer,
+    RewindingTransport,
+    SendWatch,
+    contiguous_end,
+    first_not_handed,
+)
 
 
-def test_app_consumes_through_the_rewinding_transport(unit_settings: Settings) -> None:
-    """create_app installs the transport whose seek rewinds partitions with no committed offset."""
+def test_app_consumes_and_produces_through_the_transport(unit_settings: Settings) -> None:
+    """create_app installs the rewinding consumer and the producer that watches its sends."""
     app = create_app(unit_settings)
     assert isinstance(app.transport, RewindingTransport)
+    assert isinstance(app.producer_transport, RewindingTransport)
+    assert app.transport.Consumer is RewindingConsumer
+    assert app.producer_transport.Producer is CheckedProducer
 
 
 @dataclass(frozen=True)
@@ -55,3 +66,19 @@ def test_commit_covers_only_the_run_from_the_start(
 ) -> None:
     """A commit never passes an offset that was not acked, even one (faust allowed one, and gaps)."""
     assert contiguous_end(acked, start) == end
+
+
+async def test_send_watch_keeps_the_first_failure() -> None:
+    """A failed send is seen even before its callbacks ran; later failures do not replace it."""
+    loop = asyncio.get_running_loop()
+    sends = SendWatch()
+    ok, failed, later = loop.create_future(), loop.create_future(), loop.create_future()
+    for future in (ok, failed, later):
+        sends.watch(future)
+    ok.set_result("metadata")
+    assert sends.first_failure() is None
+    failed.set_exception(TimeoutError("batch expired"))
+    assert isinstance(sends.first_failure(), TimeoutError)  # callbacks not run yet
+    later.set_exception(ValueError("second"))
+    await asyncio.sleep(0)
+    assert isinstance(sends.first_failure(), TimeoutError)
