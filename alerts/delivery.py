@@ -89,6 +89,12 @@ class AppriseTransport:
         for server in self._apprise:
             server.socket_connect_timeout = timeout_s
             server.socket_read_timeout = timeout_s
+            # apprise sleeps between two sends of one plugin object (5.5 s for
+            # email, 1.2 s for Slack) inside notify(), holding a pool thread:
+            # under load those sleeps filled the pool and stalled every other
+            # receiver. Pacing is the receiver's `rate_limit` (floods become
+            # digests) and 429s are waited out by Deliverer, so it is off.
+            server.request_rate_per_sec = 0
         self.label = str(self._apprise[0].url(privacy=True))  # type: ignore[no-untyped-call]  # apprise is untyped here
         self._executor = executor
 

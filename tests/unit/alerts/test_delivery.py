@@ -159,3 +159,15 @@ async def test_jsonl_transport(tmp_path: object) -> None:
     assert lines[0]["receiver"] == "desk"
     assert lines[0]["title"] == "t"
     assert lines[0]["body"] == "b"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mailto://user:pass@127.0.0.1:2525?from=ww@example.org", "slack://T1JJ3T3L2/A1BRTD4JD/TIi"],
+)
+def test_apprise_does_not_pace_sends_inside_a_pool_thread(url: str) -> None:
+    """apprise's own pause between sends (5.5 s for email) is off: it held a thread per send."""
+    transport = make_transport(url, 1.0, ThreadPoolExecutor(1))
+    servers = list(transport._apprise)  # type: ignore[attr-defined]
+    assert servers
+    assert all(server.request_rate_per_sec == 0 for server in servers)
