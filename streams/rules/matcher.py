@@ -370,6 +370,7 @@ class _NearEval(_Eval):
         if not rights:
             return False
         # gap + 1 <= distance + 1, where the gap is the number of words between
+        # (the closeness test of _pairs, inlined: this is the hot path and stops at the first pair)
         reach, ordered = self.distance + 1, self.ordered
         for left in lefts:
             field, first, last = left[0], left[1], left[2]

@@ -12,6 +12,20 @@ from schemas.kafka import TopicSpec, ensure_topics, make_consumer, make_producer
 from streams.transport import rewind, seek_to_committed
 
 
+async def topic_of_records(settings: Settings, name: str, count: int) -> str:
+    """Create a one-partition topic holding ``count`` records; return its name."""
+    topic = f"{settings.topic_prefix}{name}"
+    await ensure_topics(settings, [TopicSpec(topic, 1, {})])
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        for n in range(count):
+            await producer.send_and_wait(topic, b"record %d" % n)
+    finally:
+        await producer.stop()
+    return topic
+
+
 async def fetch_all(consumer: AIOKafkaConsumer, count: int) -> None:
     """Fetch (without committing) until ``count`` records have been returned."""
     fetched = 0
@@ -27,15 +41,7 @@ async def test_partition_without_committed_offset_is_rewound(kafka_settings: Set
     aiokafka's own seek_to_committed leaves such a partition where it was, so
     records faust fetched and dropped during a rebalance were never processed.
     """
-    topic = f"{kafka_settings.topic_prefix}seek"
-    await ensure_topics(kafka_settings, [TopicSpec(topic, 1, {})])
-    producer = make_producer(kafka_settings)
-    await producer.start()
-    try:
-        for n in range(3):
-            await producer.send_and_wait(topic, b"record %d" % n)
-    finally:
-        await producer.stop()
+    topic = await topic_of_records(kafka_settings, "seek", 3)
     tp = TopicPartition(topic, 0)
     consumer = make_consumer(kafka_settings, topic, group_id=f"{kafka_settings.topic_prefix}g")
     await consumer.start()
@@ -57,15 +63,7 @@ async def test_partition_without_committed_offset_is_rewound(kafka_settings: Set
 
 async def test_rewind_moves_back_only(kafka_settings: Settings) -> None:
     """Fetched records are fetched again from the rewind point; a later point moves nothing."""
-    topic = f"{kafka_settings.topic_prefix}rewind"
-    await ensure_topics(kafka_settings, [TopicSpec(topic, 1, {})])
-    producer = make_producer(kafka_settings)
-    await producer.start()
-    try:
-        for n in range(4):
-            await producer.send_and_wait(topic, b"record %d" % n)
-    finally:
-        await producer.stop()
+    topic = await topic_of_records(kafka_settings, "rewind", 4)
     tp = TopicPartition(topic, 0)
     consumer = make_consumer(kafka_settings, topic, group_id=f"{kafka_settings.topic_prefix}g")
     await consumer.start()
