@@ -280,7 +280,6 @@ class DeadLetterWriter:
         self._producer = producer
         self._topic = topic
         self._timeout_s = timeout_s
-        self.written = 0
 
     async def write(self, letter: DeadLetter) -> None:
         """Send ``letter`` and wait for the broker's acknowledgement."""
@@ -291,7 +290,6 @@ class DeadLetterWriter:
             key=(letter.key or letter.origin).encode("utf-8"),
             timeout_s=self._timeout_s,
         )
-        self.written += 1
         log.warning(
             "dead_lettered",
             topic=self._topic,

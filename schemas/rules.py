@@ -38,9 +38,6 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
-Duration = Annotated[timedelta, Field()]
-
-
 class AlertPolicy(Message):
     """When detections of a rule become an alert.
 

@@ -1,4 +1,4 @@
-"""Text folding and tokenising shared by the query matcher and the gazetteer.
+"""Text folding shared by the query matcher and the gazetteer.
 
 Folding is case- and diacritic-insensitive *and length-preserving*: character
 ``i`` of the folded text is character ``i`` of the original, so a match found
@@ -8,14 +8,7 @@ folded form would be longer (``ß`` -> ``ss``) keep their lower-case form.
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from bisect import bisect_right
-from dataclasses import dataclass
-
-# A word: letters or digits, with inner apostrophes ("Russia's" is one word).
-# No nested quantifiers, so matching is linear in the text length.
-_WORD = re.compile(r"\w+(?:['’]\w+)*")
 
 
 class _FoldTable(dict[int, int]):
@@ -43,27 +36,3 @@ def fold(text: str) -> str:
     if text.isascii():
         return text.lower()
     return text.translate(_TABLE)
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    """A word of a text: its folded form and its ``[start, end)`` offsets in the text."""
-
-    text: str
-    start: int
-    end: int
-
-
-def tokenize(folded: str) -> list[Token]:
-    """Split already-folded text into words, with offsets (punctuation is dropped)."""
-    return [Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(folded)]
-
-
-def word_index(starts: list[int], offset: int) -> int:
-    """Return the index of the word that contains or precedes character ``offset``.
-
-    Args:
-        starts: the ``start`` of every token, ascending.
-        offset: a character offset into the same text.
-    """
-    return max(bisect_right(starts, offset) - 1, 0)
