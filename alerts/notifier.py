@@ -260,6 +260,7 @@ class Notifier:
             kind = self._routes.receivers[receiver].template
             rendered = self._templates.render(kind, notification)
             keys = [item.alert.key for item in notification.items]
+            await self._require_ledger().writable()
             outcome = await self._deliverer.deliver(receiver, rendered, keys)
             self.metrics.circuit_open.labels(receiver=receiver).set(
                 int(self._deliverer.breaker(receiver).is_open)

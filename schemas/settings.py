@@ -172,6 +172,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Time after which a delivery still failing is dead-lettered.",
     )
+    notify_ledger_patience_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="How long the notifier retries a delivery record while Kafka does not take "
+        "it (a broker restart) before it stops; sends wait meanwhile.",
+    )
     notify_backoff_s: float = Field(default=1.0, gt=0, description="First retry delay (doubles).")
     notify_backoff_max_s: float = Field(default=60.0, gt=0)
     notify_rate_limited_wait_s: float = Field(
