@@ -36,7 +36,7 @@ from aiokafka.errors import KafkaError
 
 from schemas import Alert, BrokerError, DeadLetter, Settings
 from schemas.deliveries import Delivery
-from schemas.kafka import ensure_topics, make_producer
+from schemas.kafka import delete_prefixed_topics, ensure_topics, make_producer
 from streams.app import app_id, worker_topics
 from tests.chaos.checker import RECOVERY_LIMIT_S, DeadArticle, Observed, Verdict, judge
 from tests.chaos.corpus import Expectation, Record, expect, generate, write_rules
@@ -52,7 +52,7 @@ from tests.support.servers import (
     serve_smtp,
     serve_webhook,
 )
-from tests.support.topics import Offsets, delete_topics, read_to_end
+from tests.support.topics import Offsets, read_to_end
 from wirewatch.broker import LocalBroker
 
 HOOK = "hook"
@@ -469,7 +469,7 @@ async def run_scenario(scenario: Scenario, options: Options) -> Result:
             verdict, run = await _run(scenario, options, settings, work, window_s, hook, smtp)
     if verdict.passed and not options.keep_topics:
         with contextlib.suppress(Exception):
-            await delete_topics(settings, prefix)
+            await delete_prefixed_topics(settings)
     result = Result(
         scenario,
         verdict,

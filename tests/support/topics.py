@@ -107,22 +107,3 @@ async def read_to_end(
     finally:
         await consumer.stop()
     return records
-
-
-async def delete_topics(settings: Settings, prefix: str, timeout_s: float = 30.0) -> list[str]:
-    """Delete every topic whose name starts with ``prefix``; return their names.
-
-    Raises:
-        ValueError: ``prefix`` is empty (that would be every topic of the cluster).
-    """
-    if not prefix:
-        raise ValueError("refusing to delete topics without a prefix")
-    admin = AIOKafkaAdminClient(**client_options(settings, "wirewatch-check"))
-    await asyncio.wait_for(admin.start(), timeout_s)
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if names:
-            await asyncio.wait_for(admin.delete_topics(names), timeout_s)
-        return names
-    finally:
-        await admin.close()
