@@ -47,11 +47,12 @@ def parse_rate(text: str | None) -> float | None:
     "--strict", is_flag=True, help="Exit 1 when any record was invalid (it is still dead-lettered)."
 )
 @click.option(
-    "--parse-workers",
+    "--workers",
     type=click.IntRange(min=0),
-    default=1,
-    show_default=True,
-    help="Worker processes validating large JSON Lines files while this one sends (0: none).",
+    default=None,
+    help="Processes that each validate and send part of a large JSON Lines file "
+    "(default: one per CPU, at most 4; 0: all in this process). Ranges of the file are "
+    "sent concurrently, so their relative order is not kept.",
 )
 @pass_settings
 def produce(
@@ -60,7 +61,7 @@ def produce(
     follow: Path | None,
     rate: str | None,
     strict: bool,
-    parse_workers: int,
+    workers: int | None,
 ) -> None:
     """Validate articles from PATH... (files, directories, or - for stdin) and produce them.
 
@@ -73,8 +74,9 @@ def produce(
     Exit status: 0 when everything reached Kafka, 1 with --strict when a record
     was invalid, 4 when something could not be delivered.
     """
-    from wirewatch.producer import ProduceSummary, produce
+    from wirewatch.producer import produce
     from wirewatch.progress import produce_progress
+    from wirewatch.sender import ProduceSummary
 
     per_second = parse_rate(rate)
     if not paths and follow is None:
@@ -100,7 +102,7 @@ def produce(
             rate=per_second,
             stop=stop,
             on_progress=update,
-            parse_workers=parse_workers,
+            workers=workers,
         )
 
     if progress is not None:

@@ -48,8 +48,9 @@ from wirewatch.alert_console import alert_panel
 from wirewatch.broker import LocalBroker
 from wirewatch.children import Child, start_child, stop_children
 from wirewatch.logs import configure_logging
-from wirewatch.producer import ProduceSummary, produce
+from wirewatch.producer import produce
 from wirewatch.progress import produce_progress
+from wirewatch.sender import ProduceSummary
 
 FILE_RECEIVER = "demo-file"
 READY_TIMEOUT_S = 120.0

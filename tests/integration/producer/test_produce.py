@@ -16,9 +16,11 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 import wirewatch.producer as producer_module
-from schemas import Article, DeadLetter, Settings, build_article
+from schemas import Article, DeadLetter, Settings, WirewatchError, build_article
 from schemas.kafka import TopicSpec, ensure_topics, make_consumer
+from wirewatch import produce_workers
 from wirewatch.producer import produce
+from wirewatch.sender import ProduceSummary
 from wirewatch.sources import Accepted, read_articles
 
 SEEDS = Path(__file__).parents[3] / "seeds"
@@ -209,40 +211,86 @@ async def test_follow_produces_files_as_they_land(kafka_settings: Settings, tmp_
     assert summary.produced == 1
 
 
-async def test_parallel_validation_matches_in_process(
+async def test_worker_processes_produce_what_one_process_does(
     kafka_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """JSON Lines validated by a worker process give the same records, order and dead letters."""
+    """A JSON Lines file cut into ranges for worker processes gives the same records and dead letters.
+
+    Same keys on the same partitions, the same dead letters with the same
+    file:line origins; only the order across ranges may differ.
+    """
     monkeypatch.setattr(producer_module, "PARALLEL_MIN_BYTES", 1)
-    monkeypatch.setattr(producer_module, "CHUNK_LINES", 7)
+    monkeypatch.setattr(produce_workers, "MIN_RANGE_BYTES", 500)
     feed = tmp_path / "mixed.jsonl"
     feed.write_bytes(
         (SEEDS / "articles.jsonl").read_bytes() + b'{"body": "no title"}\nnot json\n\n'
     )
+    assert len(produce_workers.split_ranges(feed, 3)) == 3
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"\n\n")
     results = []
-    for workers, prefix in ((0, "serial."), (1, "parallel.")):
+    for workers, prefix in ((0, "serial."), (3, "parallel.")):
         settings = kafka_settings.model_copy(
             update={"topic_prefix": kafka_settings.topic_prefix + prefix}
         )
-        summary = await produce(settings, [feed, empty], parse_workers=workers)
+        summary = await produce(settings, [feed, empty], workers=workers)
         assert (summary.produced, summary.invalid, summary.failed) == (SEED_LINES, 3, 0)
         articles = await consume(settings, settings.topics.articles, SEED_LINES)
         letters = await consume(settings, settings.topics.articles_dlq, 3)
         dead = [DeadLetter.model_validate_json(r.value) for r in letters]
         results.append(
             (
-                sorted((r.partition, r.offset, r.key) for r in articles),
-                [(letter.origin, letter.reason) for letter in dead],
+                sorted((r.partition, r.key) for r in articles),
+                sorted((letter.origin, letter.reason) for letter in dead),
             )
         )
     assert results[0] == results[1]
-    assert results[1][1] == [
-        (f"{feed}:{SEED_LINES + 1}", "missing_title"),
-        (f"{feed}:{SEED_LINES + 2}", "invalid_json"),
-        (str(empty), "empty"),
-    ]
+    assert results[1][1] == sorted(
+        [
+            (f"{feed}:{SEED_LINES + 1}", "missing_title"),
+            (f"{feed}:{SEED_LINES + 2}", "invalid_json"),
+            (str(empty), "empty"),
+        ]
+    )
+
+
+async def test_a_worker_process_that_dies_is_an_error_not_a_gap(
+    kafka_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed mid-file makes produce fail naming the range, so the run is not 'done'."""
+    monkeypatch.setattr(producer_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(produce_workers, "MIN_RANGE_BYTES", 500)
+
+    async def die(*_: object) -> None:
+        os._exit(3)  # as a SIGKILL or an OOM kill would end it: no report
+
+    monkeypatch.setattr(produce_workers, "_produce_span", die)  # the forked worker inherits it
+    with pytest.raises(WirewatchError, match=r"died with exit code 3; rerun with --workers 0"):
+        await produce(kafka_settings, [SEEDS / "articles.jsonl"], workers=2)
+
+
+async def test_stopping_worker_processes_counts_exactly_what_they_sent(
+    kafka_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C stops every worker early; the summary counts exactly the articles on the topic."""
+    monkeypatch.setattr(producer_module, "PARALLEL_MIN_BYTES", 1)
+    feed = tmp_path / "big.jsonl"
+    feed.write_text("".join(f'{{"title": "t{n}", "body": "b"}}\n' for n in range(100_000)))
+    stop = asyncio.Event()
+    reports = []
+
+    def progress(summary: ProduceSummary) -> None:
+        reports.append(summary.produced)
+        stop.set()
+
+    summary = await produce(kafka_settings, [feed], workers=2, stop=stop, on_progress=progress)
+    assert reports
+    assert 0 < summary.produced < 100_000
+    assert (summary.invalid, summary.failed) == (0, 0)
+    on_topic = await consume(
+        kafka_settings, kafka_settings.topics.articles, summary.produced + 1, timeout_s=3
+    )
+    assert len(on_topic) == summary.produced
 
 
 async def test_ctrl_c_stops_cleanly_with_a_summary(

@@ -19,17 +19,47 @@ from wirewatch.sources import Accepted, Item, Rejected
 SEED_JSONL = str(Path(__file__).parents[3] / "seeds" / "articles.jsonl")
 
 
-class FakeProducer:
-    """Records sends; the broker 'acknowledges' unless ``fail_values`` names the value."""
+class FakeBatch:
+    """A record batch holding up to ``capacity`` records, as aiokafka's BatchBuilder does."""
 
-    def __init__(self, fail_values: frozenset[bytes] = frozenset()) -> None:
+    def __init__(self, capacity: int) -> None:
+        self.records: list[tuple[bytes, bytes]] = []
+        self.capacity = capacity
+
+    def append(self, *, key: bytes, value: bytes, timestamp: float | None) -> object | None:
+        if len(self.records) >= self.capacity:
+            return None
+        self.records.append((key, value))
+        return object()
+
+
+class FakeProducer:
+    """Records sends; the broker 'acknowledges' a batch unless a value in it is in ``fail_values``."""
+
+    def __init__(
+        self, fail_values: frozenset[bytes] = frozenset(), batch_records: int = 100
+    ) -> None:
         self.sent: list[tuple[str, bytes, bytes | None]] = []
         self.fail_values = fail_values
+        self.batch_records = batch_records
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0}
+
+    def create_batch(self) -> FakeBatch:
+        return FakeBatch(self.batch_records)
+
+    async def send_batch(self, batch: FakeBatch, topic: str, *, partition: int) -> Any:
+        self.sent.extend((topic, value, key) for key, value in batch.records)
+        return self._outcome([value for _, value in batch.records])
 
     async def send(self, topic: str, value: bytes, key: bytes | None = None, **_: Any) -> Any:
         self.sent.append((topic, value, key))
+        return self._outcome([value])
+
+    def _outcome(self, values: list[bytes]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if any(bad in value for bad in self.fail_values):
+        if any(bad in value for bad in self.fail_values for value in values):
             future.set_exception(KafkaTimeoutError())
         else:
             future.set_result(object())
@@ -65,11 +95,27 @@ async def test_articles_are_keyed_by_id_and_counted_when_acknowledged(
 
 
 async def test_unacknowledged_articles_are_failures_not_successes(unit_settings: Settings) -> None:
-    """An article whose delivery future fails is counted failed, never produced."""
-    producer = FakeProducer(fail_values=frozenset({b"Title 2"}))
+    """An article whose batch is not acknowledged is counted failed, never produced."""
+    producer = FakeProducer(fail_values=frozenset({b"Title 2"}), batch_records=1)
     sender = await run(unit_settings, [accepted(1), accepted(2), accepted(3)], producer)
     assert (sender.summary.produced, sender.summary.failed) == (2, 1)
     assert not sender.summary.delivered_all
+
+
+async def test_a_failed_batch_fails_every_article_in_it(unit_settings: Settings) -> None:
+    """Articles are acknowledged per batch: one lost batch counts all of its articles failed."""
+    producer = FakeProducer(fail_values=frozenset({b"Title 2"}), batch_records=2)
+    sender = await run(unit_settings, [accepted(n) for n in range(1, 6)], producer)
+    assert (sender.summary.produced, sender.summary.failed) == (3, 2)
+    assert len(producer.sent) == 5
+
+
+async def test_full_batches_are_shipped_and_the_rest_at_the_end(unit_settings: Settings) -> None:
+    """Every article read is sent once, in order, whether its batch filled up or not."""
+    producer = FakeProducer(batch_records=3)
+    sender = await run(unit_settings, [accepted(n) for n in range(7)], producer)
+    assert [key for _, _, key in producer.sent] == [f"a-{n}".encode() for n in range(7)]
+    assert sender.summary.produced == 7
 
 
 async def test_rejected_records_become_dead_letters(unit_settings: Settings) -> None:
