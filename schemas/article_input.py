@@ -78,6 +78,10 @@ _TRACKING_PARAMS = frozenset(
 )
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ID_CHARS = re.compile(r"\s+")
+# The shape of nearly every article URL: http(s), a plain host name, no port,
+# credentials, whitespace or brackets. For it urlsplit's rules reduce to this
+# split; anything else takes urlsplit (a test holds the two equal).
+_PLAIN_URL = re.compile(r"(https?)://([A-Za-z0-9.-]+)(/[^?#\s]*)?(?:\?([^#\s]*))?(?:#\S*)?")
 
 
 def canonical_url(url: str) -> str:
@@ -92,7 +96,16 @@ def canonical_url(url: str) -> str:
     Raises:
         ValueError: ``url`` is not an absolute URL with a host.
     """
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None and (host := plain[2].lower().rstrip(".")):
+        return f"{plain[1]}://{host}{plain[3] or '/'}{_query(plain[4] or '')}"
+    return _split_canonical_url(url)
+
+
+def _split_canonical_url(url: str) -> str:
+    """:func:`canonical_url` of any URL, through urlsplit (a third of the speed)."""
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").rstrip(".")
     if not scheme or not host:
@@ -104,8 +117,13 @@ def canonical_url(url: str) -> str:
         netloc = f"{netloc}:{port}"
     # Parameters are filtered as written (not decoded and re-encoded), so the
     # site's own spelling of the rest of the query is kept.
-    query = "&".join(param for param in parts.query.split("&") if param and not _is_tracking(param))
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    return urlunsplit((scheme, netloc, parts.path or "/", _query(parts.query)[1:], ""))
+
+
+def _query(query: str) -> str:
+    """``?`` and the parameters of ``query`` that are not tracking ones; "" when none are left."""
+    kept = "&".join(param for param in query.split("&") if param and not _is_tracking(param))
+    return f"?{kept}" if kept else ""
 
 
 def _is_tracking(param: str) -> bool:

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from schemas import Article, InvalidRecordError, article_id, build_article, canonical_url
@@ -291,3 +291,60 @@ def test_an_article_round_trips_through_build_article(
     again = build_article(json.loads(article.model_dump_json()))
     assert again == article
     assert isinstance(again, Article)
+
+
+url_parts = st.sampled_from(
+    [
+        "http",
+        "https",
+        "HTTPS",
+        "ftp",
+        "://",
+        ":",
+        "/",
+        "//",
+        "?",
+        "#",
+        "&",
+        "=",
+        ".",
+        "-",
+        "@",
+        "[",
+        "]",
+        ":8080",
+        ":443",
+        " ",
+        "\t",
+        "%20",
+        "utm_source=x",
+        "fbclid=1",
+        "a=1",
+        "Example",
+        "org",
+        "x",
+        "é",
+        "\x01",
+        "\n",
+        "\\",
+    ]
+)
+
+
+@given(st.lists(url_parts, max_size=14).map("".join))
+@example("https://Example.org./a?b=1&utm_source=x#top")
+@example("http://a.org?x=1")
+@example("https://a.org/p?#?q")
+def test_the_fast_path_of_canonical_url_equals_urlsplits(url: str) -> None:
+    """The plain-URL fast path gives what urlsplit gives, and refuses what it refuses."""
+    from schemas.article_input import _split_canonical_url
+
+    try:
+        expected: str | type[ValueError] = _split_canonical_url(url.strip())
+    except ValueError:
+        expected = ValueError
+    try:
+        got: str | type[ValueError] = canonical_url(url)
+    except ValueError:
+        got = ValueError
+    assert got == expected
