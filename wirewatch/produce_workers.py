@@ -21,6 +21,7 @@ import os
 import pickle
 import queue
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from multiprocessing.synchronize import Event as ProcessEvent
@@ -117,11 +118,9 @@ def _work(
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         summary = asyncio.run(_produce_span(settings, path, span, index, events, halt))
-    except Exception as exc:
+    except Exception as exc:  # any failure: the parent raises it
         events.put(("error", index, _portable(exc)))
-        events.close()
-        events.join_thread()
-        os._exit(1)
+        sys.exit(1)  # multiprocessing flushes the queue before the process ends
     events.put(("done", index, summary))
 
 

@@ -16,7 +16,14 @@ import pytest
 from aiokafka.structs import ConsumerRecord
 
 import wirewatch.producer as producer_module
-from schemas import Article, DeadLetter, Settings, WirewatchError, build_article
+from schemas import (
+    Article,
+    DeadLetter,
+    DeliveryError,
+    Settings,
+    WirewatchError,
+    build_article,
+)
 from schemas.kafka import TopicSpec, ensure_topics, make_consumer
 from wirewatch import produce_workers
 from wirewatch.producer import produce
@@ -266,6 +273,21 @@ async def test_a_worker_process_that_dies_is_an_error_not_a_gap(
 
     monkeypatch.setattr(produce_workers, "_produce_span", die)  # the forked worker inherits it
     with pytest.raises(WirewatchError, match=r"died with exit code 3; rerun with --workers 0"):
+        await produce(kafka_settings, [SEEDS / "articles.jsonl"], workers=2)
+
+
+async def test_a_worker_process_error_reaches_the_caller_as_raised(
+    kafka_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that fails (the broker stopped acknowledging) fails the run with its error."""
+    monkeypatch.setattr(producer_module, "PARALLEL_MIN_BYTES", 1)
+    monkeypatch.setattr(produce_workers, "MIN_RANGE_BYTES", 500)
+
+    async def fail(*_: object) -> None:
+        raise DeliveryError("Kafka accepted no article for 30 s")
+
+    monkeypatch.setattr(produce_workers, "_produce_span", fail)
+    with pytest.raises(DeliveryError, match="accepted no article"):
         await produce(kafka_settings, [SEEDS / "articles.jsonl"], workers=2)
 
 
