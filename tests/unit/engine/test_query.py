@@ -132,6 +132,11 @@ BODY = "Polish jets shot down two drones. The next day, airspace was closed."
         ("drones NEAR/3 airspace", "Headline", BODY, True),
         ("drones NEAR/2 airspace", "Headline", BODY, False),
         ("(jet* OR drone*) NEAR/12 (airspace OR intercept*)", "Headline", BODY, True),
+        # words far longer than usual between the operands are still counted as one each
+        ("jets NEAR/1 drones", "Headline", f"Jets {'x' * 40} drones.", True),
+        ("jets NEAR/1 drones", "Headline", f"Jets {'x' * 40} {'y' * 40} drones.", False),
+        ("drones NEAR/1 jets", "Headline", f"Jets {'x' * 40} drones.", True),
+        ("drones ONEAR/1 jets", "Headline", f"Jets {'x' * 40} drones.", False),
         ("drone NEAR/5 drone", "Headline", "A drone fell.", False),
         ("drone NEAR/5 drone", "Headline", "A drone and a drone.", True),
         ("jets AND NOT airspace", "Headline", BODY, False),
