@@ -96,7 +96,6 @@ class ArticleScan:
     """One article, scanned once: hits per term, and lazily their positions."""
 
     __slots__ = (
-        "_bounds",
         "_hit_terms",
         "_hits",
         "_occurrences",
@@ -104,6 +103,7 @@ class ArticleScan:
         "_segments",
         "_spans",
         "article",
+        "backs",
         "field_ranges",
         "folded",
         "present",
@@ -114,6 +114,7 @@ class ArticleScan:
     def __init__(self, article: Article, matcher: Matcher) -> None:
         self.article = article
         self.terms = matcher.terms
+        self.backs = matcher.backs
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
@@ -144,7 +145,6 @@ class ArticleScan:
         self.present: set[int] = set(map(_TERM, self._hits))
         self.folded: dict[int, str] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
-        self._bounds: dict[int, list[tuple[int, int]]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
 
@@ -155,19 +155,18 @@ class ArticleScan:
             spans = self._spans[bit] = word_spans(self.article.text_of(BIT_FIELDS[bit]))
         return spans
 
-    def hit_bounds(self, term_id: int) -> list[tuple[int, int]]:
-        """Return where each hit of an automaton term is in the stream, in text order.
+    def hit_bounds(self, term_ids: frozenset[int]) -> list[tuple[int, int]]:
+        """Return where the hits of some automaton terms are in the stream.
 
         Each is ``(space, last)``: the offset of the space before the hit's
         first word and of its last matched character.
         """
-        found = self._bounds.get(term_id)
-        if found is None:
-            back = len(self.terms[term_id].key) - 1
-            found = self._bounds[term_id] = [
-                (end - back, end) for end, _ in self._term_hits(term_id)
-            ]
-        return found
+        backs = self.backs
+        return [
+            (end - backs[term_id], end)
+            for term_id in term_ids & self.present
+            for end, _ in self._term_hits(term_id)
+        ]
 
     def occurrences(self, term_id: int) -> list[Occurrence]:
         """Return every occurrence of a term, in all fields."""
@@ -304,10 +303,6 @@ class _TermEval(_Eval):
         found = scan.occurrences(self.term_id)
         return found if mask == ALL_FIELDS else [o for o in found if o[0] & mask]
 
-    def bounds(self, scan: ArticleScan) -> list[tuple[int, int]]:
-        """Return the stream bounds of the term's hits (:meth:`ArticleScan.hit_bounds`)."""
-        return scan.hit_bounds(self.term_id) if self.term_id in scan.present else []
-
 
 class _RegexEval(_TermEval):
     __slots__ = ()
@@ -352,10 +347,6 @@ class _TermSetEval(_Eval):
         if mask == ALL_FIELDS:
             return [o for term_id in present for o in scan.occurrences(term_id)]
         return [o for term_id in present for o in scan.occurrences(term_id) if o[0] & mask]
-
-    def bounds(self, scan: ArticleScan) -> list[tuple[int, int]]:
-        """Return the stream bounds of the hits of every term (:meth:`ArticleScan.hit_bounds`)."""
-        return [b for term_id in self.term_ids & scan.present for b in scan.hit_bounds(term_id)]
 
 
 class _AndEval(_Eval):
@@ -415,10 +406,12 @@ class _ScopedEval(_NotEval):
         return self.operand.witness(scan, mask & self.bit)
 
 
-def _plain(node: _Eval) -> _TermEval | _TermSetEval | None:
-    """Return ``node`` if it is a term or an OR of terms matched by the automaton."""
-    if isinstance(node, _TermEval | _TermSetEval) and not isinstance(node, _RegexEval):
-        return node
+def _plain_terms(node: _Eval) -> frozenset[int] | None:
+    """Return the terms of ``node`` if it is a term or an OR of terms matched by the automaton."""
+    if isinstance(node, _TermSetEval):
+        return node.term_ids
+    if isinstance(node, _TermEval) and not isinstance(node, _RegexEval):
+        return frozenset((node.term_id,))
     return None
 
 
@@ -427,10 +420,10 @@ class _NearEval(_Eval):
 
     def __init__(self, left: _Eval, right: _Eval, distance: int, ordered: bool) -> None:
         self.left, self.right, self.distance, self.ordered = left, right, distance, ordered
-        plain_left, plain_right = _plain(left), _plain(right)
+        left_terms, right_terms = _plain_terms(left), _plain_terms(right)
         self.plain = (
-            (plain_left, plain_right)
-            if plain_left is not None and plain_right is not None
+            (left_terms, right_terms)
+            if left_terms is not None and right_terms is not None
             else None
         )
 
@@ -457,7 +450,7 @@ class _NearEval(_Eval):
         return False
 
     def _close_in_stream(
-        self, scan: ArticleScan, left: _TermEval | _TermSetEval, right: _TermEval | _TermSetEval
+        self, scan: ArticleScan, left: frozenset[int], right: frozenset[int]
     ) -> bool:
         """:meth:`test` of two plain operands in all fields, on the hits' stream offsets.
 
@@ -468,12 +461,9 @@ class _NearEval(_Eval):
         they are counted only when that stretch is short enough to hold at
         most ``distance + 1`` of them, and it must not cross a field.
         """
-        lefts = left.bounds(scan)
-        if not lefts:
+        if left.isdisjoint(scan.present) or right.isdisjoint(scan.present):
             return False
-        rights = right.bounds(scan)
-        if not rights:
-            return False
+        lefts, rights = scan.hit_bounds(left), scan.hit_bounds(right)
         reach, ordered = self.distance + 1, self.ordered
         # Counting the spaces of a long stretch costs a pass over it: first count
         # those of a prefix that would hold more than `reach` of them in any
@@ -557,7 +547,9 @@ class Matcher:
     automaton: ahocorasick.Automaton
     terms: list[CompiledTerm]
     queries: list[CompiledQuery]
+    backs: list[int]
     anchors: dict[int, tuple[int, ...]]
+    anchor_terms: frozenset[int]
     others: tuple[tuple[frozenset[int], ...], ...]
     always: tuple[int, ...]
 
@@ -589,8 +581,11 @@ class Matcher:
         return cls(
             automaton=automaton,
             terms=builder.terms,
+            # from the end of a hit back to the space before it
+            backs=[len(term.key) - 1 for term in builder.terms],
             queries=queries,
             anchors={t: tuple(q) for t, q in anchors.items()},
+            anchor_terms=frozenset(anchors),
             others=tuple(query.clauses[1:] for query in queries),
             always=tuple(always),
         )
@@ -606,7 +601,9 @@ class Matcher:
         then kept if each other clause shares a term with the article's hits.
         """
         present = scan.present
-        reached = set(chain.from_iterable(filter(None, map(self.anchors.get, present))))
+        reached = set(
+            chain.from_iterable(map(self.anchors.__getitem__, present & self.anchor_terms))
+        )
         disjoint, others = present.isdisjoint, self.others
         found = [index for index in reached if not any(map(disjoint, others[index]))]
         found.extend(self.always)
