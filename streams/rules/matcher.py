@@ -96,6 +96,7 @@ class ArticleScan:
     """One article, scanned once: hits per term, and lazily their positions."""
 
     __slots__ = (
+        "_backs",
         "_hit_terms",
         "_hits",
         "_occurrences",
@@ -103,7 +104,6 @@ class ArticleScan:
         "_segments",
         "_spans",
         "article",
-        "backs",
         "field_ranges",
         "folded",
         "present",
@@ -114,7 +114,7 @@ class ArticleScan:
     def __init__(self, article: Article, matcher: Matcher) -> None:
         self.article = article
         self.terms = matcher.terms
-        self.backs = matcher.backs
+        self._backs = matcher.backs
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
@@ -161,7 +161,7 @@ class ArticleScan:
         Each is ``(space, last)``: the offset of the space before the hit's
         first word and of its last matched character.
         """
-        backs = self.backs
+        backs = self._backs
         return [
             (end - backs[term_id], end)
             for term_id in term_ids & self.present
