@@ -35,12 +35,8 @@ def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
     """
     spans: dict[tuple[str, int, int], Span] = {}
     terms: set[int] = set()
-    for bit, first, last, term_id, char_start, char_end in occurrences:
+    for bit, _, _, term_id, char_start, char_end in occurrences:
         terms.add(term_id)
-        if char_start < 0:
-            starts, ends = scan.token_spans(bit)
-            base = scan.field_start(bit)
-            char_start, char_end = starts[first - base], ends[last - base]
         name = BIT_FIELDS[bit]
         key = (name, char_start, char_end)
         if key not in spans:

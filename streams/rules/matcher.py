@@ -5,7 +5,10 @@ stream*: the words of each field (:mod:`streams.rules.words`), folded, joined
 by single spaces, fields separated by a sentinel word. Every term is an automaton key
 padded with spaces (``" shot down "``, or ``" drone"`` for ``drone*``), so
 each automaton hit is already on word boundaries, and the word index of a hit
-is the number of spaces before it.
+is the number of spaces before it. Those are counted only for the hits of a
+query that matched (to explain it) or that needs them; a NEAR of plain terms
+is tested on the hits' offsets in the stream, counting the spaces between two
+hits only when they are close.
 
 Which queries are worth evaluating is decided from the hits alone: each query
 is reduced to a conjunction of *clauses*, sets of terms one of which must occur
@@ -21,6 +24,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Final
 
@@ -30,7 +34,7 @@ import re2
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
 from streams.rules.text import fold
-from streams.rules.words import word_spans, words
+from streams.rules.words import Respacer, word_spans, word_text
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
 BIT_FIELDS: Final = {bit: name for name, bit in FIELD_BITS.items()}
@@ -38,12 +42,14 @@ ALL_FIELDS: Final = 7
 
 _SENTINEL: Final = "\x01"
 _TERM: Final = itemgetter(1)
+# characters per word and space that few stretches of news text exceed
+_WORD_WIDTH: Final = 16
 
 Occurrence = tuple[int, int, int, int, int, int]
 """``(field_bit, first_word, last_word, term_id, char_start, char_end)``.
 
 Word indexes are into the article's word stream; the character offsets are
-into the field's text (``-1`` until computed from the words).
+into the field's text.
 """
 
 Spans = Sequence[tuple[int, ...]]
@@ -87,12 +93,15 @@ class CompiledTerm:
 
 
 class ArticleScan:
-    """One article, scanned once: hits per term, and lazily their word positions."""
+    """One article, scanned once: hits per term, and lazily their positions."""
 
     __slots__ = (
+        "_backs",
+        "_hit_terms",
         "_hits",
         "_occurrences",
-        "_sorted",
+        "_respacers",
+        "_segments",
         "_spans",
         "article",
         "field_ranges",
@@ -105,35 +114,39 @@ class ArticleScan:
     def __init__(self, article: Article, matcher: Matcher) -> None:
         self.article = article
         self.terms = matcher.terms
+        self._backs = matcher.backs
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
-        next_word = 0
+        # (bit, stream offset of its first word, word text) of each non-empty field
+        self._segments: list[tuple[int, int, str]] = []
+        next_word, next_char = 0, 1  # the stream starts with a space
         for name, bit in FIELD_BITS.items():
             text = article.text_of(name)
-            found = words(text) if text else ()
+            if not text:
+                continue
+            spaced = word_text(text)
+            found = spaced.split()
             if not found:
                 continue
             if pieces:
                 pieces.append(_SENTINEL)
                 next_word += 1
+                next_char += len(_SENTINEL) + 1
+            piece = " ".join(found)
             self.field_ranges.append((bit, next_word, len(found)))
-            pieces.append(" ".join(found))
+            self._segments.append((bit, next_char, spaced))
+            pieces.append(piece)
             next_word += len(found)
+            next_char += len(piece) + 1
         self.stream = " " + " ".join(pieces) + " "
         self._hits: list[tuple[int, int]] = list(matcher.automaton.iter(self.stream))
-        self._sorted = False
-        self.present: set[int] = set(map(itemgetter(1), self._hits))
+        self._hit_terms: list[int] | None = None
+        self.present: set[int] = set(map(_TERM, self._hits))
         self.folded: dict[int, str] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
-
-    def field_of(self, word: int) -> int:
-        """Return the field bit of word index ``word``."""
-        for bit, first, count in self.field_ranges:
-            if first <= word < first + count:
-                return bit
-        return 0
+        self._respacers: dict[int, Respacer] = {}
 
     def token_spans(self, bit: int) -> tuple[list[int], list[int]]:
         """Return the start and end offsets of every word of field ``bit``, in its text."""
@@ -142,12 +155,18 @@ class ArticleScan:
             spans = self._spans[bit] = word_spans(self.article.text_of(BIT_FIELDS[bit]))
         return spans
 
-    def field_start(self, bit: int) -> int:
-        """Return the stream index of the first word of field ``bit``."""
-        for field_bit, first, _ in self.field_ranges:
-            if field_bit == bit:
-                return first
-        return 0
+    def hit_bounds(self, term_ids: frozenset[int]) -> list[tuple[int, int]]:
+        """Return where the hits of some automaton terms are in the stream.
+
+        Each is ``(space, last)``: the offset of the space before the hit's
+        first word and of its last matched character.
+        """
+        backs = self._backs
+        return [
+            (end - backs[term_id], end)
+            for term_id in term_ids & self.present
+            for end, _ in self._term_hits(term_id)
+        ]
 
     def occurrences(self, term_id: int) -> list[Occurrence]:
         """Return every occurrence of a term, in all fields."""
@@ -158,25 +177,56 @@ class ArticleScan:
             self._occurrences[term_id] = found
         return found
 
+    def _term_hits(self, term_id: int) -> list[tuple[int, int]]:
+        """Return the automaton hits ``(end, term_id)`` of a term, in text order.
+
+        The hits are sorted by term on first need (stable, so each term's hits
+        stay in text order); most articles never need it.
+        """
+        hit_terms = self._hit_terms
+        if hit_terms is None:
+            self._hits.sort(key=_TERM)
+            hit_terms = self._hit_terms = list(map(_TERM, self._hits))
+        low = bisect_left(hit_terms, term_id)
+        return self._hits[low : bisect_right(hit_terms, term_id, low)]
+
     def _term_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
-        """Read a term's occurrences from the automaton's hits, sorted by term on first need.
+        """Read a term's occurrences from the automaton's hits.
 
         The word index of a match is the number of spaces before its first
-        word minus one (the stream starts with a space).
+        word minus one (the stream starts with a space), counted from the
+        previous hit on; its character offsets are mapped from the stream back
+        to the field's text.
         """
-        hits = self._hits
-        if not self._sorted:
-            hits.sort(key=_TERM)  # stable: each term's hits stay in text order
-            self._sorted = True
-        term_id = term.id
-        low = bisect_left(hits, term_id, key=_TERM)
-        high = bisect_right(hits, term_id, lo=low, key=_TERM)
-        stream, offset, span = self.stream, len(term.key) - 2, term.words - 1
-        single = self.field_ranges[0][0] if len(self.field_ranges) == 1 else 0
+        stream, segments = self.stream, self._segments
+        offset, span = len(term.key) - 2, term.words - 1
+        whole_word = term.key.endswith(" ")
         found: list[Occurrence] = []
-        for end, _ in hits[low:high]:
-            first = stream.count(" ", 0, end - offset) - 1
-            found.append((single or self.field_of(first), first, first + span, term_id, -1, -1))
+        word, counted = -1, 0
+        for end, _ in self._term_hits(term.id):
+            start = end - offset
+            # one term's hits come in text order: count only the spaces since the last
+            word += stream.count(" ", counted, start)
+            counted = start
+            stop = end if whole_word else stream.find(" ", end)
+            segment = segments[0]
+            for later in segments[1:]:
+                if later[1] <= start:
+                    segment = later
+            bit, base = segment[0], segment[1]
+            respacer = self._respacers.get(bit)
+            if respacer is None:
+                respacer = self._respacers[bit] = Respacer(segment[2])
+            found.append(
+                (
+                    bit,
+                    word,
+                    word + span,
+                    term.id,
+                    respacer.offset(start - base),
+                    respacer.offset(stop - base),
+                )
+            )
         return found
 
     def _regex_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
@@ -356,13 +406,30 @@ class _ScopedEval(_NotEval):
         return self.operand.witness(scan, mask & self.bit)
 
 
+def _plain_terms(node: _Eval) -> frozenset[int] | None:
+    """Return the terms of ``node`` if it is a term or an OR of terms matched by the automaton."""
+    if isinstance(node, _TermSetEval):
+        return node.term_ids
+    if isinstance(node, _TermEval) and not isinstance(node, _RegexEval):
+        return frozenset((node.term_id,))
+    return None
+
+
 class _NearEval(_Eval):
-    __slots__ = ("distance", "left", "ordered", "right")
+    __slots__ = ("distance", "left", "ordered", "plain", "right")
 
     def __init__(self, left: _Eval, right: _Eval, distance: int, ordered: bool) -> None:
         self.left, self.right, self.distance, self.ordered = left, right, distance, ordered
+        left_terms, right_terms = _plain_terms(left), _plain_terms(right)
+        self.plain = (
+            (left_terms, right_terms)
+            if left_terms is not None and right_terms is not None
+            else None
+        )
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
+        if self.plain is not None and mask == ALL_FIELDS:
+            return self._close_in_stream(scan, *self.plain)
         lefts = self.left.spans(scan, mask)
         if not lefts:
             return False
@@ -379,6 +446,44 @@ class _NearEval(_Eval):
                     (last < right[1] and right[1] - last <= reach)
                     or (not ordered and right[2] < first and first - right[2] <= reach)
                 ):
+                    return True
+        return False
+
+    def _close_in_stream(
+        self, scan: ArticleScan, left: frozenset[int], right: frozenset[int]
+    ) -> bool:
+        """:meth:`test` of two plain operands in all fields, on the hits' stream offsets.
+
+        Most candidate NEAR queries have both operands somewhere in the
+        article but not near each other; this tells without the word index
+        of any hit. From the last character of one hit to the space before
+        the next there are as many spaces as words between them plus one;
+        they are counted only when that stretch is short enough to hold at
+        most ``distance + 1`` of them, and it must not cross a field.
+        """
+        if left.isdisjoint(scan.present) or right.isdisjoint(scan.present):
+            return False
+        lefts, rights = scan.hit_bounds(left), scan.hit_bounds(right)
+        reach, ordered = self.distance + 1, self.ordered
+        # Counting the spaces of a long stretch costs a pass over it: first count
+        # those of a prefix that would hold more than `reach` of them in any
+        # ordinary text, which settles most far pairs cheaply.
+        probe = (reach + 1) * _WORD_WIDTH
+        stream = scan.stream
+        fields = len(scan.field_ranges) > 1
+        for space, last in lefts:
+            for right_space, right_last in rights:
+                if right_space >= last:
+                    start, end = last, right_space + 1
+                elif not ordered and space >= right_last:
+                    start, end = right_last, space + 1
+                else:
+                    continue
+                if stream.count(" ", start, min(end, start + probe)) > reach:
+                    continue
+                if end - start > probe and stream.count(" ", start, end) > reach:
+                    continue
+                if not (fields and stream.find(_SENTINEL, start, end) >= 0):
                     return True
         return False
 
@@ -442,8 +547,10 @@ class Matcher:
     automaton: ahocorasick.Automaton
     terms: list[CompiledTerm]
     queries: list[CompiledQuery]
+    backs: list[int]
     anchors: dict[int, tuple[int, ...]]
     anchor_terms: frozenset[int]
+    others: tuple[tuple[frozenset[int], ...], ...]
     always: tuple[int, ...]
 
     @classmethod
@@ -474,9 +581,12 @@ class Matcher:
         return cls(
             automaton=automaton,
             terms=builder.terms,
+            # from the end of a hit back to the space before it
+            backs=[len(term.key) - 1 for term in builder.terms],
             queries=queries,
             anchors={t: tuple(q) for t, q in anchors.items()},
             anchor_terms=frozenset(anchors),
+            others=tuple(query.clauses[1:] for query in queries),
             always=tuple(always),
         )
 
@@ -491,20 +601,12 @@ class Matcher:
         then kept if each other clause shares a term with the article's hits.
         """
         present = scan.present
-        anchors = self.anchors
-        queries = self.queries
-        found = list(self.always)
-        seen: set[int] = set()
-        for term_id in present & self.anchor_terms:
-            for index in anchors[term_id]:
-                if index in seen:
-                    continue
-                seen.add(index)
-                for clause in queries[index].clauses[1:]:
-                    if clause.isdisjoint(present):
-                        break
-                else:
-                    found.append(index)
+        reached = set(
+            chain.from_iterable(map(self.anchors.__getitem__, present & self.anchor_terms))
+        )
+        disjoint, others = present.isdisjoint, self.others
+        found = [index for index in reached if not any(map(disjoint, others[index]))]
+        found.extend(self.always)
         found.sort()
         return found
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from schemas import Article
 from streams.rules import QuerySyntaxError, parse_query
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
-from streams.rules.words import words
+from streams.rules.words import word_spans, words
 from tests.unit.engine.conftest import compile_rules, make_rule
 
 
@@ -132,6 +132,11 @@ BODY = "Polish jets shot down two drones. The next day, airspace was closed."
         ("drones NEAR/3 airspace", "Headline", BODY, True),
         ("drones NEAR/2 airspace", "Headline", BODY, False),
         ("(jet* OR drone*) NEAR/12 (airspace OR intercept*)", "Headline", BODY, True),
+        # words far longer than usual between the operands are still counted as one each
+        ("jets NEAR/1 drones", "Headline", f"Jets {'x' * 40} drones.", True),
+        ("jets NEAR/1 drones", "Headline", f"Jets {'x' * 40} {'y' * 40} drones.", False),
+        ("drones NEAR/1 jets", "Headline", f"Jets {'x' * 40} drones.", True),
+        ("drones ONEAR/1 jets", "Headline", f"Jets {'x' * 40} drones.", False),
         ("drone NEAR/5 drone", "Headline", "A drone fell.", False),
         ("drone NEAR/5 drone", "Headline", "A drone and a drone.", True),
         ("jets AND NOT airspace", "Headline", BODY, False),
@@ -281,6 +286,22 @@ def test_engine_agrees_with_the_reference_semantics(query: str, title: str, body
     expected = _reference(tree, fields, {"title", "summary", "body"})
     fired = bool(compile_rules(make_rule(query)).evaluate(article))
     assert fired is expected, query
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(query=st.sampled_from(LEAVES), title=_texts(), body=_texts())
+def test_spans_run_from_the_first_to_the_last_word_of_each_occurrence(
+    query: str, title: str, body: str
+) -> None:
+    """Every occurrence of a term is a span of its field, whatever separates the words."""
+    article = Article(id="a", source="test", title=title.strip() or "x", body=body)
+    fields = {"title": words(article.title), "summary": [], "body": words(article.body)}
+    expected = set()
+    for name, first, last in _occurrences(parse_query(query), fields, {"title", "body"}):
+        starts, ends = word_spans(article.text_of(name))
+        expected.add((name, starts[first], ends[last]))
+    detections = compile_rules(make_rule(query)).evaluate(article)
+    assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected
 
 
 @settings(max_examples=200, deadline=None)

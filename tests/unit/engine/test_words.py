@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.rules.words import word_spans, word_text, words
+from streams.rules.words import Respacer, word_spans, word_text, words
 
 _WORD = re.compile(r"\w+")
 
@@ -43,3 +43,15 @@ def test_word_spans_point_at_the_words(text: str) -> None:
     """word_spans gives, for each word, offsets whose slice folds to that word."""
     starts, ends = word_spans(text)
     assert [word_text(text[s:e]) for s, e in zip(starts, ends, strict=True)] == words(text)
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=200))
+def test_respacer_maps_the_joined_words_back(text: str) -> None:
+    """Respacer maps the start and end of each word, joined by single spaces, to word_spans'."""
+    spaced = word_text(text)
+    respacer = Respacer(spaced)
+    mapped, joined = [], 0
+    for word in spaced.split():
+        mapped.append((respacer.offset(joined), respacer.offset(joined + len(word))))
+        joined += len(word) + 1
+    assert mapped == list(zip(*word_spans(text), strict=True))
