@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import email
 import email.message
+import logging
 import random
 import socket
 import time
@@ -99,6 +100,9 @@ def serve_smtp() -> Iterator[SmtpServer]:
     """Run an aiosmtpd server on loopback, in its own thread, until the block ends."""
     handler = Collector()
     port = free_port()
+    # aiosmtpd logs every connection at INFO from its own thread, also while
+    # stopping, when pytest may have closed the captured stream: noise in CI logs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
