@@ -238,15 +238,13 @@ class ArticleSender:
                 return
         partition = partition_of(item.key, self._partitions)
         batch = self._open.get(partition)
-        if batch is None:
-            batch = self._open[partition] = _OpenBatch(self._producer.create_batch(), item.origin)
-        elif batch.builder.append(key=item.key, value=item.value, timestamp=None) is not None:
-            batch.add(item.origin)
-            self._buffered += 1
-            return
-        else:
-            await self._ship(partition)
-            batch = self._open[partition] = _OpenBatch(self._producer.create_batch(), item.origin)
+        if batch is not None:
+            if batch.builder.append(key=item.key, value=item.value, timestamp=None) is not None:
+                batch.add(item.origin)
+                self._buffered += 1
+                return
+            await self._ship(partition)  # full
+        batch = self._open[partition] = _OpenBatch(self._producer.create_batch(), item.origin)
         # a new batch takes any one record, however large (encode_article capped its size)
         batch.builder.append(key=item.key, value=item.value, timestamp=None)
         self._buffered += 1
@@ -350,6 +348,11 @@ class ArticleSender:
 
 
 async def start_producer(producer: AIOKafkaProducer, settings: Settings) -> None:
+    """Start ``producer`` within the send deadline.
+
+    Raises:
+        BrokerError: the cluster cannot be reached (the producer is stopped again).
+    """
     try:
         await asyncio.wait_for(producer.start(), settings.send_timeout_s)
     except (TimeoutError, KafkaError, OSError) as exc:
@@ -361,6 +364,7 @@ async def start_producer(producer: AIOKafkaProducer, settings: Settings) -> None
 
 
 async def stop_producer(producer: AIOKafkaProducer, settings: Settings) -> None:
+    """Stop ``producer`` (flushing what it holds), giving up after the send deadline."""
     try:
         await asyncio.wait_for(producer.stop(), settings.send_timeout_s)
     except TimeoutError:  # aiokafka 1101: stop() can hang while the broker is down
