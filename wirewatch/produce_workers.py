@@ -30,7 +30,7 @@ from typing import BinaryIO
 
 import structlog
 
-from schemas import BrokerError, DeliveryError, Settings, WirewatchError
+from schemas import Settings, WirewatchError
 from schemas.kafka import make_producer
 from wirewatch.sender import ArticleSender, ProduceSummary, start_producer, stop_producer
 from wirewatch.sources import jsonl_items, numbered_lines, source_of_path
@@ -184,8 +184,8 @@ async def produce_in_workers(
     sent and counted.
 
     Raises:
-        BrokerError, DeliveryError: as a worker raised it.
-        WirewatchError: a worker process died.
+        WirewatchError: a worker's own error (BrokerError, DeliveryError...)
+            as it raised it, or that a worker process died.
     """
     spans = split_ranges(path, workers)
     # fork: a worker starts in milliseconds (spawn re-imports everything, ~0.5 s)
@@ -216,17 +216,13 @@ async def produce_in_workers(
             try:
                 kind, index, payload = events.get_nowait()
             except queue.Empty:
-                if dead := [
+                dead = [
                     i for i, p in enumerate(processes) if i not in finished and not p.is_alive()
-                ]:
+                ]
+                if dead:
                     await asyncio.sleep(0.2)  # a last message may still be in the pipe
                     if events.empty():
-                        failure = WirewatchError(
-                            f"the worker process producing {path} (bytes {spans[dead[0]][0]} to "
-                            f"{spans[dead[0]][1]}) died with exit code "
-                            f"{processes[dead[0]].exitcode}; rerun with --workers 0 to produce "
-                            "in one process (ids are stable: a rerun does not duplicate keys)"
-                        )
+                        failure = _died(path, spans[dead[0]], processes[dead[0]].exitcode)
                         break
                 await asyncio.sleep(0.05)
                 continue
@@ -245,11 +241,19 @@ async def produce_in_workers(
     finally:
         halt.set()
         await asyncio.to_thread(_join, processes)
+    if isinstance(failure, WirewatchError):  # BrokerError, DeliveryError...
+        raise failure
     if failure is not None:
-        if isinstance(failure, BrokerError | DeliveryError | WirewatchError):
-            raise failure
         raise WirewatchError(f"a worker producing {path} failed: {failure}") from failure
     return _total(latest)
+
+
+def _died(path: Path, span: tuple[int, int], exitcode: int | None) -> WirewatchError:
+    return WirewatchError(
+        f"the worker process producing {path} (bytes {span[0]} to {span[1]}) died with exit "
+        f"code {exitcode}; rerun with --workers 0 to produce in one process "
+        "(ids are stable: a rerun does not duplicate keys)"
+    )
 
 
 def _total(summaries: dict[int, ProduceSummary]) -> ProduceSummary:
