@@ -162,6 +162,7 @@ class ArticleSender:
         self._open: dict[int, _OpenBatch] = {}
         self._buffered = 0
         self._in_flight = 0
+        self._gave_up = False
         self._drained = asyncio.Event()
         self._drained.set()
         self.summary = ProduceSummary()
@@ -274,6 +275,8 @@ class ArticleSender:
         self._buffered -= self._open.pop(partition).count
 
     def _acknowledged(self, future: asyncio.Future[Any], batch: _OpenBatch) -> None:
+        if self._gave_up:  # counted failed by drain() already
+            return
         self._in_flight -= batch.count
         if future.cancelled():
             self._failed(batch, asyncio.CancelledError())
@@ -329,21 +332,25 @@ class ArticleSender:
     async def drain(self) -> None:
         """Wait until every article sent was acknowledged or failed, at most the send deadline.
 
-        Articles still unacknowledged at the deadline count as failed.
+        Articles not acknowledged by then count as failed, and a late
+        acknowledgement does not count them again: an idempotent aiokafka
+        producer retries a batch for as long as the broker is down, so
+        without this deadline a run would wait for it forever.
         """
         try:
-            await asyncio.wait_for(self._ship_all(), self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):
+                await self._ship_all()
+                await self._producer.flush()  # hands lingering batches to the sender now
+                await self._drained.wait()
         except TimeoutError:
             for partition, batch in list(self._open.items()):
                 self._close(partition)
                 self._failed(batch, TimeoutError("the producer accepted no batch"))
-        await self._producer.flush()  # hands queued batches to the sender now
-        try:
-            await asyncio.wait_for(self._drained.wait(), self._timeout_s)
-        except TimeoutError:
-            self.summary.failed += self._in_flight
-            log.error("delivery_timeout", topic=self._topic, unacknowledged=self._in_flight)
+            if self._in_flight:
+                log.error("delivery_timeout", topic=self._topic, unacknowledged=self._in_flight)
+                self.summary.failed += self._in_flight
             self._in_flight = 0
+            self._gave_up = True
         self._report()
 
 

@@ -37,11 +37,18 @@ class FakeProducer:
     """Records sends; the broker 'acknowledges' a batch unless a value in it is in ``fail_values``."""
 
     def __init__(
-        self, fail_values: frozenset[bytes] = frozenset(), batch_records: int = 100
+        self,
+        fail_values: frozenset[bytes] = frozenset(),
+        batch_records: int = 100,
+        broker_down: bool = False,
     ) -> None:
         self.sent: list[tuple[str, bytes, bytes | None]] = []
         self.fail_values = fail_values
         self.batch_records = batch_records
+        # as an idempotent aiokafka producer does while the broker is down: batches
+        # are retried forever, flush() never returns
+        self.broker_down = broker_down
+        self.pending: list[asyncio.Future[Any]] = []
 
     async def partitions_for(self, topic: str) -> set[int]:
         return {0}
@@ -59,14 +66,18 @@ class FakeProducer:
 
     def _outcome(self, values: list[bytes]) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        if any(bad in value for bad in self.fail_values for value in values):
+        if self.broker_down:
+            self.pending.append(future)
+        elif any(bad in value for bad in self.fail_values for value in values):
             future.set_exception(KafkaTimeoutError())
         else:
             future.set_result(object())
         return future
 
     async def flush(self) -> None:
-        """Nothing is buffered."""
+        """Nothing is buffered, unless the broker is down."""
+        if self.pending:
+            await asyncio.wait(self.pending)
 
 
 def accepted(n: int, body: str = "A body.") -> Accepted:
@@ -116,6 +127,20 @@ async def test_full_batches_are_shipped_and_the_rest_at_the_end(unit_settings: S
     sender = await run(unit_settings, [accepted(n) for n in range(7)], producer)
     assert [key for _, _, key in producer.sent] == [f"a-{n}".encode() for n in range(7)]
     assert sender.summary.produced == 7
+
+
+async def test_drain_gives_up_at_the_deadline_while_the_broker_is_down(tmp_path: Path) -> None:
+    """Unacknowledged articles count failed after send_timeout_s, once: no wait forever."""
+    settings = Settings(_env_file=None, send_timeout_s=0.2)  # type: ignore[call-arg]
+    producer = FakeProducer(batch_records=2, broker_down=True)
+    sender = ArticleSender(producer, settings)  # type: ignore[arg-type]
+    await sender.send_all([accepted(n) for n in range(5)])
+    await asyncio.wait_for(sender.drain(), 5)
+    assert (sender.summary.produced, sender.summary.failed) == (0, 5)
+    for late in producer.pending:  # the broker comes back after the run gave up
+        late.set_result(object())
+    await asyncio.sleep(0)
+    assert (sender.summary.produced, sender.summary.failed) == (0, 5)
 
 
 async def test_rejected_records_become_dead_letters(unit_settings: Settings) -> None:
