@@ -24,6 +24,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from multiprocessing.synchronize import Event as ProcessEvent
 from pathlib import Path
 from typing import BinaryIO
@@ -102,60 +103,58 @@ def _numbered_range(
 # --- in the worker process -----------------------------------------------------------
 
 
-def _work(
-    settings: Settings,
-    path: str,
-    span: tuple[int, int],
-    index: int,
-    events: multiprocessing.Queue[tuple[str, int, object]],
-    halt: ProcessEvent,
-) -> None:
-    """A worker process: produce lines ``span`` of ``path``, report counts to ``events``."""
-    # Forked from the parent's event loop: its signal wake-up pipe is the
-    # parent's. Ctrl-C reaches the whole process group; the parent decides.
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    try:
-        summary = asyncio.run(_produce_span(settings, path, span, index, events, halt))
-    except Exception as exc:  # any failure: the parent raises it
-        events.put(("error", index, _portable(exc)))
-        sys.exit(1)  # multiprocessing flushes the queue before the process ends
-    events.put(("done", index, summary))
+@dataclass(frozen=True)
+class _Worker:
+    """One worker process: produce bytes ``span`` of ``path``, report counts to ``events``."""
 
+    settings: Settings
+    path: str
+    span: tuple[int, int]
+    index: int
+    events: multiprocessing.Queue[tuple[str, int, object]]
+    halt: ProcessEvent
 
-async def _produce_span(
-    settings: Settings,
-    path: str,
-    span: tuple[int, int],
-    index: int,
-    events: multiprocessing.Queue[tuple[str, int, object]],
-    halt: ProcessEvent,
-) -> ProduceSummary:
-    parent = os.getppid()
-    producer = make_producer(settings, client_id=f"wirewatch-produce-{index}")
-    await start_producer(producer, settings)
-    last_report = 0.0
+    def run(self) -> None:
+        """The process's entry point."""
+        # Forked from the parent's event loop: its signal wake-up pipe is the
+        # parent's. Ctrl-C reaches the whole process group; the parent decides.
+        signal.set_wakeup_fd(-1)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        try:
+            summary = asyncio.run(self.produce())
+        except Exception as exc:  # any failure: the parent raises it
+            self.events.put(("error", self.index, _portable(exc)))
+            sys.exit(1)  # multiprocessing flushes the queue before the process ends
+        self.events.put(("done", self.index, summary))
 
-    def report(summary: ProduceSummary) -> None:
-        nonlocal last_report
-        if halt.is_set() or os.getppid() != parent:
-            sender.stop.set()
-        now = time.monotonic()
-        if now - last_report >= REPORT_EVERY_S:
-            last_report = now
-            events.put(("progress", index, summary.snapshot()))
+    async def produce(self) -> ProduceSummary:
+        """Read, validate and send the span with a producer of this process's own."""
+        settings, parent = self.settings, os.getppid()
+        producer = make_producer(settings, client_id=f"wirewatch-produce-{self.index}")
+        await start_producer(producer, settings)
+        last_report = 0.0
 
-    sender = ArticleSender(producer, settings, on_progress=report)
-    try:
-        # blocking reads are fine here: this loop serves only this process's producer
-        with open(path, "rb") as stream:  # noqa: ASYNC230
-            lines = _numbered_range(stream, *span, settings.max_file_bytes)
-            await sender.send_all(jsonl_items(lines, settings, path, source_of_path(Path(path))))
-    finally:
-        await sender.drain()
-        await stop_producer(producer, settings)
-    return sender.summary
+        def report(summary: ProduceSummary) -> None:
+            nonlocal last_report
+            if self.halt.is_set() or os.getppid() != parent:
+                sender.stop.set()
+            now = time.monotonic()
+            if now - last_report >= REPORT_EVERY_S:
+                last_report = now
+                self.events.put(("progress", self.index, summary.snapshot()))
+
+        sender = ArticleSender(producer, settings, on_progress=report)
+        source = source_of_path(Path(self.path))
+        try:
+            # blocking reads are fine here: this loop serves only this process's producer
+            with open(self.path, "rb") as stream:  # noqa: ASYNC230
+                lines = _numbered_range(stream, *self.span, settings.max_file_bytes)
+                await sender.send_all(jsonl_items(lines, settings, self.path, source))
+        finally:
+            await sender.drain()
+            await stop_producer(producer, settings)
+        return sender.summary
 
 
 def _portable(exc: Exception) -> Exception:
@@ -196,8 +195,7 @@ async def produce_in_workers(
     halt = context.Event()
     processes = [
         context.Process(  # type: ignore[attr-defined]
-            target=_work,
-            args=(settings, str(path), span, index, events, halt),
+            target=_Worker(settings, str(path), span, index, events, halt).run,
             name=f"wirewatch-produce-{index}",
             daemon=True,
         )
@@ -219,11 +217,10 @@ async def produce_in_workers(
                 dead = [
                     i for i, p in enumerate(processes) if i not in finished and not p.is_alive()
                 ]
-                if dead:
-                    await asyncio.sleep(0.2)  # a last message may still be in the pipe
-                    if events.empty():
-                        failure = _died(path, spans[dead[0]], processes[dead[0]].exitcode)
-                        break
+                # a worker flushes its last report before it ends: none left means it was killed
+                if dead and events.empty():
+                    failure = _died(path, spans[dead[0]], processes[dead[0]].exitcode)
+                    break
                 await asyncio.sleep(0.05)
                 continue
             if kind == "error":

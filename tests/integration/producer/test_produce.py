@@ -271,7 +271,7 @@ async def test_a_worker_process_that_dies_is_an_error_not_a_gap(
     async def die(*_: object) -> None:
         os._exit(3)  # as a SIGKILL or an OOM kill would end it: no report
 
-    monkeypatch.setattr(produce_workers, "_produce_span", die)  # the forked worker inherits it
+    monkeypatch.setattr(produce_workers._Worker, "produce", die)  # a forked worker inherits it
     with pytest.raises(WirewatchError, match=r"died with exit code 3; rerun with --workers 0"):
         await produce(kafka_settings, [SEEDS / "articles.jsonl"], workers=2)
 
@@ -286,7 +286,7 @@ async def test_a_worker_process_error_reaches_the_caller_as_raised(
     async def fail(*_: object) -> None:
         raise DeliveryError("Kafka accepted no article for 30 s")
 
-    monkeypatch.setattr(produce_workers, "_produce_span", fail)
+    monkeypatch.setattr(produce_workers._Worker, "produce", fail)
     with pytest.raises(DeliveryError, match="accepted no article"):
         await produce(kafka_settings, [SEEDS / "articles.jsonl"], workers=2)
 
