@@ -4,6 +4,7 @@ ENV PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY schemas ./schemas
+COPY ingest ./ingest
 COPY streams ./streams
 COPY alerts ./alerts
 COPY wirewatch ./wirewatch

@@ -27,9 +27,9 @@ import time
 import uuid
 from pathlib import Path
 
+from ingest.producer import produce
 from schemas import Settings
 from schemas.kafka import TopicSpec, delete_prefixed_topics, ensure_topics, make_producer
-from wirewatch.producer import produce
 
 TEXT = (
     "the government said on Tuesday that talks with the delegation would continue despite heavy "

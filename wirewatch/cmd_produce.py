@@ -74,9 +74,9 @@ def produce(
     Exit status: 0 when everything reached Kafka, 1 with --strict when a record
     was invalid, 4 when something could not be delivered.
     """
-    from wirewatch.producer import produce
+    from ingest.producer import produce
+    from ingest.sender import ProduceSummary
     from wirewatch.progress import produce_progress
-    from wirewatch.sender import ProduceSummary
 
     per_second = parse_rate(rate)
     if not paths and follow is None:

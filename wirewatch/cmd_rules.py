@@ -192,8 +192,8 @@ def scan(
     counted and skipped. Prints hits per rule and per category; with --labels,
     precision, recall and F1 per category and the missed and false articles.
     """
+    from ingest.sources import Accepted, read_articles
     from streams.rules.backtest import read_labels, score_categories
-    from wirewatch.sources import Accepted, read_articles
 
     truth = read_labels(labels) if labels else None
     ruleset = _compile_or_exit(

@@ -38,6 +38,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from ingest.producer import produce
+from ingest.sender import ProduceSummary
 from schemas import Alert, Delivery, Settings, WirewatchError
 from schemas.kafka import delete_prefixed_topics, ensure_topics
 from streams.app import worker_topics
@@ -48,9 +50,7 @@ from wirewatch.alert_console import alert_panel
 from wirewatch.broker import LocalBroker
 from wirewatch.children import Child, start_child, stop_children
 from wirewatch.logs import configure_logging
-from wirewatch.producer import produce
 from wirewatch.progress import produce_progress
-from wirewatch.sender import ProduceSummary
 
 FILE_RECEIVER = "demo-file"
 READY_TIMEOUT_S = 120.0

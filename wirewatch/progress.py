@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 if TYPE_CHECKING:
-    from wirewatch.sender import ProduceSummary
+    from ingest.sender import ProduceSummary
 
 
 def produce_progress(

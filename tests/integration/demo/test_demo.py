@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from ingest.sources import Accepted, read_articles
 from schemas import Settings
 from schemas.kafka import encode
 from streams.aggregate import GroupState, decide, split_detection_key
@@ -23,7 +24,6 @@ from streams.rules import RuleSet, load_gazetteer, load_packs
 from tests.integration.alerts.conftest import smtp_server  # noqa: F401  # the fixture
 from tests.support.servers import SmtpServer
 from wirewatch.cli import DEMO_ARTICLES
-from wirewatch.sources import Accepted, read_articles
 
 ROOT = Path(__file__).resolve().parents[3]
 WIREWATCH = str(Path(sys.executable).parent / "wirewatch")

@@ -15,7 +15,11 @@ from pathlib import Path
 import pytest
 from aiokafka.structs import ConsumerRecord
 
-import wirewatch.producer as producer_module
+import ingest.producer as producer_module
+from ingest import produce_workers
+from ingest.producer import produce
+from ingest.sender import ProduceSummary
+from ingest.sources import Accepted, read_articles
 from schemas import (
     Article,
     DeadLetter,
@@ -25,10 +29,6 @@ from schemas import (
     build_article,
 )
 from schemas.kafka import TopicSpec, ensure_topics, make_consumer
-from wirewatch import produce_workers
-from wirewatch.producer import produce
-from wirewatch.sender import ProduceSummary
-from wirewatch.sources import Accepted, read_articles
 
 SEEDS = Path(__file__).parents[3] / "seeds"
 SEED_LINES = len((SEEDS / "articles.jsonl").read_text(encoding="utf-8").splitlines())

@@ -24,10 +24,10 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.producer.message_accumulator import BatchBuilder
 
+from ingest.partitioner import partition_of
+from ingest.sources import Accepted, Item, Rejected
 from schemas import BrokerError, DeadLetter, DeliveryError, Settings
 from schemas.kafka import DeadLetterWriter
-from wirewatch.partitioner import partition_of
-from wirewatch.sources import Accepted, Item, Rejected
 
 log = structlog.get_logger(__name__)
 

@@ -1,8 +1,8 @@
 """The produce command's loop: every input to the articles topic or to ``articles.dlq``.
 
-Reading is in :mod:`wirewatch.sources`, sending in :mod:`wirewatch.sender`;
+Reading is in :mod:`ingest.sources`, sending in :mod:`ingest.sender`;
 a large JSON Lines file is produced by several processes at once
-(:mod:`wirewatch.produce_workers`).
+(:mod:`ingest.produce_workers`).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import BinaryIO
 import structlog
 from aiokafka import AIOKafkaProducer
 
+from ingest.produce_workers import produce_in_workers
+from ingest.sender import ArticleSender, ProduceSummary, start_producer, stop_producer
+from ingest.sources import Rejected, read_articles, read_file, walk_files
 from schemas import Settings
 from schemas.kafka import ensure_topics, make_producer, pipeline_topics
-from wirewatch.produce_workers import produce_in_workers
-from wirewatch.sender import ArticleSender, ProduceSummary, start_producer, stop_producer
-from wirewatch.sources import Rejected, read_articles, read_file, walk_files
 
 log = structlog.get_logger(__name__)
 

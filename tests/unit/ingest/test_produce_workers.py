@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wirewatch import produce_workers
-from wirewatch.produce_workers import _numbered_range, split_ranges
-from wirewatch.sources import numbered_lines
+from ingest import produce_workers
+from ingest.produce_workers import _numbered_range, split_ranges
+from ingest.sources import numbered_lines
 
 
 @settings(max_examples=200, deadline=None)

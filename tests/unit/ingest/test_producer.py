@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from aiokafka.errors import KafkaTimeoutError
 
+from ingest.producer import ArticleSender
+from ingest.sources import Accepted, Item, Rejected
 from schemas import ConfigError, Settings, build_article
 from wirewatch.cli import main
 from wirewatch.cmd_produce import parse_rate
-from wirewatch.producer import ArticleSender
-from wirewatch.sources import Accepted, Item, Rejected
 
 SEED_JSONL = str(Path(__file__).parents[3] / "seeds" / "articles.jsonl")
 
@@ -177,7 +177,7 @@ async def test_a_record_over_the_kafka_message_size_is_dead_lettered(tmp_path: P
 
 def test_summary_line_says_what_happened(unit_settings: Settings) -> None:
     """The summary names produced, invalid by reason, dead-lettered and undelivered counts."""
-    from wirewatch.producer import ProduceSummary
+    from ingest.producer import ProduceSummary
 
     summary = ProduceSummary(produced=5, invalid=2, dead_lettered=2, failed=1)
     summary.reasons.update({"missing_body": 2})

@@ -345,7 +345,7 @@ def jsonl_items(
     """Yield the items of numbered JSON lines (None: a line over the limit); blank lines yield none.
 
     Separate from file reading so that a worker process can build a chunk of
-    lines while the main process sends (see ``wirewatch.producer``).
+    lines while the main process sends (see ``ingest.producer``).
     """
     for number, line in lines:
         where = f"{origin}:{number}"

@@ -7,7 +7,7 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wirewatch.partitioner import murmur2, partition_of
+from ingest.partitioner import murmur2, partition_of
 
 
 @given(st.binary(max_size=300))

@@ -32,10 +32,10 @@ from typing import BinaryIO
 
 import structlog
 
+from ingest.sender import ArticleSender, ProduceSummary, start_producer, stop_producer
+from ingest.sources import jsonl_items, numbered_lines, source_of_path
 from schemas import Settings, WirewatchError
 from schemas.kafka import make_producer
-from wirewatch.sender import ArticleSender, ProduceSummary, start_producer, stop_producer
-from wirewatch.sources import jsonl_items, numbered_lines, source_of_path
 
 log = structlog.get_logger(__name__)
 

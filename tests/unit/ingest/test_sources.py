@@ -12,8 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas import Settings
-from wirewatch.sources import (
+from ingest.sources import (
     SENTENCE_END,
     Accepted,
     Item,
@@ -21,6 +20,7 @@ from wirewatch.sources import (
     parse_text_page,
     read_articles,
 )
+from schemas import Settings
 
 SEEDS = Path(__file__).parents[3] / "seeds"
 
