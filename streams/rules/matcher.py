@@ -33,7 +33,7 @@ import re2
 
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
-from streams.rules.text import fold
+from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
 from streams.rules.words import Respacer, word_spans, word_text
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
@@ -143,7 +143,7 @@ class ArticleScan:
         self._hits: list[tuple[int, int]] = list(matcher.automaton.iter(self.stream))
         self._hit_terms: list[int] | None = None
         self.present: set[int] = set(map(_TERM, self._hits))
-        self.folded: dict[int, str] = {}
+        self.folded: dict[int, tuple[str, Offsets | None]] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
@@ -216,7 +216,9 @@ class ArticleScan:
             bit, base = segment[0], segment[1]
             respacer = self._respacers.get(bit)
             if respacer is None:
-                respacer = self._respacers[bit] = Respacer(segment[2])
+                respacer = self._respacers[bit] = Respacer(
+                    segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
+                )
             found.append(
                 (
                     bit,
@@ -233,14 +235,19 @@ class ArticleScan:
         assert term.regex is not None
         found: list[Occurrence] = []
         for bit, first, count in self.field_ranges:
-            folded = self.folded.get(bit)
-            if folded is None:
-                folded = self.folded[bit] = fold(self.article.text_of(BIT_FIELDS[bit]))
+            folding = self.folded.get(bit)
+            if folding is None:
+                folding = self.folded[bit] = fold_with_offsets(
+                    self.article.text_of(BIT_FIELDS[bit])
+                )
+            folded, original = folding
             starts: list[int] | None = None
             for match in term.regex.finditer(folded):
                 start, end = match.start(), match.end()
                 if start == end:
                     continue
+                if original is not None:
+                    start, end = original.start(start), original.end(end)
                 if starts is None:
                     starts = self.token_spans(bit)[0]
                 low = max(bisect_right(starts, start) - 1, 0)

@@ -57,6 +57,7 @@ from schemas.articles import Article
 from schemas.common import Span, TextField
 from schemas.detections import EntityMention, ExtractedValue
 from streams.rules.entities import folded_text
+from streams.rules.text import Offsets
 
 _FIELDS = (TextField.TITLE, TextField.SUMMARY, TextField.BODY)
 
@@ -310,15 +311,19 @@ def extract_values(
         text = article.text_of(field)
         if not text:
             continue
-        commodities = sorted(by_field.get(field, []), key=lambda m: m.start)
-        values.extend(_field_values(field, text, commodities))
+        values.extend(_field_values(field, text, by_field.get(field, [])))
     return tuple(values)
 
 
 def _field_values(
-    field: TextField, text: str, commodities: list[_Mention]
+    field: TextField, text: str, mentions: list[_Mention]
 ) -> Iterator[ExtractedValue]:
-    folded = folded_text(text)
+    folded, original = folded_text(text)
+    if original is not None:  # mentions are spans of the text: bring them to the folded one
+        mentions = [
+            _Mention(original.folded(m.start), original.folded(m.end), m.id) for m in mentions
+        ]
+    commodities = sorted(mentions, key=lambda m: m.start)
     figures = sorted(
         [*_amounts(folded), *_percents(folded), *_extremes(folded)], key=lambda f: f.start
     )
@@ -331,7 +336,7 @@ def _field_values(
     starts = [m.start for m in commodities]
     for (start, end), inside in sentences.items():
         sentence_mentions = commodities[bisect_left(starts, start) : bisect_left(starts, end)]
-        yield from _bind_sentence(field, text, folded, start, inside, sentence_mentions)
+        yield from _bind_sentence(field, text, folded, original, start, inside, sentence_mentions)
 
 
 def _sentence(ends: list[int], size: int, offset: int) -> tuple[int, int]:
@@ -346,6 +351,7 @@ def _bind_sentence(
     field: TextField,
     text: str,
     folded: str,
+    original: Offsets | None,
     sentence_start: int,
     figures: list[_Figure],
     mentions: list[_Mention],
@@ -361,6 +367,9 @@ def _bind_sentence(
                 figure.kind = "spread"
             previous_end = figure.end
         commodity = owners.of(folded, sentence_start, figure)
+        start, end = figure.start, figure.end
+        if original is not None:
+            start, end = original.start(start), original.end(end)
         yield ExtractedValue(
             kind=figure.kind,
             value=figure.value,
@@ -370,12 +379,7 @@ def _bind_sentence(
             benchmark=benchmark_id if figure.kind == "spread" and commodity else None,
             extreme=figure.extreme,
             direction=figure.direction,
-            span=Span(
-                field=field,
-                start=figure.start,
-                end=figure.end,
-                text=text[figure.start : figure.end],
-            ),
+            span=Span(field=field, start=start, end=end, text=text[start:end]),
         )
 
 
