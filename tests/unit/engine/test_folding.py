@@ -121,6 +121,9 @@ def test_gazetteer_and_figures_keep_exact_spans(make_article: Callable[..., Arti
         ("commodity:brent", ["Brent"]),
     ]
     values = extract_values(item, mentions)
-    assert values
+    assert [(v.kind, v.commodity, v.span.text) for v in values] == [
+        ("change_pct", "commodity:brent", "stieg um 3 Prozent"),
+        ("price", "commodity:brent", "64,10 Dollar je Barrel"),
+    ]
     for value in values:
         assert value.span.text == body[value.span.start : value.span.end]
