@@ -81,3 +81,20 @@ def test_script_of_title_and_body_differ() -> None:
     record.pop("language")
     record["title"] = "Ціни на газ у Європі різко зросли"
     assert build_article(record).language in {"de", UNKNOWN}
+
+
+def test_untagged_samples_fire_their_category_in_every_language() -> None:
+    """Untagged, each sample is identified and its per-language queries fire its category."""
+    from streams.rules import RuleSet, load_packs
+    from streams.rules.entities import Gazetteer
+
+    root = SAMPLES.parents[0]
+    rules = RuleSet.compile(load_packs(root / "rules"), gazetteer=Gazetteer.load(root / "entities"))
+    missed = []
+    for record in samples():
+        labels = set(record.pop("labels"))
+        record.pop("language")
+        fired = {detection.category for detection in rules.evaluate(build_article(record))}
+        if not labels <= fired:
+            missed.append(record["id"])
+    assert missed == []
