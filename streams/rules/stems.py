@@ -20,8 +20,8 @@ over-stems some base forms (Russian ``киев`` -> ``ки`` but ``киевом`
 ``~term`` only on the exact word.
 
 Keys are remembered per language (a bounded cache), and only words whose
-first letter starts some stem term are looked at, so an article costs a few
-microseconds more unless it is full of candidate words.
+first two letters start some key of a stem term are looked at, so an article
+costs little more unless it is full of candidate words.
 """
 
 from __future__ import annotations
@@ -63,6 +63,11 @@ LEMMATIZED: Final = frozenset({"uk"})
 _CACHE_SIZE: Final = 200_000
 
 Keys = frozenset[str]
+_Keyed = tuple["StemTerm", list[Keys]]
+# A word and the keys it shares with a term start with the same two letters (a
+# stem or normal form keeps the start of its word: Києвом/київ, Харкові/харків),
+# so only words starting like some term key are looked up.
+_START: Final = 2
 
 
 @cache
@@ -147,15 +152,20 @@ class StemIndex:
 
     def __init__(self, terms: Sequence[StemTerm]) -> None:
         self.terms = tuple(terms)
-        self._by_language: dict[str, tuple[frozenset[str], list[tuple[StemTerm, list[Keys]]]]] = {}
+        self._by_language: dict[str, tuple[frozenset[str], dict[str, list[_Keyed]]]] = {}
 
-    def _keyed(self, language: str) -> tuple[frozenset[str], list[tuple[StemTerm, list[Keys]]]]:
+    def _keyed(self, language: str) -> tuple[frozenset[str], dict[str, list[_Keyed]]]:
+        """The terms keyed in ``language``: the starts of their first words' keys, and by key."""
         keyed = self._by_language.get(language)
         if keyed is None:
             cache_ = key_cache(language)
-            terms = [(term, [cache_.keys(word) for word in term.words]) for term in self.terms]
-            initials = frozenset(key[0] for _, keys in terms for key in keys[0] if key)
-            keyed = self._by_language[language] = (initials, terms)
+            by_key: dict[str, list[_Keyed]] = {}
+            for term in self.terms:
+                term_keys = [cache_.keys(word) for word in term.words]
+                for key in term_keys[0]:
+                    by_key.setdefault(key, []).append((term, term_keys))
+            starts = frozenset(key[:_START] for key in by_key)
+            keyed = self._by_language[language] = (starts, by_key)
         return keyed
 
     def find(
@@ -174,18 +184,23 @@ class StemIndex:
             term id -> occurrences ``(bit, first_word, last_word, term_id,
             char_start, char_end)``, in text order.
         """
-        initials, terms = self._keyed(language)
+        starts, by_key = self._keyed(language)
         cache_ = key_cache(language)
         found: dict[int, list[tuple[int, int, int, int, int, int]]] = {}
         for bit, first, folded, spans, text in fields:
             keys = _FieldKeys(cache_, spans, text)
             for index, word in enumerate(folded):
-                if word[0] not in initials:
+                if word[:_START] not in starts:
                     continue
-                for term, term_keys in terms:
+                candidates = {
+                    term.id: (term, term_keys)
+                    for key in keys.at(index)
+                    for term, term_keys in by_key.get(key, ())
+                }
+                for term, term_keys in candidates.values():
                     size = len(term_keys)
                     if index + size > len(folded) or not all(
-                        not term_keys[k].isdisjoint(keys.at(index + k)) for k in range(size)
+                        not term_keys[k].isdisjoint(keys.at(index + k)) for k in range(1, size)
                     ):
                         continue
                     found.setdefault(term.id, []).append(
