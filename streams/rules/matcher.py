@@ -35,7 +35,7 @@ from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
 from streams.rules.stems import StemIndex, StemTerm
 from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
-from streams.rules.words import Respacer, word_spans, word_text
+from streams.rules.words import Respacer, ascii_word_text, word_spans
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
 BIT_FIELDS: Final = {bit: name for name, bit in FIELD_BITS.items()}
@@ -121,14 +121,15 @@ class ArticleScan:
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
-        # (bit, stream offset of its first word, word text) of each non-empty field
-        self._segments: list[tuple[int, int, str]] = []
+        # (bit, stream offset of its first word, word text, its words are ASCII) of each
+        # non-empty field
+        self._segments: list[tuple[int, int, str, bool]] = []
         next_word, next_char = 0, 1  # the stream starts with a space
         for name, bit in FIELD_BITS.items():
             text = article.text_of(name)
             if not text:
                 continue
-            spaced = word_text(text)
+            spaced, ascii_words = ascii_word_text(text)
             found = spaced.split()
             if not found:
                 continue
@@ -138,7 +139,7 @@ class ArticleScan:
                 next_char += len(_SENTINEL) + 1
             piece = " ".join(found)
             self.field_ranges.append((bit, next_word, len(found)))
-            self._segments.append((bit, next_char, spaced))
+            self._segments.append((bit, next_char, spaced, ascii_words))
             pieces.append(piece)
             next_word += len(found)
             next_char += len(piece) + 1
@@ -155,15 +156,39 @@ class ArticleScan:
 
     def _find_stems(self, stems: StemIndex) -> None:
         """Add the ``~`` terms that match (found by the stem index, not the automaton)."""
-        fields = []
-        for (bit, first, _), (_, _, spaced) in zip(self.field_ranges, self._segments, strict=True):
-            starts, ends = self.token_spans(bit)
-            text = self.article.text_of(BIT_FIELDS[bit])
-            fields.append((bit, first, spaced.split(), list(zip(starts, ends, strict=True)), text))
         language = self.article.language.split("-")[0].lower()
-        found = stems.find(language, fields)
-        self._occurrences.update(found)
-        self.present.update(found)
+        for term_id, places in stems.find(language, self.stream, self._original_word).items():
+            self._occurrences[term_id] = self._place(term_id, places)
+            self.present.add(term_id)
+
+    def _segment(self, start: int) -> tuple[int, int, str, bool]:
+        """The field segment ``(bit, stream offset, word text, ASCII words)`` holding ``start``."""
+        segment = self._segments[0]
+        for later in self._segments[1:]:
+            if later[1] <= start:
+                segment = later
+        return segment
+
+    def _respacer(self, segment: tuple[int, int, str, bool]) -> Respacer:
+        """The map from a field's joined words back to its text, made on first need."""
+        bit = segment[0]
+        respacer = self._respacers.get(bit)
+        if respacer is None:
+            respacer = self._respacers[bit] = Respacer(
+                segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
+            )
+        return respacer
+
+    def _original_word(self, start: int, end: int) -> str:
+        """The word at ``[start, end)`` of the stream as its field writes it, lower-cased."""
+        if self.stream[start] == _SENTINEL:
+            return ""
+        segment = self._segment(start)
+        if segment[3]:  # an ASCII word folds to itself lower-cased
+            return self.stream[start:end]
+        respacer, base = self._respacer(segment), segment[1]
+        text = self.article.text_of(BIT_FIELDS[segment[0]])
+        return text[respacer.offset(start - base) : respacer.offset(end - base)].lower()
 
     def token_spans(self, bit: int) -> tuple[list[int], list[int]]:
         """Return the start and end offsets of every word of field ``bit``, in its text."""
@@ -208,40 +233,41 @@ class ArticleScan:
         return self._hits[low : bisect_right(hit_terms, term_id, low)]
 
     def _term_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
-        """Read a term's occurrences from the automaton's hits.
-
-        The word index of a match is the number of spaces before its first
-        word minus one (the stream starts with a space), counted from the
-        previous hit on; its character offsets are mapped from the stream back
-        to the field's text.
-        """
-        stream, segments = self.stream, self._segments
-        offset, span = len(term.key) - 2, term.words - 1
+        """Read a term's occurrences from the automaton's hits."""
+        stream = self.stream
+        offset = len(term.key) - 2
         whole_word = term.key.endswith(" ")
+        return self._place(
+            term.id,
+            [
+                (end - offset, end if whole_word else stream.find(" ", end))
+                for end, _ in self._term_hits(term.id)
+            ],
+        )
+
+    def _place(self, term_id: int, places: list[tuple[int, int]]) -> list[Occurrence]:
+        """Turn a term's ``(start, end)`` places in the stream, in text order, into occurrences.
+
+        The word index of a place is the number of spaces before its first
+        word minus one (the stream starts with a space), counted from the
+        previous place on; its character offsets are mapped from the stream
+        back to the field's text.
+        """
+        stream = self.stream
+        span = self.terms[term_id].words - 1
         found: list[Occurrence] = []
         word, counted = -1, 0
-        for end, _ in self._term_hits(term.id):
-            start = end - offset
-            # one term's hits come in text order: count only the spaces since the last
+        for start, stop in places:
             word += stream.count(" ", counted, start)
             counted = start
-            stop = end if whole_word else stream.find(" ", end)
-            segment = segments[0]
-            for later in segments[1:]:
-                if later[1] <= start:
-                    segment = later
-            bit, base = segment[0], segment[1]
-            respacer = self._respacers.get(bit)
-            if respacer is None:
-                respacer = self._respacers[bit] = Respacer(
-                    segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
-                )
+            segment = self._segment(start)
+            respacer, base = self._respacer(segment), segment[1]
             found.append(
                 (
-                    bit,
+                    segment[0],
                     word,
                     word + span,
-                    term.id,
+                    term_id,
                     respacer.offset(start - base),
                     respacer.offset(stop - base),
                 )

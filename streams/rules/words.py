@@ -63,15 +63,24 @@ def word_text(text: str) -> str:
     >>> word_text("Kyiv’s “drone-war”")
     'kyiv s  drone war '
     """
-    if not text.isascii():
-        for char in _TYPOGRAPHIC:
-            if char in text:
-                text = text.replace(char, " ")
-        ascii_only = text.encode("ascii", "ignore")
-        if len(ascii_only) == len(text):
-            # a compact ASCII string again, so translate takes its fast path
-            text = ascii_only.decode("ascii")
-    return text.translate(_TABLE)
+    return ascii_word_text(text)[0]
+
+
+def ascii_word_text(text: str) -> tuple[str, bool]:
+    """Return :func:`word_text` of ``text``, and whether every word of ``text`` is ASCII.
+
+    When they are, each word of the result is its word of ``text`` lower-cased.
+    """
+    if text.isascii():
+        return text.translate(_TABLE), True
+    for char in _TYPOGRAPHIC:
+        if char in text:
+            text = text.replace(char, " ")
+    ascii_only = text.encode("ascii", "ignore")
+    if len(ascii_only) == len(text):
+        # a compact ASCII string again, so translate takes its fast path
+        return ascii_only.decode("ascii").translate(_TABLE), True
+    return text.translate(_TABLE), False
 
 
 def words(text: str) -> list[str]:
