@@ -27,7 +27,7 @@ UNKNOWN: Final = "unknown"
 """The language of an article whose language could not be told."""
 MIN_CONFIDENCE: Final = 0.5
 """Below this probability the best language is not trusted."""
-SAMPLE_CHARS: Final = 600
+SAMPLE_CHARS: Final = 300
 """How much of an article is read to identify its language."""
 MIN_LETTERS: Final = 12
 """Fewer letters than this, and nothing is guessed."""
