@@ -453,7 +453,8 @@ def _bind_sentence(
     benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
     benchmark_id = benchmarks[0].id if benchmarks else None
     references = set(benchmarks)
-    owners = _Owners([m for m in mentions if m not in references])
+    amounts = [(f.start, f.end) for f in figures if f.kind == "price"]
+    owners = _Owners([m for m in mentions if m not in references], amounts)
     previous_figure = previous_amount = sentence_start
     for figure in figures:
         if figure.kind in ("price", "change_pct"):
@@ -521,31 +522,44 @@ def _is_spread(folded: str, previous_end: int, figure: _Figure) -> bool:
 
 
 class _Owners:
-    """The commodity mentions of one sentence that figures may bind to."""
+    """The commodity mentions of one sentence that figures may bind to.
 
-    def __init__(self, mentions: list[_Mention]) -> None:
+    ``amounts`` are the sentence's amounts: a currency word inside one ("52
+    Euro je Megawattstunde, den höchsten Stand") names the amount's unit, not
+    another subject the figures after it are about.
+    """
+
+    def __init__(self, mentions: list[_Mention], amounts: list[tuple[int, int]]) -> None:
         self.mentions = mentions
         self.starts = [m.start for m in mentions]
         self.ends = [m.end for m in mentions]
+        self.amounts = amounts
+
+    def _other_subject(self, folded: str, start: int, end: int) -> bool:
+        """True when a word of another subject is in ``folded[start:end]``, outside the amounts."""
+        return any(
+            not any(low <= found.start() and found.end() <= high for low, high in self.amounts)
+            for found in _OTHER_SUBJECT.finditer(folded, start, end)
+        )
 
     def of(self, folded: str, sentence_start: int, figure: _Figure) -> str | None:
         """The id of the commodity a figure is about, or None (see the module docs)."""
         index = bisect_right(self.ends, figure.start)
         if index:
             nearest = self.mentions[index - 1]
-            if figure.start - nearest.end > _MAX_BINDING_DISTANCE or _OTHER_SUBJECT.search(
+            if figure.start - nearest.end > _MAX_BINDING_DISTANCE or self._other_subject(
                 folded, nearest.end, figure.start
             ):
                 return None
             return nearest.id
         subject_start = max(sentence_start, figure.start - _DIRECTION_WINDOW)
-        if _OTHER_SUBJECT.search(folded, subject_start, figure.start):
+        if self._other_subject(folded, subject_start, figure.start):
             return None
         index = bisect_left(self.starts, figure.end)
         if index == len(self.mentions):
             return None
         following = self.mentions[index]
-        if following.start - figure.end > _MAX_BINDING_DISTANCE or _OTHER_SUBJECT.search(
+        if following.start - figure.end > _MAX_BINDING_DISTANCE or self._other_subject(
             folded, figure.end, following.start
         ):
             return None
