@@ -9,7 +9,10 @@ same run:
 (a) the engine: ``RuleSet.evaluate`` end to end (scan, candidate rules,
     Boolean evaluation, explained ``Detection`` objects);
 (b) a naive baseline that evaluates each rule's query one by one with Python
-    ``re`` (one compiled pattern per term, searched in the lower-cased text).
+    ``re`` (one compiled pattern per term, searched in the lower-cased text);
+(c) at 1,000 rules, what languages add to the engine's path: identifying the
+    language of untagged articles (as ``build_article`` does), and ``~`` stem
+    terms (every plain word of one rule in five), each alone and both.
 
 The baseline is slow, so it runs on a small sample of the articles and its
 per-article time is extrapolated; the output says how many it ran.
@@ -35,6 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from schemas import Article
+from schemas.languages import identify_language, sample_of
 from schemas.rules import RulePack, RuleSpec
 from streams.rules import RuleSet
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term, parse_query
@@ -477,6 +481,65 @@ def measure(
     }
 
 
+_BARE_WORD = re.compile(r'"[^"]*"|\b([a-z]+)\b(?![*:])')
+
+
+def with_stems(query: str) -> str:
+    """``query`` with every plain word (not a phrase, wildcard or field name) a ``~`` term."""
+    return _BARE_WORD.sub(lambda m: f"~{m[1]}" if m[1] else m[0], query)
+
+
+def measure_languages(
+    corpus: Corpus, articles: list[Article], repeats: int, size: int = 1_000
+) -> dict[str, object]:
+    """Throughput at ``size`` rules with language identification and ``~`` terms, against without."""
+    packs = corpus.rules(size)
+    stemmed = [
+        RulePack(
+            name=pack.name,
+            rules=tuple(
+                rule.model_copy(update={"query": with_stems(rule.query)})
+                if int(rule.id.rsplit("-", 1)[1]) % 5 == 0
+                else rule
+                for rule in pack.rules
+            ),
+        )
+        for pack in packs
+    ]
+    plain, stems = RuleSet.compile(packs), RuleSet.compile(stemmed)
+    identify_language(sample_of(articles[0].title, articles[0].body))  # the model loads once
+
+    def identified(ruleset: RuleSet) -> Callable[[], object]:
+        def run() -> object:
+            for article in articles:
+                language, _, _ = identify_language(
+                    sample_of(article.title, article.summary, article.body)
+                )
+                ruleset.evaluate(article.model_copy(update={"language": language}))
+            return None
+
+        return run
+
+    paths: dict[str, Callable[[], object]] = {
+        "today (tagged, no ~)": lambda: [plain.evaluate(a) for a in articles],
+        "+ language identification": identified(plain),
+        "+ ~ terms (1 rule in 5)": lambda: [stems.evaluate(a) for a in articles],
+        "+ both": identified(stems),
+    }
+    for run in paths.values():
+        run()  # warm the caches
+    rates = {
+        name: statistics.median(_throughput(run, len(articles), repeats))
+        for name, run in paths.items()
+    }
+    today = rates["today (tagged, no ~)"]
+    return {
+        "rules": size,
+        "articles_per_s": {name: round(rate, 1) for name, rate in rates.items()},
+        "drop_pct": {name: round(100 * (1 - rate / today), 1) for name, rate in rates.items()},
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -493,12 +556,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     mean_size = statistics.mean(len(a.title) + len(a.body) for a in articles)
     samples = {100: 100, 1_000: 20, 10_000: 4} if not args.quick else {100: 20, 1_000: 5, 10_000: 2}
     results = [measure(size, corpus, articles, samples[size], args.repeats) for size in SIZES]
+    languages = measure_languages(corpus, articles, args.repeats)
     by_size = {r["rules"]: r for r in results}
     eps = {size: float(by_size[size]["engine_articles_per_s"]) for size in SIZES}  # type: ignore[arg-type]
     targets = {
         "10k_rules_articles_per_s>=3000": eps[10_000] >= 3_000,
         "1k_rules_speedup>=100": float(by_size[1_000]["speedup"]) >= 100,  # type: ignore[arg-type]
         "10k_vs_100_throughput>=0.5": eps[10_000] / eps[100] >= 0.5,
+        "1k_languages_drop<=25%": languages["drop_pct"]["+ both"] <= 25,  # type: ignore[index]
     }
     print(
         f"articles: {len(articles)} of {mean_size:,.0f} characters on average; "
@@ -514,12 +579,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print("naive baseline: measured on the sample of articles shown, per-article time extrapolated")
     print(f"10k/100 throughput ratio: {eps[10_000] / eps[100]:.2f}")
+    print(f"languages at {languages['rules']:,} rules:")
+    for name, rate in languages["articles_per_s"].items():  # type: ignore[attr-defined]
+        print(f"  {name:30} {rate:>10,.1f} art/s  drop {languages['drop_pct'][name]:5.1f}%")  # type: ignore[index]
     for name, ok in targets.items():
         print(f"target {name}: {'met' if ok else 'NOT met'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
-            {"results": results, "targets": targets, "mean_article_chars": round(mean_size)},
+            {
+                "results": results,
+                "languages": languages,
+                "targets": targets,
+                "mean_article_chars": round(mean_size),
+            },
             indent=2,
         )
     )
