@@ -11,7 +11,9 @@ letters to judge (numbers, punctuation, a one-word headline), when the model
 says the text has no linguistic content (``zxx``), or when the best
 probability is below :data:`MIN_CONFIDENCE` (short or mixed-language text).
 Only the first :data:`SAMPLE_CHARS` characters of title, summary and body
-are read: the cost is bounded whatever the body's size (about 250 µs here),
+are read: the cost is bounded whatever the body's size (250 to 330 µs of
+CPU here on a loaded machine; 300 characters identified every tagged
+article of the seeds and the evaluation set as 600 did, at about half the cost),
 and a news lead says what the language is.
 """
 
