@@ -106,6 +106,7 @@ class ArticleScan:
         "_respacers",
         "_segments",
         "_spans",
+        "_stem_places",
         "article",
         "field_ranges",
         "folded",
@@ -151,15 +152,21 @@ class ArticleScan:
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
+        # where the ~ terms that match are in the stream, placed on first need
+        self._stem_places: dict[int, list[tuple[int, int]]] = {}
         if matcher.stems is not None:
             self._find_stems(matcher.stems)
 
     def _find_stems(self, stems: StemIndex) -> None:
         """Add the ``~`` terms that match (found by the stem index, not the automaton)."""
         language = self.article.language.split("-")[0].lower()
-        for term_id, places in stems.find(language, self.stream, self._original_word).items():
-            self._occurrences[term_id] = self._place(term_id, places)
-            self.present.add(term_id)
+        self._stem_places = stems.find(
+            language,
+            self.stream,
+            self._original_word,
+            ascii_words=all(segment[3] for segment in self._segments),
+        )
+        self.present.update(self._stem_places)
 
     def _segment(self, start: int) -> tuple[int, int, str, bool]:
         """The field segment ``(bit, stream offset, word text, ASCII words)`` holding ``start``."""
@@ -215,7 +222,12 @@ class ArticleScan:
         found = self._occurrences.get(term_id)
         if found is None:
             term = self.terms[term_id]
-            found = self._regex_occurrences(term) if term.regex else self._term_occurrences(term)
+            if term.stem:
+                found = self._place(term_id, self._stem_places.get(term_id, []))
+            elif term.regex:
+                found = self._regex_occurrences(term)
+            else:
+                found = self._term_occurrences(term)
             self._occurrences[term_id] = found
         return found
 

@@ -70,7 +70,6 @@ LEMMATIZED: Final = frozenset({"uk"})
 _CACHE_SIZE: Final = 200_000
 
 Keys = frozenset[str]
-_Keyed = tuple["StemTerm", list[Keys]]
 # A word and the keys it shares with a term start with the same two letters (a
 # stem keeps the start of its word: negotiated/negoti, Киевом/киев), so only
 # words starting like some term key (or, in Ukrainian, some form of its
@@ -152,32 +151,22 @@ class StemIndex:
 
     def __init__(self, terms: Sequence[StemTerm]) -> None:
         self.terms = tuple(terms)
-        self._by_language: dict[str, tuple[re.Pattern[str], dict[str, list[_Keyed]]]] = {}
+        self._by_language: dict[str, _Language] = {}
 
-    def _keyed(self, language: str) -> tuple[re.Pattern[str], dict[str, list[_Keyed]]]:
-        """The terms keyed in ``language``: a pattern of the words worth keying, and the terms by key."""
+    def _keyed(self, language: str) -> _Language:
+        """The terms keyed in ``language`` (made on first need)."""
         keyed = self._by_language.get(language)
         if keyed is None:
-            cache_ = key_cache(language)
-            by_key: dict[str, list[_Keyed]] = {}
-            starts: set[str] = set()
-            for term in self.terms:
-                term_keys = [cache_.keys(word) for word in term.words]
-                for key in term_keys[0]:
-                    by_key.setdefault(key, []).append((term, term_keys))
-                if language in LEMMATIZED:
-                    starts.update(fold(form)[:_START] for form in _lexeme_forms(term.words[0]))
-            starts.update(key[:_START] for key in by_key)
-            # A space, then a word starting with one of the starts: a literal first
-            # character and an alternation of short literals, so the search runs at
-            # C speed and in linear time whatever the rule writer's words.
-            alternatives = "|".join(map(re.escape, sorted(starts, key=len, reverse=True)))
-            pattern = re.compile(f" (?:{alternatives})[^ ]*")
-            keyed = self._by_language[language] = (pattern, by_key)
+            keyed = self._by_language[language] = _Language(language, self.terms)
         return keyed
 
     def find(
-        self, language: str, stream: str, original: Callable[[int, int], str]
+        self,
+        language: str,
+        stream: str,
+        original: Callable[[int, int], str],
+        *,
+        ascii_words: bool = False,
     ) -> dict[int, list[tuple[int, int]]]:
         """Return where every ``~`` term that matches occurs in an article's word stream.
 
@@ -188,22 +177,29 @@ class StemIndex:
             original: ``original(start, end)`` is the word at ``[start, end)``
                 of the stream as the article writes it, lower-cased; empty
                 for a word that is no text (a field separator).
+            ascii_words: every word of the article is ASCII, so each word of
+                the stream is its original: the distinct candidate words are
+                looked up once each, and only those with a term are found again.
 
         Returns:
             term id -> ``(start, end)`` in the stream of each occurrence (from
             its first word's first letter to its last word's end), in text order.
         """
-        pattern, by_key = self._keyed(language)
-        keys = key_cache(language).keys
+        keyed = self._keyed(language)
+        keys = keyed.cache.keys
+        if ascii_words:
+            words = [w[1:] for w in set(keyed.pattern.findall(stream)) if keyed.first(w[1:])]
+            if not words:
+                return {}
+            alternatives = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
+            occurrences = re.finditer(f" (?:{alternatives})(?= )", stream)
+        else:
+            occurrences = keyed.pattern.finditer(stream)
         found: dict[int, list[tuple[int, int]]] = {}
-        for match in pattern.finditer(stream):
+        for match in occurrences:
             start, end = match.start() + 1, match.end()
-            candidates = {
-                term.id: term_keys
-                for key in keys(original(start, end))
-                for term, term_keys in by_key.get(key, ())
-            }
-            for term_id, term_keys in candidates.items():
+            word = stream[start:end] if ascii_words else original(start, end)
+            for term_id, term_keys in keyed.first(word):
                 stop = end
                 for following in term_keys[1:]:
                     begin = stop + 1
@@ -213,4 +209,40 @@ class StemIndex:
                         break
                 else:
                     found.setdefault(term_id, []).append((start, stop))
+        return found
+
+
+class _Language:
+    """The ``~`` terms keyed in one language."""
+
+    def __init__(self, language: str, terms: Sequence[StemTerm]) -> None:
+        self.cache = key_cache(language)
+        self._by_key: dict[str, list[tuple[int, list[Keys]]]] = {}
+        starts: set[str] = set()
+        for term in terms:
+            term_keys = [self.cache.keys(word) for word in term.words]
+            for key in term_keys[0]:
+                self._by_key.setdefault(key, []).append((term.id, term_keys))
+            if language in LEMMATIZED:
+                starts.update(fold(form)[:_START] for form in _lexeme_forms(term.words[0]))
+        starts.update(key[:_START] for key in self._by_key)
+        # A space, then a word starting with one of the starts: a literal first
+        # character and an alternation of short literals, so the search runs at
+        # C speed and in linear time whatever the rule writer's words.
+        alternatives = "|".join(map(re.escape, sorted(starts, key=len, reverse=True)))
+        self.pattern = re.compile(f" (?:{alternatives})[^ ]*")
+        self._first: dict[str, tuple[tuple[int, list[Keys]], ...]] = {}
+
+    def first(self, word: str) -> tuple[tuple[int, list[Keys]], ...]:
+        """The terms whose first word shares a key with ``word`` (lower-cased), remembered."""
+        found = self._first.get(word)
+        if found is None:
+            if len(self._first) >= _CACHE_SIZE:
+                self._first.clear()
+            terms = {
+                term_id: (term_id, term_keys)
+                for key in self.cache.keys(word)
+                for term_id, term_keys in self._by_key.get(key, ())
+            }
+            found = self._first[word] = tuple(terms.values())
         return found

@@ -63,10 +63,13 @@ class CharTable(dict[int, str]):
     every character becomes what its lower case becomes (checked for all of
     Unicode by the tests), and most lower-case characters stay as they are, so
     :meth:`apply` lower-cases the text at C speed and then replaces only the
-    characters known to change, found with one regular-expression scan. A
-    text with a character the table has not met yet teaches it first; one
-    with a character whose lower case breaks the rule (``İ`` lower-cases to
-    two, ``Ↄ`` folds apart from ``ↄ``) is translated character by character.
+    characters known to change, found with one regular-expression scan. The
+    table learns the characters of the Basic Multilingual Plane a block of 256
+    at a time, when a text first has one of the block (so at most 256 times
+    in a process, however many new characters texts bring). A text with a
+    character beyond that plane, or whose lower case breaks the rule (``İ``
+    lower-cases to two, ``Ↄ`` folds apart from ``ↄ``), is translated
+    character by character.
     """
 
     _SLOW: Final = frozenset("İↃ")
@@ -74,7 +77,7 @@ class CharTable(dict[int, str]):
     def __init__(self, ascii_pass: re.Pattern[str] | None = None) -> None:
         super().__init__()
         self._ascii_pass = ascii_pass
-        self._known: set[str] = set()
+        self._blocks: set[int] = set()
         self._unknown = re.compile("[^\x00-\x7f]")
         self._changed: re.Pattern[str] | None = None
 
@@ -89,32 +92,57 @@ class CharTable(dict[int, str]):
     def _replace(self, match: re.Match[str]) -> str:
         return self[ord(match.group())]
 
-    def _learn(self, text: str) -> bool:
-        """Meet the new characters of ``text``; False when one of them needs the slow path."""
-        new = set(text) - self._known
-        new.difference_update(map(chr, range(128)))
-        if new & self._SLOW:
+    def _learn(self, unknown: list[str]) -> bool:
+        """Learn the blocks of the ``unknown`` characters; False when one needs the slow path."""
+        if any(char in self._SLOW or ord(char) > 0xFFFF for char in unknown):
             return False
-        for char in new:
-            # a capital sigma lower-cases to a final sigma at the end of a word
-            for form in (char, char.lower(), *(("ς",) if char == "Σ" else ())):
-                self._known.add(form)
-                if ord(form) not in self:
-                    self[ord(form)] = self.value(form)
-        known = "".join(map(re.escape, sorted(self._known)))
-        self._unknown = re.compile(f"[^\\x00-\\x7f{known}]")
-        changed = sorted(c for c in self._known if self[ord(c)] != c)
-        self._changed = re.compile(f"[{''.join(map(re.escape, changed))}]") if changed else None
+        blocks = {ord(char) >> 8 for char in unknown}
+        # with the blocks of their lower cases (the Ohm sign's is the Greek block)
+        blocks.update(
+            ord(chr(code).lower()[0]) >> 8
+            for block in list(blocks)
+            for code in range(block << 8, (block + 1) << 8)
+            if not 0xD800 <= code < 0xE000
+        )
+        for block in blocks - self._blocks:
+            for code in range(block << 8, (block + 1) << 8):
+                if code not in self and not 0xD800 <= code < 0xE000:
+                    self[code] = self.value(chr(code))
+            self._blocks.add(block)
+        learned = [
+            code
+            for block in sorted(self._blocks)
+            for code in range(block << 8, (block + 1) << 8)
+            if code in self and chr(code) not in self._SLOW
+        ]
+        self._unknown = re.compile(f"[^\\x00-\\x7f{_ranges(learned)}]")
+        # lower-cased text has only characters that are their own lower case
+        changed = [code for code in learned if self[code] != chr(code) == chr(code).lower()]
+        self._changed = re.compile(f"[{_ranges(changed)}]") if changed else None
         return True
 
     def apply(self, text: str) -> str:
         """Return ``text.translate(self)``, faster."""
-        if self._unknown.search(text) and not self._learn(text):
+        if self._unknown.search(text) and not self._learn(self._unknown.findall(text)):
             return text.translate(self)
-        text = text.lower()
+        lowered = text.lower()
         if self._ascii_pass is not None:
-            text = self._ascii_pass.sub(" ", text)
-        return self._changed.sub(self._replace, text) if self._changed else text
+            lowered = self._ascii_pass.sub(" ", lowered)
+        return self._changed.sub(self._replace, lowered) if self._changed else lowered
+
+
+def _ranges(codes: list[int]) -> str:
+    """A regular-expression character class body of the sorted code points ``codes``."""
+    parts: list[str] = []
+    index = 0
+    while index < len(codes):
+        last = index
+        while last + 1 < len(codes) and codes[last + 1] == codes[last] + 1:
+            last += 1
+        first = re.escape(chr(codes[index]))
+        parts.append(first if last == index else f"{first}-{re.escape(chr(codes[last]))}")
+        index = last + 1
+    return "".join(parts)
 
 
 class _FoldTable(CharTable):
