@@ -187,19 +187,25 @@ class StemIndex:
         """
         keyed = self._keyed(language)
         keys = keyed.cache.keys
+        hits: list[tuple[int, int, str]]  # (start, end, the word as written, lower-cased)
         if ascii_words:
-            words = [w[1:] for w in set(keyed.pattern.findall(stream)) if keyed.first(w[1:])]
-            if not words:
-                return {}
-            alternatives = "|".join(map(re.escape, sorted(words, key=len, reverse=True)))
-            occurrences = re.finditer(f" (?:{alternatives})(?= )", stream)
+            hits = []
+            for word in set(stream.split()):
+                if word[:_START] in keyed.starts and keyed.first(word):
+                    needle = f" {word} "
+                    at = stream.find(needle)
+                    while at >= 0:
+                        hits.append((at + 1, at + 1 + len(word), word))
+                        at = stream.find(needle, at + len(word))
+            hits.sort()
         else:
-            occurrences = keyed.pattern.finditer(stream)
+            hits = [
+                (match.start() + 1, match.end(), original(match.start() + 1, match.end()))
+                for match in keyed.pattern.finditer(stream)
+            ]
         found: dict[int, list[tuple[int, int]]] = {}
-        for match in occurrences:
-            start, end = match.start() + 1, match.end()
-            word = stream[start:end] if ascii_words else original(start, end)
-            for term_id, term_keys in keyed.first(word):
+        for start, end, first in hits:
+            for term_id, term_keys in keyed.first(first):
                 stop = end
                 for following in term_keys[1:]:
                     begin = stop + 1
@@ -226,10 +232,18 @@ class _Language:
             if language in LEMMATIZED:
                 starts.update(fold(form)[:_START] for form in _lexeme_forms(term.words[0]))
         starts.update(key[:_START] for key in self._by_key)
+        self.starts = frozenset(starts)
         # A space, then a word starting with one of the starts: a literal first
-        # character and an alternation of short literals, so the search runs at
-        # C speed and in linear time whatever the rule writer's words.
-        alternatives = "|".join(map(re.escape, sorted(starts, key=len, reverse=True)))
+        # character, then one of the first letters, each followed by a class of
+        # second letters, so the search runs at C speed and in linear time
+        # whatever the rule writer's words.
+        seconds: dict[str, set[str]] = {}
+        for start in starts:
+            seconds.setdefault(start[0], set()).add(start[1:])
+        alternatives = "|".join(
+            re.escape(head) + ("" if "" in tails else f"[{''.join(map(re.escape, sorted(tails)))}]")
+            for head, tails in sorted(seconds.items())
+        )
         self.pattern = re.compile(f" (?:{alternatives})[^ ]*")
         self._first: dict[str, tuple[tuple[int, list[Keys]], ...]] = {}
 
