@@ -32,11 +32,12 @@ benchmark Brent, and the extreme "one-year high" for Urals.
 Linear time. The three scans over whole fields (amounts, percentages,
 extremes) find their matches with google-re2, whose automata match in time
 linear in the text whatever the input; each match's groups are then read by
-Python ``re`` from the match alone (see :class:`_Scan`). The short context checks around a figure
-(direction words, spread words, other subjects, benchmarks) run on small
-windows with Python ``re``, for its lower per-call cost (word boundaries are
-lookarounds, so a window may start mid-text); each of those patterns is an
-alternation of literal words, optionally followed by one
+Python ``re`` from the match alone (see :class:`_Scan`). The short context
+checks around a figure (direction words, spread words, other subjects,
+benchmarks) run on small windows with Python ``re``, for its lower per-call
+cost; a check for words starts with the non-letter before them, consumed
+(see :func:`_compile_words`), and the window carries that character. Each
+of those patterns is an alternation of literal words, optionally followed by one
 character-class run (``stem[letters]*``) or a bounded repeat of a group that
 starts with a fixed character, with no nested unbounded quantifier, so every
 starting position does work bounded by the longest alternative and matching
