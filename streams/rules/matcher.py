@@ -205,17 +205,20 @@ class ArticleScan:
         return spans
 
     def hit_bounds(self, term_ids: frozenset[int]) -> list[tuple[int, int]]:
-        """Return where the hits of some automaton terms are in the stream.
+        """Return where the hits of some terms (of the automaton or ``~``) are in the stream.
 
         Each is ``(space, last)``: the offset of the space before the hit's
         first word and of its last matched character.
         """
-        backs = self._backs
-        return [
+        backs, stems = self._backs, self._stem_places
+        bounds = [
             (end - backs[term_id], end)
             for term_id in term_ids & self.present
             for end, _ in self._term_hits(term_id)
         ]
+        for term_id in term_ids & stems.keys():
+            bounds.extend((start - 1, stop - 1) for start, stop in stems[term_id])
+        return bounds
 
     def occurrences(self, term_id: int) -> list[Occurrence]:
         """Return every occurrence of a term, in all fields."""
@@ -386,7 +389,7 @@ class _StemEval(_RegexEval):
 
 
 class _TermSetEval(_Eval):
-    """An OR of plain terms, the most common NEAR operand, tested with one set operation."""
+    """An OR of terms (plain or ``~``), the most common NEAR operand, tested with one set operation."""
 
     __slots__ = ("term_ids",)
 
@@ -475,10 +478,12 @@ class _ScopedEval(_NotEval):
 
 
 def _plain_terms(node: _Eval) -> frozenset[int] | None:
-    """Return the terms of ``node`` if it is a term or an OR of terms matched by the automaton."""
+    """Return the terms of ``node`` if it is a term or an OR of terms (of the automaton or ``~``)."""
     if isinstance(node, _TermSetEval):
         return node.term_ids
-    if isinstance(node, _TermEval) and not isinstance(node, _RegexEval):
+    if isinstance(node, _StemEval) or (
+        isinstance(node, _TermEval) and not isinstance(node, _RegexEval)
+    ):
         return frozenset((node.term_id,))
     return None
 
@@ -736,7 +741,7 @@ class _Builder:
         if isinstance(node, And):
             return _AndEval([self.compile(op) for op in node.operands])
         if isinstance(node, Or):
-            if all(isinstance(op, Term) and not op.stem for op in node.operands):
+            if all(isinstance(op, Term) for op in node.operands):
                 return _TermSetEval([self.leaf(op) for op in node.operands if isinstance(op, Term)])
             return _OrEval([self.compile(op) for op in node.operands])
         if isinstance(node, Not):

@@ -97,13 +97,18 @@ class CharTable(dict[int, str]):
         if any(char in self._SLOW or ord(char) > 0xFFFF for char in unknown):
             return False
         blocks = {ord(char) >> 8 for char in unknown}
-        # with the blocks of their lower cases (the Ohm sign's is the Greek block)
-        blocks.update(
-            ord(chr(code).lower()[0]) >> 8
-            for block in list(blocks)
-            for code in range(block << 8, (block + 1) << 8)
-            if not 0xD800 <= code < 0xE000
-        )
+        # with the blocks of their lower cases (the Ohm sign's is the Greek block),
+        # and theirs in turn
+        pending = blocks - self._blocks
+        while pending:
+            lowers = {
+                ord(chr(code).lower()[0]) >> 8
+                for block in pending
+                for code in range(block << 8, (block + 1) << 8)
+                if not 0xD800 <= code < 0xE000
+            }
+            pending = lowers - blocks - self._blocks
+            blocks |= pending
         for block in blocks - self._blocks:
             for code in range(block << 8, (block + 1) << 8):
                 if code not in self and not 0xD800 <= code < 0xE000:

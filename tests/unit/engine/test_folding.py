@@ -56,7 +56,7 @@ _WORD = st.lists(_LETTERS, min_size=1, max_size=8).map("".join)
 _GAP = st.sampled_from([" ", ", ", " — ", "ʼ", "’", "'", "\u0301 ", " \u0301"])
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # first meetings of character blocks
 @given(
     before=st.lists(_WORD, max_size=6),
     target=_WORD,
