@@ -88,18 +88,32 @@ def users() -> None:
     help="No password: the user signs in only through the single sign-on proxy, with this role.",
 )
 @_PASSWORD_FILE
+@click.option(
+    "--if-missing",
+    is_flag=True,
+    help="If the account exists, leave it as it is and exit 0 (for provisioning scripts).",
+)
 @pass_settings
 def users_add(
-    settings: Settings, name: str, role: str, sso: bool, password_file: Path | None
+    settings: Settings,
+    name: str,
+    role: str,
+    sso: bool,
+    password_file: Path | None,
+    if_missing: bool,
 ) -> None:
     """Add an account NAME with a role; its password is asked for (or read, see --password-file)."""
     from wirewatch.identity.accounts import new_user, read_users, user_id
-    from wirewatch.identity.passwords import Passwords
 
     if asyncio.run(read_users(settings)).get(user_id(name)) is not None:
+        if if_missing:
+            click.echo(f"{user_id(name)} exists; left as it is")
+            return
         raise ConfigError(
             f"user {user_id(name)!r} exists; `wirewatch users passwd` or `users role` change it"
         )
+    from wirewatch.identity.passwords import Passwords
+
     password_hash = None if sso else Passwords().hash(read_password(password_file))
     user = new_user(name, Role(role), password_hash, cli_actor()[0])
     _save(settings, "user.added", None, user)
