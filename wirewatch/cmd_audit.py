@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 
 from schemas import ConfigError, Settings
-from wirewatch.options import pass_settings
+from wirewatch.options import format_option, pass_settings
 
 
 def parse_since(text: str, now: datetime) -> datetime:
@@ -48,14 +48,7 @@ def parse_since(text: str, now: datetime) -> datetime:
     show_default=True,
     help="Show the newest this many.",
 )
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="json: one event per line, with its before and after.",
-)
+@format_option("json: one event per line, with its before and after.")
 @pass_settings
 def audit(
     settings: Settings,

@@ -11,13 +11,14 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from schemas import ConfigError, Settings
 from schemas.audit import AuditAction
 from schemas.users import Role, User
-from wirewatch.options import cli_actor, pass_settings
+from wirewatch.options import cli_actor, format_option, pass_settings
 
 _PASSWORD_FILE = click.option(
     "--password-file",
@@ -67,6 +68,16 @@ def _save(settings: Settings, action: AuditAction, before: User | None, after: U
 
     actor, host = cli_actor()
     asyncio.run(write_user(settings, action, before, after, actor=actor, origin=host))
+
+
+def _change(settings: Settings, name: str, action: AuditAction, **updates: Any) -> User:
+    """Apply ``updates`` to the account NAME and save it with its audit event."""
+    from wirewatch.identity.accounts import changed_user
+
+    user = _find(settings, name)
+    changed = changed_user(user, cli_actor()[0], **updates)
+    _save(settings, action, user, changed)
+    return changed
 
 
 @click.group()
@@ -126,17 +137,11 @@ def users_add(
 @pass_settings
 def users_passwd(settings: Settings, name: str, password_file: Path | None) -> None:
     """Set or reset the password of NAME; the account's open sessions end."""
-    from wirewatch.identity.accounts import changed_user
     from wirewatch.identity.passwords import Passwords
 
-    user = _find(settings, name)
+    _find(settings, name)  # before asking for a password
     password_hash = Passwords().hash(read_password(password_file))
-    _save(
-        settings,
-        "user.password_set",
-        user,
-        changed_user(user, cli_actor()[0], password_hash=password_hash),
-    )
+    user = _change(settings, name, "user.password_set", password_hash=password_hash)
     click.echo(f"password of {user.id} set; its sessions have ended")
 
 
@@ -146,10 +151,7 @@ def users_passwd(settings: Settings, name: str, password_file: Path | None) -> N
 @pass_settings
 def users_role(settings: Settings, name: str, role: str) -> None:
     """Give NAME another ROLE; the account's open sessions end."""
-    from wirewatch.identity.accounts import changed_user
-
-    user = _find(settings, name)
-    _save(settings, "user.changed", user, changed_user(user, cli_actor()[0], role=Role(role)))
+    user = _change(settings, name, "user.changed", role=Role(role))
     click.echo(f"{user.id} is now {role}")
 
 
@@ -158,10 +160,7 @@ def users_role(settings: Settings, name: str, role: str) -> None:
 @pass_settings
 def users_disable(settings: Settings, name: str) -> None:
     """Stop NAME from signing in; the account's open sessions end on every dashboard."""
-    from wirewatch.identity.accounts import changed_user
-
-    user = _find(settings, name)
-    _save(settings, "user.disabled", user, changed_user(user, cli_actor()[0], disabled=True))
+    user = _change(settings, name, "user.disabled", disabled=True)
     click.echo(f"{user.id} disabled")
 
 
@@ -170,22 +169,12 @@ def users_disable(settings: Settings, name: str) -> None:
 @pass_settings
 def users_enable(settings: Settings, name: str) -> None:
     """Let a disabled NAME sign in again."""
-    from wirewatch.identity.accounts import changed_user
-
-    user = _find(settings, name)
-    _save(settings, "user.enabled", user, changed_user(user, cli_actor()[0], disabled=False))
+    user = _change(settings, name, "user.enabled", disabled=False)
     click.echo(f"{user.id} enabled")
 
 
 @users.command("list")
-@click.option(
-    "--format",
-    "output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="json: one JSON object per account (never the password hash).",
-)
+@format_option("json: one JSON object per account (never the password hash).")
 @pass_settings
 def users_list(settings: Settings, output: str) -> None:
     """List the accounts: role, state, how they sign in, last change."""
