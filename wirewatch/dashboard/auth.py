@@ -151,10 +151,9 @@ class Gate:
             request[_NEW_COOKIE] = True
         return session
 
-    def _renew(self, request: web.Request, session: Session) -> Session:
+    def _renew(self, request: web.Request, session: Session) -> None:
         request[_SESSION] = session
         request[_NEW_COOKIE] = True
-        return session
 
     def identify(self, request: web.Request, session: Session) -> Identity | None:
         """Return who makes ``request`` now, renewing its session when that changed."""

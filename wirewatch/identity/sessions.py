@@ -20,8 +20,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from schemas.users import User
 
-SessionKind = Literal["anonymous", "password", "proxy", "local"]
-_KINDS = ("anonymous", "password", "proxy", "local")
+SessionKind = Literal["anonymous", "password", "proxy"]
+_KINDS = ("anonymous", "password", "proxy")
 
 
 @dataclass(frozen=True)
