@@ -7,7 +7,7 @@ import { h } from "./dom.js";
 import { Feed } from "./feed.js";
 import { Health } from "./health.js";
 import { Playground } from "./playground.js";
-import { loadSession, renderSession } from "./session.js";
+import { loadSession, renderSession, requireSession } from "./session.js";
 import { Silences } from "./silences.js";
 import { StoryView } from "./story.js";
 
@@ -46,7 +46,10 @@ function connect() {
   const params = filterParams();
   source = new EventSource(`/api/stream?${params}`);
   source.addEventListener("open", () => setConnection("live", "Live"));
-  source.addEventListener("error", () => setConnection("down", "Reconnecting…"));
+  source.addEventListener("error", () => {
+    setConnection("down", "Reconnecting…");
+    requireSession();
+  });
   source.addEventListener("feed", (event) => feed.snapshot(JSON.parse(event.data)));
   source.addEventListener("alert", (event) => feed.add(JSON.parse(event.data)));
   source.addEventListener("status", (event) => render(JSON.parse(event.data)));

@@ -10,6 +10,16 @@ export async function loadSession() {
   return response.json();
 }
 
+/** Go to the sign-in page if this visitor's session has ended (an account disabled meanwhile). */
+export async function requireSession() {
+  try {
+    const session = await loadSession();
+    if (!session.user) location.assign("/signin");
+  } catch {
+    // The dashboard is unreachable: the event stream keeps retrying by itself.
+  }
+}
+
 async function signOut() {
   await postJSON("/api/signout", {});
   location.assign("/signin");
