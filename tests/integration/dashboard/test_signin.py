@@ -25,10 +25,11 @@ SECONDS = 1_000
 
 @dataclass
 class Desk:
-    """A dashboard process with a viewer (vera) and an analyst (ana), and where its log goes."""
+    """A dashboard process with a viewer (vera) and analysts (ana, dora), and its topics."""
 
     dashboard: Child
     shots: Path
+    settings: Settings
 
     @property
     def url(self) -> str:
@@ -52,7 +53,7 @@ def desk(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         topic_prefix=f"t{uuid.uuid4().hex[:12]}.",
         partitions=1,
     )
-    for name, role in (("vera", "viewer"), ("ana", "analyst")):
+    for name, role in (("vera", "viewer"), ("ana", "analyst"), ("dora", "analyst")):
         made = cli(settings, "users", "add", name, "--role", role, stdin=PASSWORD)
         assert made.returncode == 0, made.stderr
     pipeline = Pipeline(settings, tmp)
@@ -63,7 +64,7 @@ def desk(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
     pipeline.workers.append(dashboard.start())
     try:
         dashboard.wait_ready()
-        yield Desk(dashboard, tmp_path_factory.mktemp("signin-screenshots"))
+        yield Desk(dashboard, tmp_path_factory.mktemp("signin-screenshots"), settings)
     finally:
         pipeline.close()
 
@@ -180,13 +181,25 @@ def test_analyst_adds_a_silence_and_the_audit_page_shows_it(
     expect(row.locator(".actor")).to_contain_text("dashboard")
     expect(row).to_contain_text("127.0.0.1")
     audit.get_by_label("What").select_option("user")
-    expect(audit.locator("#audit-table tbody tr", has_text="user.added")).to_have_count(2)
+    expect(audit.locator("#audit-table tbody tr", has_text="user.added")).to_have_count(3)
     expect(audit.locator("#audit-table tbody tr", has_text="silence.added")).to_have_count(0)
     audit.get_by_label("What").select_option("silence")
     row.locator("summary").click()
     expect(row.locator("dl.changes")).to_contain_text(why)
     audit.scroll_into_view_if_needed()
     desk.screenshot(page, "signin-audit")
+
+
+def test_a_disabled_account_is_sent_back_to_sign_in(context: BrowserContext, desk: Desk) -> None:
+    """Disabling an account with `wirewatch users disable` ends its open page's session."""
+    errors = PageErrors(401)
+    page = errors.watch(context.new_page())
+    sign_in(page, desk, "dora")
+    expect(page.locator("#connection")).to_have_text("Live", timeout=15 * SECONDS)
+    disabled = cli(desk.settings, "users", "disable", "dora")
+    assert disabled.returncode == 0, disabled.stderr
+    expect(page).to_have_url(f"{desk.url}signin", timeout=40 * SECONDS)
+    assert errors.unexpected() == []
 
 
 def test_cross_site_post_is_refused(context: BrowserContext, desk: Desk, tmp_path: Path) -> None:
