@@ -139,7 +139,9 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
 
     Dead-letter topics get one partition: they are read by people, in order.
     Rules and silences are compacted and have one partition so every reader
-    sees one ordered history.
+    sees one ordered history. The fetch state is compacted and keyed by source
+    id, and WebSub pushes are keyed the same way with as many partitions, so
+    the fetcher that owns a source's partition gets both.
     """
     names = settings.topics
     n = settings.partitions
@@ -152,6 +154,8 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.rules, 1, COMPACTED),
         TopicSpec(names.silences, 1, COMPACTED),
         TopicSpec(names.deliveries, n, COMPACTED),
+        TopicSpec(names.fetch_state, n, COMPACTED),
+        TopicSpec(names.fetch_pushes, n, {"retention.ms": str(7 * 86_400_000)}),
     ]
 
 
