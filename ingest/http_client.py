@@ -300,6 +300,32 @@ class HttpClient:
             url=current,
         )
 
+    async def post_form(self, url: str, form: Mapping[str, str]) -> tuple[int, str]:
+        """POST ``form`` to ``url`` (a WebSub hub); return the status and the start of the answer.
+
+        Redirects are not followed. The address rules apply as for a GET.
+
+        Raises:
+            FetchError: refused or failed before an answer.
+        """
+        assert self._session is not None, "use HttpClient as an async context manager"
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise FetchError("refused", f"not an http(s) URL: {url[:200]}", url=url)
+        try:
+            self._policy.check_host(parts.hostname)
+            async with self._session.post(url, data=dict(form), allow_redirects=False) as response:
+                return response.status, (await response.content.read(2000)).decode(
+                    "utf-8", "replace"
+                )
+        except RefusedAddress as exc:
+            raise FetchError("refused", str(exc), url=url) from None
+        except aiohttp.ClientConnectorDNSError as exc:
+            outcome: Outcome = "refused" if isinstance(exc.os_error, RefusedAddress) else "failed"
+            raise FetchError(outcome, str(exc.os_error), url=url) from None
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            raise FetchError("failed", f"{type(exc).__name__}: {exc}", url=url) from None
+
     async def _request(
         self, url: str, headers: Mapping[str, str], accept: frozenset[str], max_bytes: int
     ) -> Document | str:

@@ -101,7 +101,12 @@ def after_poll(
 
     Items seen, validators and health are the caller's; this decides time only.
     """
-    update: dict[str, object] = {"last_fetch_at": now, "last_status": status, "updated_at": now}
+    update: dict[str, object] = {
+        "first_fetch_at": state.first_fetch_at or now,
+        "last_fetch_at": now,
+        "last_status": status,
+        "updated_at": now,
+    }
     if status in ("failed", "refused", "rate_limited"):
         failures = state.failures + 1
         wait = backoff(failures, state.interval_s, backoff_max_s, rng)

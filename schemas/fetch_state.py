@@ -3,12 +3,13 @@
 A fetcher that takes a source over (a restart, a rebalance) reads its latest
 state and goes on from there: the validators for a conditional GET, the items
 already produced, when the source is next due, its failures and its health.
-``WebSubPush`` is a hub's push as the fetcher's callback received it, keyed by
+``WebSubEvent`` is what a hub said to a fetcher's WebSub callback, keyed by
 source id, so that it reaches the fetcher owning the source.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -65,6 +66,7 @@ class FetchState(Message):
     interval_s: Annotated[float, Field(gt=0)]
     next_due_at: Timestamp | None = None
     blocked_until: Timestamp | None = None
+    first_fetch_at: Timestamp | None = None
     last_fetch_at: Timestamp | None = None
     last_status: FetchStatus = "never"
     last_error: str | None = None
@@ -81,14 +83,29 @@ class FetchState(Message):
     websub: WebSubLease | None = None
     updated_at: Timestamp = Field(default_factory=utcnow)
 
+    def items_per_day(self, now: datetime) -> float:
+        """New items per day since the first fetch (over at least one day)."""
+        if self.first_fetch_at is None:
+            return 0.0
+        days = max(1.0, (now - self.first_fetch_at).total_seconds() / 86_400)
+        return self.items_total / days
 
-class WebSubPush(Message):
-    """A WebSub hub's push, as received: verified by the fetcher that owns the source."""
+
+class WebSubEvent(Message):
+    """What a WebSub hub said to a fetcher's callback, keyed by source id on the pushes topic.
+
+    Any fetcher may receive it; the one that owns the source acts on it:
+    ``push`` (new content, verified against the lease's secret there),
+    ``verified`` (the hub confirmed a subscription) or ``denied``.
+    """
 
     schema_version: Literal[1] = FETCH_STATE_SCHEMA_VERSION
     source_id: str
-    body_b64: str
-    """The raw body, base64: the signature is over its bytes."""
+    kind: Literal["push", "verified", "denied"]
+    topic: str | None = None
+    lease_s: float | None = None
+    body_b64: str = ""
+    """A push's raw body, base64: the signature is over its bytes."""
     signature: str | None = None
-    content_type: str | None = None
+    content_type: str = ""
     received_at: Timestamp = Field(default_factory=utcnow)

@@ -20,6 +20,7 @@ from wirewatch import (
     __version__,
     cmd_alerts,
     cmd_dashboard,
+    cmd_fetch,
     cmd_kafka,
     cmd_pipeline,
     cmd_produce,
@@ -139,6 +140,9 @@ cli.add_command(cmd_kafka.topics)
 cli.add_command(cmd_alerts.notifier)
 cli.add_command(cmd_alerts.silence)
 cli.add_command(cmd_produce.produce)
+cli.add_command(cmd_fetch.fetch)
+cli.add_command(cmd_fetch.fetcher)
+cli.add_command(cmd_fetch.sources)
 cli.add_command(cmd_pipeline.worker)
 cli.add_command(cmd_rules.rules)
 cmd_rules.rules.add_command(cmd_pipeline.publish)

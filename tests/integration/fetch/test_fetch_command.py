@@ -1,0 +1,55 @@
+"""``wirewatch fetch URL...`` against a loopback site and the real broker."""
+
+from __future__ import annotations
+
+from schemas import Settings
+from tests.integration.fetch.conftest import articles_of, run_wirewatch
+from tests.support.news_samples import COCOA, DRONES, TALKS
+from tests.support.news_site import NewsSite, Page, article_html, rss
+
+
+async def test_fetch_twice_produces_once_and_second_is_304(
+    fetch_settings: Settings, site: NewsSite
+) -> None:
+    """The first run produces the feed's items; the second sends the validators, gets 304 and produces nothing."""
+    feed = rss(
+        [
+            {"title": DRONES[0], "link": site.url("/drones"), "description": DRONES[1][0]},
+            {"title": COCOA[0], "link": site.url("/cocoa"), "description": COCOA[1][0]},
+        ]
+    )
+    site.pages["/feed"] = Page(feed, "application/rss+xml")
+    first = await run_wirewatch(fetch_settings, "fetch", site.url("/feed"))
+    assert first.code == 0, first.stderr
+    assert "2 new" in first.stdout
+    second = await run_wirewatch(fetch_settings, "fetch", site.url("/feed"))
+    assert second.code == 0, second.stderr
+    assert "not_modified" in second.stdout
+    assert site.hits("/feed")[-1].headers.get("If-None-Match")
+    articles = await articles_of(fetch_settings)
+    assert sorted(a.title for a in articles) == sorted([DRONES[0], COCOA[0]])
+
+
+async def test_fetch_an_article_page(fetch_settings: Settings, site: NewsSite) -> None:
+    """An article page given as is becomes one article with the page's main text."""
+    site.pages["/talks"] = Page(article_html(*TALKS))
+    done = await run_wirewatch(fetch_settings, "fetch", site.url("/talks"))
+    assert done.code == 0, done.stderr
+    (article,) = await articles_of(fetch_settings)
+    assert article.title == TALKS[0]
+    assert TALKS[1][1][:40] in article.body
+
+
+async def test_loopback_refused_without_the_allowance(
+    kafka_settings: Settings, site: NewsSite
+) -> None:
+    """Without WIREWATCH_FETCH_ALLOW_NETWORKS the loopback site is refused: exit 1, nothing produced, no request."""
+    site.pages["/feed"] = Page(
+        rss([{"title": DRONES[0], "link": site.url("/d")}]), "application/rss+xml"
+    )
+    done = await run_wirewatch(kafka_settings, "fetch", site.url("/feed"))
+    assert done.code == 1
+    assert "refused" in done.stdout
+    assert "loopback" in done.stdout
+    assert site.requests == []
+    assert await articles_of(kafka_settings) == []
