@@ -122,6 +122,7 @@ class Fetcher:
             settings,
             group_id=settings.fetch_group,
             client_id="wirewatch-fetcher",
+            group_instance_id=settings.fetch_instance_id,
             session_timeout_ms=int(settings.fetch_session_timeout_s * 1000),
             heartbeat_interval_ms=int(settings.fetch_session_timeout_s * 1000 / 3),
             max_poll_records=100,

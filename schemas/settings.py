@@ -264,6 +264,11 @@ class Settings(BaseSettings):
         default="wirewatch-fetcher",
         description="Consumer group of the fetchers: sources are shared by their partition.",
     )
+    fetch_instance_id: str | None = Field(
+        default=None,
+        description="Static group membership id: a restarted fetcher takes its sources back at "
+        "once instead of after the session timeout.",
+    )
     fetch_session_timeout_s: float = Field(
         default=10.0, ge=6, description="A fetcher silent this long loses its sources."
     )

@@ -13,7 +13,8 @@ import asyncio
 import contextlib
 import gzip
 import hashlib
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -189,3 +190,32 @@ def listing_html(links: list[tuple[str, str]], *, title: str = "World news") -> 
         f'<nav class="menu"><ul>{nav}</ul></nav><main><h1>{escape(title)}</h1><ul class="stories">{entries}</ul></main>'
         '<footer><a href="/contact">Contact the newsroom team today</a></footer></body></html>'
     ).encode()
+
+
+@contextlib.contextmanager
+def site_in_thread(host: str = "127.0.0.1") -> Iterator[NewsSite]:
+    """Run a :class:`NewsSite` in a thread of its own (for tests that block while processes run).
+
+    Its pages may be changed from the test's thread: a dict assignment is atomic.
+    """
+    started = threading.Event()
+    found: list[NewsSite] = []
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def main() -> None:
+        async with serve_site(host) as running:
+            found.append(running)
+            started.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    if not started.wait(10):
+        raise RuntimeError("the news site did not start within 10 s")
+    try:
+        yield found[0]
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
