@@ -48,9 +48,19 @@ class AddressPolicy:
 
     def __init__(self, allowed: Sequence[Network] = ()) -> None:
         self._allowed = tuple(allowed)
+        self._known: dict[str, str | None] = {}
+        self._hosts: dict[str, str | None] = {}
 
     def refusal(self, address: str) -> str | None:
-        """Why ``address`` may not be reached, or None when it may."""
+        """Why ``address`` may not be reached, or None when it may (answers are remembered)."""
+        if address in self._known:
+            return self._known[address]
+        if len(self._known) > 10_000:
+            self._known.clear()
+        reason = self._known[address] = self._decide(address)
+        return reason
+
+    def _decide(self, address: str) -> str | None:
         ip = ipaddress.ip_address(address.split("%", 1)[0])
         kind = _kind(ip)
         if kind is None or any(ip in network for network in self._allowed):
@@ -66,11 +76,16 @@ class AddressPolicy:
         Raises:
             RefusedAddress: the literal address is refused.
         """
-        try:
-            ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-        except ValueError:
-            return  # a name: checked when it is resolved
-        reason = self.refusal(host.strip("[]"))
+        if host not in self._hosts:
+            if len(self._hosts) > 10_000:
+                self._hosts.clear()
+            try:
+                ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+            except ValueError:
+                self._hosts[host] = None  # a name: checked when it is resolved
+            else:
+                self._hosts[host] = self.refusal(host.strip("[]"))
+        reason = self._hosts[host]
         if reason is not None:
             raise RefusedAddress(reason)
 

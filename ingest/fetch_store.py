@@ -41,6 +41,20 @@ from schemas.kafka import DeadLetterWriter, encode, make_consumer, send_with_dea
 
 log = structlog.get_logger(__name__)
 
+STATE_REFRESH_S = 600.0
+"""A state that changed only in its times is written at least this often."""
+_MATERIAL = (
+    "last_status",
+    "failures",
+    "etag",
+    "last_modified",
+    "seen",
+    "health_alert",
+    "websub",
+    "url",
+    "items_total",
+)
+
 
 def bounds_of(source: SourceSpec, settings: Settings) -> Bounds:
     """A source's interval bounds, its own or the settings'."""
@@ -154,6 +168,7 @@ class FetchStore:
         )
         self._rng = rng or random.Random()
         self._state_partitions: list[int] = []
+        self._written: dict[str, FetchState] = {}
         self._article_partitions: list[int] = []
 
     # --- reading -------------------------------------------------------------
@@ -217,6 +232,8 @@ class FetchStore:
             DeliveryError: waited, and Kafka did not acknowledge it.
         """
         key = state.source_id.encode("utf-8")
+        if not state.pending:
+            self._written[state.source_id] = state
         if wait:
             await send_with_deadline(
                 self._producer,
@@ -314,6 +331,7 @@ class FetchStore:
             )
         if result.articles or result.rejected:
             await self.produce(result.articles, result.rejected)
+        read = result.status in ("new", "unchanged", "not_modified")
         after = after_poll(
             state,
             status=result.status,
@@ -326,26 +344,31 @@ class FetchStore:
             cache_max_age=result.cache_max_age,
             push_active=push_active(state, now),
             error=result.error,
-        )
-        after = after.model_copy(
-            update={
+            also={
                 "url": source.url,
                 "seen": remembered(state, result, settings.fetch_seen_items),
                 "pending": {},
-                "etag": result.etag
-                if result.status in ("new", "unchanged", "not_modified")
-                else state.etag,
-                "last_modified": (
-                    result.last_modified
-                    if result.status in ("new", "unchanged", "not_modified")
-                    else state.last_modified
-                ),
-            }
+                "etag": result.etag if read else state.etag,
+                "last_modified": result.last_modified if read else state.last_modified,
+            },
         )
         alert = None
         if health:
             after, alert = check_health(after, source, settings, now)
         if alert is not None:
             await self.alert(alert)
-        await self.save(after, wait=bool(result.articles) or alert is not None)
+        if result.articles or alert is not None or self._material(after, now):
+            await self.save(after, wait=bool(result.articles) or alert is not None)
         return after
+
+    def _material(self, state: FetchState, now: datetime) -> bool:
+        """True when ``state`` says more than its last written version besides times.
+
+        A poll that changed only times (a 304, nothing new) is written at most
+        every :data:`STATE_REFRESH_S`: after a crash such a source is polled a
+        little early, which costs one conditional GET.
+        """
+        last = self._written.get(state.source_id)
+        if last is None or (now - last.updated_at).total_seconds() >= STATE_REFRESH_S:
+            return True
+        return any(getattr(state, name) != getattr(last, name) for name in _MATERIAL)

@@ -219,8 +219,12 @@ class Fetcher:
     def _plan(self, source_id: str, due: datetime | None) -> None:
         at = due.timestamp() if due is not None else time.time()
         self._due[source_id] = at
+        sooner = not self._heap or at < self._heap[0][0]
         heapq.heappush(self._heap, (at, source_id))
-        self._wake.set()
+        if (
+            sooner
+        ):  # the scheduler sleeps until the earliest due time: wake it only for an earlier one
+            self._wake.set()
 
     async def _schedule(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -294,16 +298,17 @@ class Fetcher:
                     self._owned[source.id] = pending
             raise
         self.metrics.polls.labels(status=result.status).inc()
-        self.metrics.articles.labels(kind="new").inc(result.new)
-        self.metrics.articles.labels(kind="updated").inc(result.updated)
-        self.metrics.dead_letters.inc(len(result.rejected))
-        self.metrics.skipped.inc(result.skipped)
+        if result.articles or result.rejected or result.skipped:
+            self.metrics.articles.labels(kind="new").inc(result.new)
+            self.metrics.articles.labels(kind="updated").inc(result.updated)
+            self.metrics.dead_letters.inc(len(result.rejected))
+            self.metrics.skipped.inc(result.skipped)
         if after.health_alert != state.health_alert:
             self.metrics.health_alerts.inc()
         if source.id in self._owned:
             self._owned[source.id] = after
             self._plan(source.id, after.next_due_at)
-        log.info(
+        (log.info if result.articles or result.error else log.debug)(
             "polled",
             source_id=source.id,
             status=result.status,

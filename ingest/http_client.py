@@ -13,6 +13,7 @@ Nothing is executed: a page is bytes to parse.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import zlib
 from collections.abc import Mapping
@@ -416,6 +417,7 @@ class HttpClient:
         )
 
 
+@functools.lru_cache(maxsize=16)
 def _accept_header(types: frozenset[str]) -> str:
     if types <= TEXT_TYPES:
         return "text/plain"

@@ -86,6 +86,8 @@ def sort_items(items: Iterable[Item], seen: Mapping[str, str], source_name: str)
 
 def remember(seen: Mapping[str, str], digests: Mapping[str, str], limit: int) -> dict[str, str]:
     """``seen`` with ``digests`` added (latest last), keeping the ``limit`` latest keys."""
+    if not digests and isinstance(seen, dict) and len(seen) <= limit:
+        return seen
     merged = {key: value for key, value in seen.items() if key not in digests}
     merged.update(digests)
     if len(merged) > limit:

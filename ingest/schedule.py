@@ -23,7 +23,7 @@ import itertools
 import random
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -96,12 +96,15 @@ def after_poll(
     cache_max_age: float | None = None,
     push_active: bool = False,
     error: str | None = None,
+    also: Mapping[str, object] | None = None,
 ) -> FetchState:
     """The state after a poll that ended in ``status``: times, counters, interval, next due time.
 
     Items seen, validators and health are the caller's; this decides time only.
+    ``also`` holds the caller's other changes, applied in the same copy.
     """
     update: dict[str, object] = {
+        **(also or {}),
         "first_fetch_at": state.first_fetch_at or now,
         "last_fetch_at": now,
         "last_status": status,
@@ -126,7 +129,7 @@ def after_poll(
         update.update(
             last_new_item_at=now, new_item_times=times, items_total=state.items_total + new_items
         )
-    adapted = state.model_copy(update={"new_item_times": times})
+    adapted = state.model_copy(update={"new_item_times": times}) if new_items else state
     interval = adapted_interval(adapted, bounds, new_items > 0, now)
     if cache_max_age is not None:
         interval = max(interval, bounds.clamp(cache_max_age))

@@ -71,14 +71,14 @@ class Hub:
         ):
             sub.verified = answer.status == 200 and await answer.text() == challenge
 
-    def push(self, body: bytes, *, forge: bool = False) -> int:
-        """POST ``body`` to every verified subscriber, signed (or ``forge``d); the last status."""
+    def push(self, body: bytes, *, forge: bool = False, topic: str | None = None) -> int:
+        """POST ``body`` to every verified subscriber (of ``topic``), signed or ``forge``d; the last status."""
 
         async def send() -> int:
             status = 0
             async with aiohttp.ClientSession() as session:
                 for sub in self.subscriptions:
-                    if not sub.verified:
+                    if not sub.verified or (topic is not None and sub.topic != topic):
                         continue
                     key = b"not-the-secret" if forge else sub.secret.encode()
                     signature = hmac.new(key, body, hashlib.sha256).hexdigest()

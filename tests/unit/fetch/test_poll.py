@@ -335,3 +335,33 @@ async def test_robots_txt_disallow(site: NewsSite, poller: Poller) -> None:
     assert "robots.txt" in (result.error or "")
     assert not site.hits("/private/feed")
     assert site.hits("/robots.txt")[0].headers["User-Agent"].startswith("Wirewatch/")
+
+
+async def test_seed_shaped_page_keeps_its_teasers_out_of_the_body(
+    site: NewsSite, poller: Poller
+) -> None:
+    """A page like the seed article: headline, standfirst, body, then a run of teaser links inside the article."""
+    from html import escape
+
+    teasers = [
+        ("/markets/cocoa", COCOA[0]),
+        ("/world/talks", TALKS[0]),
+        ("/world/ports", "Port workers end a two-day strike at the northern terminals"),
+        ("/opinion/budget", "Why the budget vote matters for the coalition"),
+    ]
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in DRONES[1])
+    links = "".join(f'<p><a href="{href}">{escape(text)}</a></p>' for href, text in teasers)
+    page = (
+        f'<!doctype html><html lang="en"><head><title>{escape(DRONES[0])}</title></head><body>'
+        f'<nav><a href="/">Home</a> <a href="/world">World</a></nav><article><h1>{escape(DRONES[0])}</h1>'
+        f'<p class="standfirst">Three aircraft were tracked for twelve minutes</p>{paragraphs}'
+        f'<div class="teasers">{links}</div></article></body></html>'
+    ).encode()
+    site.pages["/world/drones"] = Page(page)
+    spec = source(site.url("/world/drones"), kind="auto")
+    result = await poller.poll(spec, fresh_state(spec))
+    (item,) = result.articles
+    body = item.article.body
+    assert DRONES[1][3][:40] in body
+    for _, teaser in teasers:
+        assert teaser not in body
