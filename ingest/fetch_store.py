@@ -67,7 +67,10 @@ def bounds_of(source: SourceSpec, settings: Settings) -> Bounds:
 def initial_state(source: SourceSpec, settings: Settings) -> FetchState:
     """The state of a source never polled: due now, at its usual interval."""
     return FetchState(
-        source_id=source.id, url=source.url, interval_s=bounds_of(source, settings).default
+        source_id=source.id,
+        url=source.url,
+        name=source.name,
+        interval_s=bounds_of(source, settings).default,
     )
 
 
@@ -346,6 +349,7 @@ class FetchStore:
             error=result.error,
             also={
                 "url": source.url,
+                "name": source.name,
                 "seen": remembered(state, result, settings.fetch_seen_items),
                 "pending": {},
                 "etag": result.etag if read else state.etag,

@@ -61,6 +61,7 @@ class FetchState(Message):
     schema_version: Literal[1] = FETCH_STATE_SCHEMA_VERSION
     source_id: Annotated[str, Field(min_length=1, max_length=200)]
     url: str
+    name: str = ""
     etag: str | None = None
     last_modified: str | None = None
     interval_s: Annotated[float, Field(gt=0)]

@@ -6,6 +6,7 @@ follower), so the dashboard takes nothing from the workers or the notifier:
 - ``alerts``, ``detections``, ``articles.dlq``, ``alerts.dlq``: from
   ``dashboard_window_s`` ago, then live;
 - ``silences``: from the beginning (compacted: every silence's latest version);
+- ``fetch.state``: from the beginning (compacted: every source's latest state);
 - ``rules``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
   the playground uses the set they use (the rules topic, else
   ``WIREWATCH_RULES_PATH``), compiled the same way.
@@ -99,6 +100,7 @@ def _background(
             settings, state, names.alerts_dlq, state.dead_letter_handler(names.alerts_dlq), since_ms
         ),
         _follow(settings, state, names.silences, state.on_silence, None),
+        _follow(settings, state, names.fetch_state, state.on_fetch_state, None),
         follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
         rulebook.run(),
         _publish_status(state, hub),

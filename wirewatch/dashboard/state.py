@@ -18,11 +18,13 @@ from pydantic import ValidationError
 from alerts.silences import SilenceSet
 from schemas import Alert, DeadLetter, Detection, Settings
 from schemas.common import utcnow
+from schemas.fetch_state import FetchState
 from schemas.silences import Silence
 from streams.rules import RuleSet
 from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_view
 from wirewatch.dashboard.health import HOUR, DeadLetterLog, HourlyHits
 from wirewatch.dashboard.series import FigureSeries
+from wirewatch.dashboard.sources import SourceHealth
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +53,7 @@ class DashboardState:
         self.series = FigureSeries()
         self.dead_letters = DeadLetterLog()
         self.silences = SilenceSet()
+        self.sources = SourceHealth()
         self.rules: RuleSet | None = None
         self.rules_installed_at: datetime | None = None
         self.unreadable: Counter[str] = Counter()
@@ -127,6 +130,21 @@ class DashboardState:
             return
         self._changed()
 
+    def on_fetch_state(self, key: bytes | None, value: bytes | None) -> None:
+        """Take a record of the compacted fetch state topic (a tombstone forgets a source)."""
+        if value is None:
+            if key is not None:
+                self.sources.remove(key.decode("utf-8", "replace"))
+                self._changed()
+            return
+        try:
+            state = FetchState.model_validate_json(value)
+        except ValidationError as exc:
+            self._unreadable(self.topics.fetch_state, exc)
+            return
+        if self.sources.put(state):
+            self._changed()
+
     def install_rules(self, rules: RuleSet) -> None:
         """Use ``rules`` (called by the rule book each time a rule set is installed)."""
         self.rules = rules
@@ -200,6 +218,7 @@ class DashboardState:
             "hits": self.hits.table(now, rules.rules if rules else {}),
             "dead_letters": self.dead_letters.view(),
             "silences": self.silence_views(),
+            "sources": self.sources.view(now),
             "facets": self.feed.facets(),
             "series": self.series.catalogue(),
             "unreadable": dict(self.unreadable),

@@ -7,6 +7,7 @@ import { Feed } from "./feed.js";
 import { Health } from "./health.js";
 import { Playground } from "./playground.js";
 import { Silences } from "./silences.js";
+import { Sources } from "./sources.js";
 import { StoryView } from "./story.js";
 
 const FILTERS = ["category", "severity", "entity", "q"];
@@ -15,6 +16,7 @@ const connection = document.getElementById("connection");
 const filters = document.getElementById("filters");
 const health = new Health(document.getElementById("health"));
 const silences = new Silences(document.getElementById("silences"));
+const sources = new Sources(document.getElementById("sources"));
 const story = new StoryView(document.getElementById("story"));
 new Playground(document.getElementById("playground"));
 const feed = new Feed(document.getElementById("alerts"), document.getElementById("feed-count"), {
@@ -62,6 +64,7 @@ function keepOptions(select, values, label) {
 function render(status) {
   health.render(status);
   silences.render(status.silences);
+  sources.render(status.sources);
   feed.total = status.alerts_total;
   feed.count();
   keepOptions(filters.elements.category, status.facets.categories, (c) => c.replaceAll("_", " "));
