@@ -82,6 +82,8 @@ async def read_partitions(
     Raises:
         BrokerError: the end was not reached in time.
     """
+    if not tps:
+        return []
     consumer: AIOKafkaConsumer = make_consumer(
         settings,
         group_id=None,

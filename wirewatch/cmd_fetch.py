@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from pydantic import ValidationError
 
-from schemas import Settings
+from schemas import ConfigError, Settings
 from wirewatch.options import pass_settings
 
 
@@ -47,9 +48,10 @@ def fetch(settings: Settings, urls: tuple[str, ...], kind: str, full_text: bool)
     from ingest.source_list import SourceKind, SourceSpec
 
     for url in urls:
-        SourceSpec.model_validate(
-            {"id": "x", "name": "x", "url": url}
-        )  # a clear error for a bad URL
+        try:
+            SourceSpec.model_validate({"id": "x", "name": "x", "url": url})
+        except ValidationError as exc:
+            raise ConfigError(f"{url!r}: {exc.errors()[0]['msg']}") from None
     chosen: SourceKind = kind  # type: ignore[assignment]  # click.Choice holds the Literal's values
     outcomes = asyncio.run(fetch_urls(settings, urls, kind=chosen, full_text=full_text))
     for outcome in outcomes:
@@ -73,7 +75,6 @@ def fetcher(settings: Settings) -> None:
     SIGTERM stops it cleanly.
     """
     from ingest.fetcher import Fetcher
-
     from ingest.source_list import load_sources
 
     sources = load_sources(settings.sources_path)
