@@ -91,12 +91,10 @@ async def fetch_urls(
         store = FetchStore(settings, producer)
         partitions = {await store.partition_of(s.id) for s in sources}
         states = await store.load(partitions)
-        workers = (
-            min(settings.fetch_extract_workers, 1)
-            if len(sources) == 1
-            else settings.fetch_extract_workers
-        )
-        async with HttpClient(settings) as client, Extractor(workers) as extractor:
+        async with (
+            HttpClient(settings) as client,
+            Extractor(settings.fetch_extract_workers) as extractor,
+        ):
             poller = Poller(settings, client, extractor)
 
             async def one(source: SourceSpec) -> UrlOutcome:

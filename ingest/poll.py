@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import orjson
+
 from ingest.documents import DocumentError, Item, Listing, read_document, sniff
 from ingest.http_client import DOCUMENT_TYPES, PAGE_TYPES, Document, FetchError, HttpClient
 from ingest.items import article_record, remember, sort_items
@@ -250,8 +252,6 @@ def _name(kind: str) -> str:
 
 
 def _payload(record: dict[str, object]) -> bytes:
-    import orjson
-
     try:
         return orjson.dumps(record, default=str)
     except TypeError:

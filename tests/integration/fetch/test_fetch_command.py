@@ -53,3 +53,43 @@ async def test_loopback_refused_without_the_allowance(
     assert "loopback" in done.stdout
     assert site.requests == []
     assert await articles_of(kafka_settings) == []
+
+
+async def test_fetch_every_kind_in_one_run(fetch_settings: Settings, site: NewsSite) -> None:
+    """Atom, JSON Feed, a news sitemap and a section page in one run; a page reached twice is one key."""
+    import json
+
+    site.pages["/atom"] = Page(
+        (
+            '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
+            "<id>urn:a</id><updated>2026-11-10T09:00:00Z</updated><entry><title>"
+            f'{TALKS[0]}</title><id>urn:t</id><link href="{site.url("/talks")}"/>'
+            f"<updated>2026-11-10T09:00:00Z</updated><summary>{TALKS[1][0]}</summary></entry></feed>"
+        ).encode(),
+        "application/atom+xml",
+    )
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": "J",
+        "items": [
+            {"id": "c", "url": site.url("/cocoa"), "title": COCOA[0], "content_text": COCOA[1][1]}
+        ],
+    }
+    site.pages["/feed.json"] = Page(json.dumps(feed).encode(), "application/feed+json")
+    site.pages["/sitemap.xml"] = Page(
+        (
+            '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"<url><loc>{site.url('/world/drones-over-velka')}</loc></url></urlset>"
+        ).encode(),
+        "application/xml",
+    )
+    site.pages["/world/drones-over-velka"] = Page(article_html(*DRONES))
+    site.pages["/section"] = Page(
+        article_html("Section", ["x"], related=[("/world/drones-over-velka", DRONES[0])])
+    )
+    urls = [site.url(p) for p in ("/atom", "/feed.json", "/sitemap.xml", "/section")]
+    done = await run_wirewatch(fetch_settings, "fetch", *urls)
+    assert done.code == 0, done.stdout + done.stderr
+    articles = await articles_of(fetch_settings)
+    assert {a.title for a in articles} == {TALKS[0], COCOA[0], DRONES[0]}
+    assert len({a.id for a in articles if a.title == DRONES[0]}) == 1
