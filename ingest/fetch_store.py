@@ -37,7 +37,7 @@ from ingest.sources import Accepted, Rejected
 from ingest.websub import push_active
 from schemas import Alert, BrokerError, DeadLetter, DeliveryError, Settings
 from schemas.fetch_state import FetchState
-from schemas.kafka import DeadLetterWriter, encode, make_consumer, send_with_deadline
+from schemas.kafka import DeadLetterWriter, encode, make_consumer, seek_from, send_with_deadline
 
 log = structlog.get_logger(__name__)
 
@@ -95,16 +95,7 @@ async def read_partitions(
     try:
         await asyncio.wait_for(consumer.start(), settings.send_timeout_s)
         consumer.assign(tps)
-        if since_ms is None:
-            await consumer.seek_to_beginning(*tps)
-        else:
-            points = await consumer.offsets_for_times(dict.fromkeys(tps, max(0, since_ms)))
-            for tp in tps:
-                point = points.get(tp)
-                if point is None:
-                    await consumer.seek_to_end(tp)
-                else:
-                    consumer.seek(tp, point.offset)
+        await seek_from(consumer, tps, since_ms)
         ends = await consumer.end_offsets(tps)
         while True:
             behind = [tp for tp in tps if await consumer.position(tp) < ends[tp]]

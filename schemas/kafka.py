@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
@@ -85,6 +85,23 @@ def make_consumer(
     }
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **options)
+
+
+async def seek_from(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], since_ms: int | None
+) -> None:
+    """Position ``consumer`` on ``tps``: at the beginning, or at the first record at or after
+    ``since_ms`` (Unix milliseconds; the end of a partition that has none)."""
+    if since_ms is None:
+        await consumer.seek_to_beginning(*tps)
+        return
+    found = await consumer.offsets_for_times(dict.fromkeys(tps, max(0, since_ms)))
+    for tp in tps:
+        point = found.get(tp)
+        if point is None:
+            await consumer.seek_to_end(tp)
+        else:
+            consumer.seek(tp, point.offset)
 
 
 async def send_with_deadline(
