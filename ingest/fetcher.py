@@ -59,6 +59,11 @@ MAX_WAIT_S = 1.0
 RETRY_AFTER_DELIVERY_ERROR_S = 30.0
 
 
+def group_id(settings: Settings) -> str:
+    """The fetchers' consumer group: ``fetch_group`` under the topic prefix (one per pipeline)."""
+    return f"{settings.topic_prefix}{settings.fetch_group}"
+
+
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka has no stubs
     def __init__(self, fetcher: Fetcher) -> None:
         self._fetcher = fetcher
@@ -119,7 +124,7 @@ class Fetcher:
         runner = await self._serve()
         consumer = make_consumer(
             settings,
-            group_id=settings.fetch_group,
+            group_id=group_id(settings),
             client_id="wirewatch-fetcher",
             group_instance_id=settings.fetch_instance_id,
             session_timeout_ms=int(settings.fetch_session_timeout_s * 1000),
@@ -138,7 +143,7 @@ class Fetcher:
                 consumer.subscribe([names.fetch_pushes], listener=_Rebalance(self))
                 await asyncio.wait_for(consumer.start(), settings.send_timeout_s)
                 scheduler = asyncio.create_task(self._schedule(stop))
-                log.info("fetcher_started", sources=len(self._sources), group=settings.fetch_group)
+                log.info("fetcher_started", sources=len(self._sources), group=group_id(settings))
                 await self._events(consumer, stop)
                 await self._finish(scheduler)
                 scheduler = None

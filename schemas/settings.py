@@ -262,7 +262,8 @@ class Settings(BaseSettings):
     )
     fetch_group: str = Field(
         default="wirewatch-fetcher",
-        description="Consumer group of the fetchers: sources are shared by their partition.",
+        description="Consumer group of the fetchers (under the topic prefix): sources are "
+        "shared by their partition.",
     )
     fetch_instance_id: str | None = Field(
         default=None,

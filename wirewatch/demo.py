@@ -98,7 +98,6 @@ class DemoRun:
             "WIREWATCH_FETCH_HOST_DELAY_S": "0",
             "WIREWATCH_FETCH_HOST_CONCURRENCY": "8",
             "WIREWATCH_FETCH_EXTRACT_WORKERS": "0",
-            "WIREWATCH_FETCH_GROUP": f"{self.settings.topic_prefix}fetcher",
         }
 
     @property
