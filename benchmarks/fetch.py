@@ -236,13 +236,6 @@ async def fetcher_rounds(port: int, feeds: int) -> dict[str, float]:
             result[f"{name}_per_s"] = count / wall
             result[f"{name}_cpu_us"] = used / count * 1e6
         result["rss_mb_per_1000_sources"] = (rss_mb() - rss_before) / feeds * 1000
-        tracemalloc.start()
-        before = tracemalloc.get_traced_memory()[0]
-        copies = {sid: state.model_copy(deep=True) for sid, state in fetcher._owned.items()}
-        result["state_bytes_in_memory"] = (tracemalloc.get_traced_memory()[0] - before) / len(
-            copies
-        )
-        tracemalloc.stop()
         result["failed_polls"] = sum(
             polls.labels(status=s)._value.get() for s in ("failed", "refused", "rate_limited")
         )
@@ -251,6 +244,13 @@ async def fetcher_rounds(port: int, feeds: int) -> dict[str, float]:
         stop.set()
         await task
     states = await read_states(settings)
+    # The states as the fetcher held them, measured after it stopped: tracing blocks the
+    # event loop long enough for a running fetcher to miss its group heartbeats.
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    copies = [state.model_copy(deep=True) for state in states.values()]
+    result["state_bytes_in_memory"] = (tracemalloc.get_traced_memory()[0] - before) / len(copies)
+    tracemalloc.stop()
     result["state_bytes"] = statistics.mean(len(encode(s)) for s in states.values())
     await delete_prefixed_topics(settings)
     return result

@@ -21,6 +21,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import gc
 import heapq
 import time
 from collections.abc import Sequence
@@ -54,6 +55,16 @@ from schemas.kafka import (
 
 log = structlog.get_logger(__name__)
 
+GC_THRESHOLDS = (20_000, 50, 1_000)
+"""The cyclic collector's thresholds while a fetcher runs.
+
+Each poll allocates thousands of short-lived objects, and tens of thousands of
+sources keep their states alive: at the default thresholds (700, 10, 10) full
+collections walk every state so often that they cost a third of a 304 poll's
+CPU (measured with benchmarks/fetch.py at 10,000 sources: 380-460 µs per poll
+against 275-285 µs at these thresholds). Almost everything is freed by
+reference counting anyway; collecting cycles less often costs little memory.
+"""
 MAX_WAIT_S = 1.0
 """The scheduler looks at the clock at least this often."""
 RETRY_AFTER_DELIVERY_ERROR_S = 30.0
@@ -133,6 +144,8 @@ class Fetcher:
         )
         self._consumer = consumer
         scheduler: asyncio.Task[None] | None = None
+        thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
         try:
             async with (
                 HttpClient(settings) as client,
@@ -148,6 +161,7 @@ class Fetcher:
                 await self._finish(scheduler)
                 scheduler = None
         finally:
+            gc.set_threshold(*thresholds)
             self._ready = False
             if scheduler is not None:
                 scheduler.cancel()
