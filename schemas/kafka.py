@@ -149,16 +149,18 @@ class TopicSpec:
 
 
 COMPACTED = {"cleanup.policy": "compact"}
+DAY_MS = 86_400_000
 
 
 def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic the pipeline needs, with partition counts from settings.
 
     Dead-letter topics get one partition: they are read by people, in order.
-    Rules and silences are compacted and have one partition so every reader
-    sees one ordered history. The fetch state is compacted and keyed by source
-    id, and WebSub pushes are keyed the same way with as many partitions, so
-    the fetcher that owns a source's partition gets both.
+    Rules, silences and users are compacted and have one partition so every
+    reader sees one ordered history; the audit trail has one partition, in
+    time order, and is never compacted. The fetch state is compacted and keyed
+    by source id, and WebSub pushes are keyed the same way with as many
+    partitions, so the fetcher that owns a source's partition gets both.
     """
     names = settings.topics
     n = settings.partitions
@@ -173,6 +175,9 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.deliveries, n, COMPACTED),
         TopicSpec(names.fetch_state, n, COMPACTED),
         TopicSpec(names.fetch_pushes, n, {"retention.ms": str(7 * 86_400_000)}),
+        # Superseded password hashes should not linger: small segments get compacted soon.
+        TopicSpec(names.users, 1, {**COMPACTED, "segment.ms": "3600000"}),
+        TopicSpec(names.audit, 1, {"retention.ms": str(settings.audit_retention_days * DAY_MS)}),
     ]
 
 
