@@ -271,11 +271,11 @@ class Metrics:
         self._base = f"http://{host}:{port}"
 
     async def get(self, path: str) -> int:
-        """Return the HTTP status of ``path`` (0 when nothing answers)."""
+        """Return the HTTP status of ``path`` (0 when nothing answers in time)."""
         try:
             async with self._session.get(self._base + path) as response:
                 return response.status
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, TimeoutError):  # a process still starting may be slow
             return 0
 
     async def read(self) -> dict[str, float]:

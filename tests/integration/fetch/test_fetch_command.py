@@ -20,11 +20,11 @@ async def test_fetch_twice_produces_once_and_second_is_304(
     )
     site.pages["/feed"] = Page(feed, "application/rss+xml")
     first = await run_wirewatch(fetch_settings, "fetch", site.url("/feed"))
-    assert first.code == 0, first.stderr
-    assert "2 new" in first.stdout
+    assert first.code == 0, first.stdout + first.stderr
+    assert "2 new" in first.stdout, first.stdout + first.stderr
     second = await run_wirewatch(fetch_settings, "fetch", site.url("/feed"))
-    assert second.code == 0, second.stderr
-    assert "not_modified" in second.stdout
+    assert second.code == 0, second.stdout + second.stderr
+    assert "not_modified" in second.stdout, second.stdout + second.stderr
     assert site.hits("/feed")[-1].headers.get("If-None-Match")
     articles = await articles_of(fetch_settings)
     assert sorted(a.title for a in articles) == sorted([DRONES[0], COCOA[0]])
