@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from schemas import Detection
     from schemas.rules import RulePack
     from streams.rules import RuleSet
-    from streams.rules.backtest import CategoryScore
+    from streams.rules.backtest import CategoryScore, LanguageScore
     from streams.rules.entities import Gazetteer
 
 _PACKS_HELP = (
@@ -190,10 +190,13 @@ def scan(
     Reads the same inputs as 'wirewatch produce' (.txt pages, .jsonl, .json,
     RSS/Atom; directories recursively); records that are not valid articles are
     counted and skipped. Prints hits per rule and per category; with --labels,
-    precision, recall and F1 per category and the missed and false articles.
+    precision, recall and F1 per category and the missed and false articles,
+    then per language of the articles (every category summed, and the F1 of
+    each category in that language).
     """
     from ingest.sources import Accepted, read_articles
-    from streams.rules.backtest import read_labels, score_categories
+    from streams.rules.backtest import read_labels, score_categories, score_languages
+    from streams.rules.ruleset import primary_language
 
     truth = read_labels(labels) if labels else None
     ruleset = _compile_or_exit(
@@ -201,6 +204,7 @@ def scan(
     )
     predicted: dict[str, set[str]] = {}
     titles: dict[str, str] = {}
+    languages: dict[str, str] = {}
     rule_hits: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     detections = 0
@@ -213,6 +217,7 @@ def scan(
             found = ruleset.evaluate(article)
             predicted[article.id] = {d.category for d in found}
             titles[article.id] = article.title
+            languages[article.id] = primary_language(article.language) or "und"
             rule_hits.update(d.rule_id for d in found)
             detections += len(found)
             if output == "jsonl":
@@ -231,6 +236,7 @@ def scan(
         _print_hits(console, ruleset, rule_hits, predicted)
     if truth is not None:
         _print_scores(console, score_categories(predicted, truth), titles)
+        _print_languages(console, score_languages(predicted, truth, languages))
         unseen = len(set(truth) - set(predicted))
         if unseen:
             console.print(f"[yellow]{unseen} labelled articles were not in the input[/]")
@@ -329,6 +335,35 @@ def _print_scores(
                 console.print(
                     f"{kind} {s.category}: {article_id}  {_shorten(titles.get(article_id, ''), 80)}"
                 )
+
+
+def _print_languages(console: Console, scores: Sequence[LanguageScore]) -> None:
+    from rich.table import Table
+
+    table = Table(title="per language (every category summed)")
+    for column in ("language", "articles", "TP", "FP", "FN", "precision", "recall", "F1"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+    for s in scores:
+        total = s.total
+        table.add_row(
+            s.language,
+            str(s.articles),
+            str(total.true_positives),
+            str(total.false_positives),
+            str(total.false_negatives),
+            _ratio(total.precision),
+            _ratio(total.recall),
+            _ratio(total.f1),
+        )
+    console.print(table)
+    matrix = Table(title="F1 per category and language")
+    matrix.add_column("category")
+    for s in scores:
+        matrix.add_column(s.language, justify="right")
+    f1s = {(s.language, c.category): c.f1 for s in scores for c in s.categories}
+    for category in sorted({c for _, c in f1s}):
+        matrix.add_row(category, *(_ratio(f1s.get((s.language, category))) for s in scores))
+    console.print(matrix)
 
 
 def _ratio(value: float | None) -> str:
