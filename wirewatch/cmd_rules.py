@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from streams.rules import RuleSet
     from streams.rules.backtest import CategoryScore, LanguageScore
     from streams.rules.entities import Gazetteer
+    from streams.rules.ruleset import Verdict
 
 _PACKS_HELP = (
     "A rule pack file or a directory of packs (default: WIREWATCH_RULES_PATH, seeds/rules)."
@@ -159,6 +160,85 @@ def rules_test(settings: Settings, path: Path | None, failures_only: bool) -> No
     console.print(f"{len(results) - failed} passed, {failed} failed, {len(results)} examples")
     if failed:
         raise click.exceptions.Exit(1)
+
+
+@rules.command("explain")
+@click.argument("rule_id", metavar="RULE")
+@click.argument("article", metavar="ARTICLE", type=click.Path(exists=True, path_type=str))
+@click.option("--id", "article_id", help="The article to explain when ARTICLE holds several.")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), help=_PACKS_HELP)
+@pass_settings
+def rules_explain(
+    settings: Settings,
+    rule_id: str,
+    article: str,
+    article_id: str | None,
+    rules_path: Path | None,
+) -> None:
+    """Show how rule RULE judges ARTICLE: each test, the evidence, the aboutness score.
+
+    ARTICLE is any input 'wirewatch produce' reads (a .txt page, .jsonl, .json,
+    RSS/Atom, '-' for stdin); when it holds several articles, each is explained,
+    or only the one given with --id. For every place the rule's terms matched
+    (title, summary, a sentence of the body) it prints what that place is
+    worth, what it added to the score, and the verdict against the rule's
+    min_score. Exit status 1 when no article was found.
+    """
+    from ingest.sources import Accepted, read_articles
+    from schemas import ConfigError
+
+    ruleset = _compile_or_exit(
+        _load_or_exit(rules_path or settings.rules_path), _gazetteer(settings)
+    )
+    console = _console()
+    shown = 0
+    for item in read_articles([article], settings, stdin=sys.stdin.buffer):
+        if not isinstance(item, Accepted) or (article_id and item.article.id != article_id):
+            continue
+        try:
+            verdict = ruleset.judge(item.article, rule_id)
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from None
+        _print_verdict(console, item.article.id, item.article.title, verdict)
+        shown += 1
+    if not shown:
+        wanted = f"article {article_id!r}" if article_id else "valid article"
+        raise click.ClickException(f"no {wanted} in {article}")
+
+
+def _print_verdict(console: Console, article_id: str, title: str, verdict: Verdict) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.print(f"[bold]{verdict.rule_id}[/] on {article_id}: {escape(_shorten(title, 90))}")
+    console.print(f"  query: {'matched' if verdict.matched else 'no match'}")
+    for name, met in (("entities", verdict.entities_met), ("where", verdict.condition_met)):
+        state = "not asked" if met is None else "met" if met else "[red]not met[/]"
+        console.print(f"  {name}: {state}")
+    if verdict.values:
+        figures = ", ".join(escape(f"{v.kind} {v.value} ({v.span.text})") for v in verdict.values)
+        console.print(f"  figures: {figures}")
+    table = Table(title="aboutness: each further place counts half as much as the one before")
+    for column in ("part", "where", "terms", "weight", "counted"):
+        table.add_column(column, justify="right" if column in ("weight", "counted") else "left")
+    for part in verdict.parts:
+        where = "" if part.field is None else part.field.value
+        if part.sentence is not None:
+            where += f" sentence {part.sentence + 1}"
+        table.add_row(
+            part.kind,
+            where or "-",
+            escape(", ".join(part.terms)) or "-",
+            f"{part.weight:.2f}",
+            f"{part.counted:.3f}",
+        )
+    if verdict.parts:
+        console.print(table)
+    outcome = "[green]fires[/]" if verdict.fires else "[red]does not fire[/]"
+    relation = ">=" if verdict.score >= verdict.min_score else "<"
+    console.print(
+        f"  score {verdict.score:.3f} {relation} min_score {verdict.min_score:.2f}: {outcome}\n"
+    )
 
 
 @click.command()

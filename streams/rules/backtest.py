@@ -149,4 +149,3 @@ def score_languages(
         )
         for language, ids in sorted(by_language.items())
     ]
-
