@@ -15,7 +15,6 @@ import pytest
 
 from schemas import Article
 from streams.rules import RuleSet, load_packs
-from streams.rules.entities import Gazetteer
 
 ROOT = Path(__file__).resolve().parents[3]
 CATEGORIES = {
@@ -26,12 +25,6 @@ CATEGORIES = {
     "military_offensive",
 }
 HELDOUT = Path(__file__).with_name("heldout.jsonl")
-
-
-@pytest.fixture(scope="module")
-def ruleset(gazetteer: Gazetteer) -> RuleSet:
-    """The shipped packs compiled with the shipped gazetteer."""
-    return RuleSet.compile(load_packs(ROOT / "seeds" / "rules"), gazetteer=gazetteer)
 
 
 def test_packs_cover_exactly_the_five_categories() -> None:
