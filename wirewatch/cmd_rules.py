@@ -275,6 +275,7 @@ def scan(
     each category in that language).
     """
     from ingest.sources import Accepted, read_articles
+    from schemas.languages import UNKNOWN
     from streams.rules.backtest import read_labels, score_categories, score_languages
     from streams.rules.ruleset import primary_language
 
@@ -297,7 +298,7 @@ def scan(
             found = ruleset.evaluate(article)
             predicted[article.id] = {d.category for d in found}
             titles[article.id] = article.title
-            languages[article.id] = primary_language(article.language) or "und"
+            languages[article.id] = primary_language(article.language) or UNKNOWN
             rule_hits.update(d.rule_id for d in found)
             detections += len(found)
             if output == "jsonl":
@@ -359,6 +360,7 @@ def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
             "severity",
             "title",
             "score",
+            "score_parts",
             "spans",
             "snippet",
             "snippet_highlights",

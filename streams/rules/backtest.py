@@ -135,12 +135,12 @@ def score_languages(
     Args:
         predicted: article id -> categories the rules flagged (every scanned article).
         labels: article id -> categories it truly belongs to.
-        languages: article id -> its language (``und`` when unknown).
+        languages: article id -> its language (``unknown`` when it could not be told).
     """
     by_language: dict[str, list[str]] = {}
     for article_id in predicted:
         if article_id in labels:
-            by_language.setdefault(languages.get(article_id, "und"), []).append(article_id)
+            by_language.setdefault(languages.get(article_id, "unknown"), []).append(article_id)
     return [
         LanguageScore(
             language,

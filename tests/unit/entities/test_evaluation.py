@@ -102,7 +102,7 @@ def test_enforced_languages_reach_the_threshold(
     enforced = [a for a in evaluation if primary_language(a.language) in ENFORCED]
     predicted = predict(ruleset, enforced)
     assert not failing(score_categories(predicted, labels))
-    languages = {a.id: primary_language(a.language) or "und" for a in enforced}
+    languages = {a.id: primary_language(a.language) or "unknown" for a in enforced}
     assert not failing(s.total for s in score_languages(predicted, labels, languages))
 
 
