@@ -138,6 +138,11 @@ def _requirement_met(requirement: EntityRequirement, ids: frozenset[str]) -> boo
     return ids.isdisjoint(requirement.none)
 
 
+def _applies(query: _Query, rule: _Rule, language: str | None) -> bool:
+    """True when a query of a rule applies to an article in ``language``."""
+    return query.language in (None, language) and rule.language in (None, language)
+
+
 def primary_language(tag: str | None) -> str | None:
     """Return the primary subtag of a language tag: ``"uk-UA"`` -> ``"uk"``."""
     return tag.split("-")[0].lower() if tag else None
@@ -250,12 +255,8 @@ class RuleSet:
         fired: dict[int, list[int]] = {}
         for index in matcher.candidates(scan):
             query = self._queries[index]
-            if query.language is not None and query.language != language:
-                continue
             rule = self._compiled[query.rule]
-            if rule.language is not None and rule.language != language:
-                continue
-            if matcher.test(index, scan, rule.mask):
+            if _applies(query, rule, language) and matcher.test(index, scan, rule.mask):
                 fired.setdefault(query.rule, []).append(index)
         if not fired:
             return []
@@ -292,8 +293,7 @@ class RuleSet:
             index
             for index, query in enumerate(self._queries)
             if query.rule == rule_index
-            and query.language in (None, language)
-            and rule.language in (None, language)
+            and _applies(query, rule, language)
             and self._matcher.test(index, scan, rule.mask)
         ]
         verdict = self._judge(
