@@ -31,8 +31,6 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Final
 
-import re2
-
 from schemas import ScorePart, Span, TextField
 
 LEAD_WEIGHT: Final = 1.0
@@ -43,17 +41,43 @@ MENTION_FACTOR: Final = 0.5
 FIGURES_WEIGHT: Final = 0.25
 ENTITIES_WEIGHT: Final = 0.25
 
-# The end of a sentence: terminal punctuation, closing quotes or brackets, then
-# white space; or a line break (paragraphs, list items). RE2: linear time.
-_SENTENCE_END: Final = re2.compile(r"[.!?…]+[\"'»”’)\]]*\s+|\n\s*")
+_FIELD_ORDER: Final = {field: rank for rank, field in enumerate(TextField)}
+_TERMINALS: Final = ".!?…"
+_CLOSERS: Final = frozenset(".!?…\"'»”’)]")
 
 
 def sentence_starts(text: str) -> list[int]:
-    """Return the offset of the first character of every sentence of ``text``."""
+    """Return the offset of the first character of every sentence of ``text``.
+
+    A sentence ends at terminal punctuation (``.``, ``!``, ``?``, ``…``),
+    closing quotes or brackets, then white space; or at a line break. Each
+    punctuation mark is found with ``str.find`` and looked at once (a run of
+    them is skipped as a whole), so the cost is linear in the text, whatever it
+    holds; decimals ("4.30") and abbreviations inside a word are not ends.
+    """
+    marks = []
+    for terminal in (*_TERMINALS, "\n"):
+        at = text.find(terminal)
+        while at >= 0:
+            marks.append(at)
+            at = text.find(terminal, at + 1)
+    marks.sort()
     starts = [0]
-    for match in _SENTENCE_END.finditer(text):
-        end = match.end()
-        if end < len(text):
+    size, resume = len(text), 0
+    for at in marks:
+        if at < resume:
+            continue
+        end = at + 1
+        if text[at] != "\n":
+            while end < size and text[end] in _CLOSERS:
+                end += 1
+            if end < size and not text[end].isspace():
+                resume = end
+                continue
+        while end < size and text[end].isspace():
+            end += 1
+        resume = end
+        if end < size and end > starts[-1]:
             starts.append(end)
     return starts
 
@@ -88,7 +112,6 @@ def score(
         sentence = bisect_right(body_starts, span.start) - 1 if span.field is TextField.BODY else 0
         places.setdefault((span.field, sentence), set()).add(span.term)
     wanted = min(2, len({span.term for span in spans}))
-    order = {field: rank for rank, field in enumerate(TextField)}
     weighed = [
         (
             place_weight(field, sentence, len(body_starts))
@@ -98,7 +121,7 @@ def score(
             terms,
         )
         for (field, sentence), terms in sorted(
-            places.items(), key=lambda place: (order[place[0][0]], place[0][1])
+            places.items(), key=lambda place: (_FIELD_ORDER[place[0][0]], place[0][1])
         )
     ]
     weighed.sort(key=lambda place: -place[0])  # stable: ties stay in text order
