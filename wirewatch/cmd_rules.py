@@ -182,7 +182,7 @@ def rules_explain(
     or only the one given with --id. For every place the rule's terms matched
     (title, summary, a sentence of the body) it prints what that place is
     worth, what it added to the score, and the verdict against the rule's
-    min_score. Exit status 1 when no article was found.
+    min_score. Exit status 2 when the rule or the article is not found.
     """
     from ingest.sources import Accepted, read_articles
     from schemas import ConfigError
@@ -195,15 +195,12 @@ def rules_explain(
     for item in read_articles([article], settings, stdin=sys.stdin.buffer):
         if not isinstance(item, Accepted) or (article_id and item.article.id != article_id):
             continue
-        try:
-            verdict = ruleset.judge(item.article, rule_id)
-        except ConfigError as exc:
-            raise click.ClickException(str(exc)) from None
+        verdict = ruleset.judge(item.article, rule_id)  # ConfigError: an unknown rule
         _print_verdict(console, item.article.id, item.article.title, verdict)
         shown += 1
     if not shown:
         wanted = f"article {article_id!r}" if article_id else "valid article"
-        raise click.ClickException(f"no {wanted} in {article}")
+        raise ConfigError(f"no {wanted} in {article}")
 
 
 def _print_verdict(console: Console, article_id: str, title: str, verdict: Verdict) -> None:

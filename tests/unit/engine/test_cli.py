@@ -165,8 +165,10 @@ def test_rules_explain_errors(
     article_id: str,
     message: str,
 ) -> None:
-    """An unknown rule or article is one error line and exit status 1."""
+    """An unknown rule or article is one error line and exit status 2."""
     rules = _pack(tmp_path, MINIMAL)
     argv = ["rules", "explain", rule, str(corpus), "--rules", str(rules), "--id", article_id]
-    assert main(argv) == 1
-    assert message in capsys.readouterr().err
+    assert main(argv) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ")
+    assert message in line
