@@ -125,10 +125,12 @@ class Behaviour:
 
 @dataclass
 class Webhook:
-    """A running webhook server: accepted payloads per path, and scripts of behaviours."""
+    """A running webhook server: accepted payloads (and their headers) per path, and scripts of
+    behaviours. A path may have several segments (`slack/T1/B1/C1`)."""
 
     port: int
     accepted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    accepted_headers: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     scripts: dict[str, list[Behaviour]] = field(default_factory=dict)
     accepted_at: list[float] = field(default_factory=list)
@@ -156,6 +158,7 @@ class Webhook:
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             return web.Response(status=behaviour.status, headers=headers)
         self.accepted.setdefault(path, []).append(payload)
+        self.accepted_headers.setdefault(path, []).append(dict(request.headers))
         self.accepted_at.append(time.time())
         return web.Response(text="ok")
 
@@ -165,7 +168,7 @@ async def serve_webhook() -> AsyncIterator[Webhook]:
     """Run an aiohttp server on loopback, taking POSTs on any path, until the block ends."""
     hook = Webhook(free_port())
     app = web.Application()
-    app.router.add_post("/{path}", hook.handle)
+    app.router.add_post("/{path:.+}", hook.handle)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", hook.port).start()
