@@ -13,9 +13,8 @@ way, and copies the context into any thread it hands a call to):
   records nothing outside a :func:`sending` block and changes nothing;
 - ``json://`` payloads gain ``alert_keys`` and ``notification_key`` fields
   (unless the URL reshapes apprise's payload) and an ``Idempotency-Key``
-  header, and emails an ``X-Wirewatch-Alert-Keys``
-  header, through the plugin's own extra-fields and extra-headers mappings
-  (what ``json://...?:field=value`` and ``?+Header=value`` fill), which
+  header, through the plugin's own extra-field and extra-header mappings (what
+  ``json://...?:field=value`` and ``?+Header=value`` fill), which
   :func:`key_service` replaces by mappings that read the current notification;
 - an email's ``Message-ID`` is derived from the notification key: apprise's
   email plugin builds it with ``make_msgid`` looked up in its own module, and
@@ -43,11 +42,9 @@ from typing import Any, Final
 import apprise.plugins.email.base as apprise_email
 import requests
 from apprise.plugins.custom_json import JSONPayloadField, NotifyJSON
-from apprise.plugins.email import NotifyEmail
 
 from alerts.idempotency import message_id, notification_key
 
-EMAIL_KEYS_HEADER: Final = "X-Wirewatch-Alert-Keys"
 _STANDARD_FIELDS: Final = frozenset(
     value for name, value in vars(JSONPayloadField).items() if not name.startswith("_")
 )
@@ -104,7 +101,8 @@ def install() -> None:
 
 
 def key_service(service: Any) -> None:
-    """Make ``service`` (an apprise plugin object) carry each notification's keys, if it can."""
+    """Make ``service`` (an apprise plugin object) carry each notification's keys, if it has
+    fields for them (``json://``); every other plugin has them in the rendered text."""
     # apprise declares these attributes as dicts and only ever reads them as mappings.
     if isinstance(service, NotifyJSON):
         # A URL that renames or drops apprise's own fields (`?:message=text` for a
@@ -116,10 +114,6 @@ def key_service(service: Any) -> None:
             )
         service.headers = _PerNotification(  # type: ignore[assignment]
             service.headers, lambda now: {"Idempotency-Key": now.key}
-        )
-    elif isinstance(service, NotifyEmail):
-        service.headers = _PerNotification(  # type: ignore[assignment]
-            service.headers, lambda now: {EMAIL_KEYS_HEADER: " ".join(now.alert_keys)}
         )
 
 

@@ -116,11 +116,16 @@ def serve_smtp() -> Iterator[SmtpServer]:
 
 @dataclass
 class Behaviour:
-    """How a webhook path answers one request: status, Retry-After, or hang for seconds."""
+    """How a webhook path answers one request: status, Retry-After, or hang for seconds.
+
+    With ``hang_s`` and ``kept``, the payload is accepted before the hang: the
+    receiver got the notification, the sender never hears so.
+    """
 
     status: int = 200
     retry_after: str | None = None
     hang_s: float = 0.0
+    kept: bool = False
 
 
 @dataclass
@@ -152,15 +157,20 @@ class Webhook:
         script = self.scripts.get(path) or []
         behaviour = script.pop(0) if script else Behaviour()
         if behaviour.hang_s:
+            if behaviour.kept:
+                self._accept(path, payload, request)
             await asyncio.sleep(behaviour.hang_s)
             return web.Response(status=504)
         if behaviour.status >= 300:
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             return web.Response(status=behaviour.status, headers=headers)
+        self._accept(path, payload, request)
+        return web.Response(text="ok")
+
+    def _accept(self, path: str, payload: dict[str, Any], request: web.Request) -> None:
         self.accepted.setdefault(path, []).append(payload)
         self.accepted_headers.setdefault(path, []).append(dict(request.headers))
         self.accepted_at.append(time.time())
-        return web.Response(text="ok")
 
 
 @contextlib.asynccontextmanager
