@@ -13,6 +13,7 @@ the repeat.
 from __future__ import annotations
 
 import hashlib
+import json
 import string
 from collections.abc import Iterable
 from typing import Final
@@ -23,8 +24,8 @@ _FALLBACK_DOMAIN: Final = "wirewatch.invalid"
 
 def notification_key(alert_keys: Iterable[str]) -> str:
     """Return the key of a notification listing ``alert_keys``: 32 hex digits, order-free."""
-    joined = "\n".join(sorted(set(alert_keys)))
-    return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:32]
+    listed = json.dumps(sorted(set(alert_keys)))  # unambiguous whatever a key holds
+    return hashlib.sha256(listed.encode("utf-8")).hexdigest()[:32]
 
 
 def message_id(key: str, domain: str | None) -> str:

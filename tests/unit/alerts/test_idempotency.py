@@ -74,3 +74,9 @@ def test_message_id_survives_an_email_round_trip() -> None:
         f"Message-ID: {value}\nSubject: x\n\nbody\n", policy=email.policy.default
     )
     assert parsed.get_all("Message-ID") == [value]
+
+
+def test_keys_cannot_run_together() -> None:
+    """Two alert keys are never taken for one that holds the separator."""
+    assert notification_key(["a", "b"]) != notification_key(["a\nb"])
+    assert notification_key(["a", "b"]) != notification_key(['a", "b'])
