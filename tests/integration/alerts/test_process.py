@@ -224,6 +224,8 @@ async def test_repeat_from_a_kill_between_send_and_record_carries_the_same_keys(
         kafka_settings,
         routes,
         {"hook": [webhook.url("hook")]},
+        # A group of its own: the default one is shared by every notifier on the broker.
+        notifier_group=f"{kafka_settings.topic_prefix}notifier",
         notifier_instance_id="notifier-1",
         notify_timeout_s=60.0,
     )
