@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -86,6 +87,20 @@ def test_parse_builds_the_tree(query: str, tree: Node) -> None:
         ("title:drones NEAR/2 poland", 1, "NEAR/2 needs words"),
         ("regex:/abc", 1, "unterminated regex"),
         ("--", 1, "no letters or digits"),
+        # issue 16, item 5: malformed forms that used to be read as ordinary words
+        ("drone NEAR/ jet", 12, "NEAR/ needs a distance in words, a whole number"),
+        ("drone ONEAR/ jet", 13, "ONEAR/ needs a distance"),
+        ("drone NEAR/x jet", 12, "whole number"),
+        ("drone NEAR/-1 jet", 12, "whole number"),
+        ("drone NEAR/+3 jet", 12, "whole number"),
+        ("drone NEAR/3.5 jet", 12, "whole number"),
+        ("drone NEAR/3/4 jet", 12, "whole number"),
+        ("drone NEAR/5, jet", 12, "whole number"),
+        ("drone NEAR/٣ jet", 12, "written with 0-9"),
+        ("drone -jet", 7, "write NOT jet"),
+        ("drone −jet", 7, "write NOT jet"),
+        ("abc-*", 5, "must follow a letter or digit"),
+        ('"shot down-*"', 12, "must follow a letter or digit"),
     ],
 )
 def test_malformed_queries_name_the_column(query: str, column: int, fragment: str) -> None:
@@ -96,6 +111,53 @@ def test_malformed_queries_name_the_column(query: str, column: int, fragment: st
     assert fragment in caught.value.message
     caret = caught.value.caret().split("\n")[1]
     assert caret == " " * (column - 1) + "^"
+
+
+# ((((a NEAR/1 x0) NEAR/1 x1) ...) NEAR/1 x8): nine NEARs nested through parentheses
+NESTED_NEARS = functools.reduce(lambda q, i: f"({q} NEAR/1 x{i})", range(9), "a")
+
+
+@pytest.mark.parametrize(
+    ("query", "column", "fragment"),
+    [
+        # issue 16, item 4: each of these printed a traceback
+        ("(" * 200 + "drone" + ")" * 200, 33, "nests more than 32 levels"),
+        ("NOT " * 970 + "drone", 129, "nests more than 32 levels"),
+        ("title:(" * 10_000 + "drone", 10_001, "at most 10000 are allowed"),
+        ("title:(" * 1_000 + "drone", 113, "nests more than 32 levels"),
+        ("a NEAR/1 " * 1_000 + "a", 75, "more than 8 NEAR/ONEAR operators nested"),
+        ("drone NEAR/" + "9" * 4_400 + " jet", 12, "too large (at most 200 words)"),
+        # issue 16, item 3: chains that passed `rules check`, then raised RecursionError in `scan`
+        (" NEAR/3 ".join(["drone"] * 500), 111, "more than 8 NEAR/ONEAR"),
+        (NESTED_NEARS, NESTED_NEARS.rindex("NEAR") + 1, "more than 8 NEAR/ONEAR"),
+        ("drone " * 2_000, 10_001, "at most 10000 are allowed"),
+        ("x" * 201, 1, "the word is 201 characters long; at most 200"),
+        ('jet "' + "a " * 101 + '"', 5, "the phrase is 202 characters long"),
+        ("regex:/" + "a" * 201 + "/", 1, "the regex is 201 characters long"),
+    ],
+)
+def test_limits_are_located_errors(query: str, column: int, fragment: str) -> None:
+    """Nesting, NEAR chains, distances and lengths over the documented limits name a column."""
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse_query(query)
+    assert caught.value.column == column
+    assert fragment in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "(" * 32 + "drone" + ")" * 32,
+        "NOT " * 32 + "drone",
+        " NEAR/200 ".join(["drone"] * 9),
+        "x" * 200,
+        "drone " * 1_666,
+        "NEARBY OR ONEARTH",
+    ],
+)
+def test_queries_at_the_limits_parse(query: str) -> None:
+    """A query exactly at each limit is accepted."""
+    parse_query(query)
 
 
 def test_caret_of_a_long_query_is_cut_around_the_fault() -> None:
@@ -304,8 +366,14 @@ def test_spans_run_from_the_first_to_the_last_word_of_each_occurrence(
     assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.text(alphabet=st.sampled_from(list('ab*()" :/ORANDNOTEA1-title')), max_size=30))
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from(list('ab*()" :/ORANDNOTEA1-title٣+.,')), max_size=40)
+    | st.lists(
+        st.sampled_from(["(", ")", "NOT ", "title:", "a ", "NEAR/1 ", "OR ", '"', "-"]),
+        max_size=400,
+    ).map("".join)
+)
 def test_parser_never_fails_unexpectedly(query: str) -> None:
     """Any text either parses or raises QuerySyntaxError with a column inside the query."""
     column = 1
