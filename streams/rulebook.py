@@ -21,7 +21,15 @@ from aiokafka import ConsumerRecord
 from schemas import ConfigError, Settings
 from schemas.kafka import encode, ensure_topics, make_producer, pipeline_topics, send_with_deadline
 from schemas.rules import RulePack, RuleSetMessage
-from streams.rules import Gazetteer, RuleSet, load_gazetteer, load_packs, ruleset_version
+from streams.rules import (
+    Gazetteer,
+    RuleSet,
+    SizeLimits,
+    check_sizes,
+    load_gazetteer,
+    load_packs,
+    ruleset_version,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -171,7 +179,8 @@ class RuleBook:
         loop = asyncio.get_running_loop()
 
         def build() -> RuleSet:
-            return compile_packs(load_packs(path), self._gazetteer)
+            packs = load_packs(path, limits=SizeLimits.from_settings(self._settings))
+            return compile_packs(packs, self._gazetteer)
 
         rules = await asyncio.wait_for(
             loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s
@@ -184,6 +193,7 @@ class RuleBook:
             message = RuleSetMessage.model_validate_json(payload)
 
             def build() -> RuleSet:
+                check_sizes(message.packs, SizeLimits.from_settings(self._settings))
                 return compile_packs(message.packs, self._gazetteer)
 
             rules = await asyncio.wait_for(

@@ -22,11 +22,12 @@ number of rules.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import ahocorasick
 import re2
@@ -230,31 +231,31 @@ class ArticleScan:
         return found
 
     def _regex_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
+        """Search a regex in each field's folded text and place each match on words.
+
+        A match sits on the words it overlaps: one that starts or ends on a
+        space or punctuation starts at the next word or ends at the previous
+        one, and one that overlaps no word sits on the next word (the field's
+        last word when none follows). Empty matches do not count.
+        """
         assert term.regex is not None
         found: list[Occurrence] = []
         for bit, first, count in self.field_ranges:
             folded = self.folded.get(bit)
             if folded is None:
                 folded = self.folded[bit] = fold(self.article.text_of(BIT_FIELDS[bit]))
-            starts: list[int] | None = None
+            spans: tuple[list[int], list[int]] | None = None
             for match in term.regex.finditer(folded):
                 start, end = match.start(), match.end()
                 if start == end:
                     continue
-                if starts is None:
-                    starts = self.token_spans(bit)[0]
-                low = max(bisect_right(starts, start) - 1, 0)
-                high = max(bisect_right(starts, end - 1) - 1, low)
-                found.append(
-                    (
-                        bit,
-                        first + min(low, count - 1),
-                        first + min(high, count - 1),
-                        term.id,
-                        start,
-                        end,
-                    )
-                )
+                if spans is None:
+                    spans = self.token_spans(bit)
+                starts, ends = spans
+                # the first word that ends after the match starts, the last that starts before it ends
+                low = min(bisect_right(ends, start), count - 1)
+                high = max(bisect_left(starts, end) - 1, low)
+                found.append((bit, first + low, first + high, term.id, start, end))
         return found
 
 
@@ -415,7 +416,77 @@ def _plain_terms(node: _Eval) -> frozenset[int] | None:
     return None
 
 
+_FIRST: Final = itemgetter(1)
+_LAST: Final = itemgetter(2)
+
+Item = TypeVar("Item", bound=tuple[Any, ...])
+
+
+def _partners_after(
+    anchors: Iterable[Item], others: Iterable[Item], reach: int
+) -> Iterator[tuple[Item, Item]]:
+    """For each anchor, the other that ends first among those starting just after it.
+
+    Yields ``(anchor, other)`` where ``other`` starts after the anchor's last
+    word with fewer than ``reach`` words between, in the same field. A
+    sliding-window minimum over both lists sorted: O(n log n) in all.
+    """
+    window: deque[Item] = deque()
+    pending = sorted(others, key=_FIRST)
+    taken, count = 0, len(pending)
+    for anchor in sorted(anchors, key=_LAST):
+        last = anchor[2]
+        bound = last + reach
+        while taken < count and pending[taken][1] <= bound:
+            other = pending[taken]
+            taken += 1
+            # an earlier other that ends no sooner is never the answer again
+            while window and window[-1][2] >= other[2]:
+                window.pop()
+            window.append(other)
+        while window and window[0][1] <= last:
+            window.popleft()
+        # an other of the next field ends after every other of this one
+        if window and window[0][0] == anchor[0]:
+            yield anchor, window[0]
+
+
+def _partners_before(
+    anchors: Iterable[Item], others: Iterable[Item], reach: int
+) -> Iterator[tuple[Item, Item]]:
+    """For each anchor, the other that starts last among those ending just before it.
+
+    Yields ``(other, anchor)``, in text order: the mirror of :func:`_partners_after`.
+    """
+    window: deque[Item] = deque()
+    pending = sorted(others, key=_LAST)
+    taken, count = 0, len(pending)
+    for anchor in sorted(anchors, key=_FIRST):
+        first = anchor[1]
+        while taken < count and pending[taken][2] < first:
+            other = pending[taken]
+            taken += 1
+            while window and window[-1][1] <= other[1]:
+                window.pop()
+            window.append(other)
+        while window and window[0][2] < first - reach:
+            window.popleft()
+        if window and window[0][0] == anchor[0]:
+            yield window[0], anchor
+
+
 class _NearEval(_Eval):
+    """``left NEAR/n right``: an occurrence of each side, apart, with at most n words between.
+
+    Its occurrences, for an enclosing NEAR, are its *shortest matches*: for
+    each word where a match starts, the shortest match starting there, and
+    for each word where one ends, the shortest ending there. They are found
+    with one sweep per side over the operands' occurrences sorted (each
+    occurrence has at most one partner per side), so the cost follows the
+    number of occurrences: no article makes a NEAR chain grow as the product
+    of its operands' occurrences.
+    """
+
     __slots__ = ("distance", "left", "ordered", "plain", "right")
 
     def __init__(self, left: _Eval, right: _Eval, distance: int, ordered: bool) -> None:
@@ -436,18 +507,10 @@ class _NearEval(_Eval):
         rights = self.right.spans(scan, mask)
         if not rights:
             return False
-        # gap + 1 <= distance + 1, where the gap is the number of words between
-        # (the closeness test of _pairs, inlined: this is the hot path and stops at the first pair)
-        reach, ordered = self.distance + 1, self.ordered
-        for left in lefts:
-            field, first, last = left[0], left[1], left[2]
-            for right in rights:
-                if right[0] == field and (
-                    (last < right[1] and right[1] - last <= reach)
-                    or (not ordered and right[2] < first and first - right[2] <= reach)
-                ):
-                    return True
-        return False
+        reach = self.distance + 1
+        if any(True for _ in _partners_after(lefts, rights, reach)):
+            return True
+        return not self.ordered and any(True for _ in _partners_after(rights, lefts, reach))
 
     def _close_in_stream(
         self, scan: ArticleScan, left: frozenset[int], right: frozenset[int]
@@ -456,15 +519,18 @@ class _NearEval(_Eval):
 
         Most candidate NEAR queries have both operands somewhere in the
         article but not near each other; this tells without the word index
-        of any hit. From the last character of one hit to the space before
-        the next there are as many spaces as words between them plus one;
-        they are counted only when that stretch is short enough to hold at
-        most ``distance + 1`` of them, and it must not cross a field.
+        of any hit. For each left hit only the nearest right hit on each side
+        can be close enough; from the last character of one hit to the space
+        before the next there are as many spaces as words between them plus
+        one, counted only when that stretch is short enough to hold at most
+        ``distance + 1`` of them, and it must not cross a field.
         """
         if left.isdisjoint(scan.present) or right.isdisjoint(scan.present):
             return False
         lefts, rights = scan.hit_bounds(left), scan.hit_bounds(right)
-        reach, ordered = self.distance + 1, self.ordered
+        after = sorted(space for space, _ in rights)
+        before = sorted(last for _, last in rights) if not self.ordered else []
+        reach = self.distance + 1
         # Counting the spaces of a long stretch costs a pass over it: first count
         # those of a prefix that would hold more than `reach` of them in any
         # ordinary text, which settles most far pairs cheaply.
@@ -472,13 +538,14 @@ class _NearEval(_Eval):
         stream = scan.stream
         fields = len(scan.field_ranges) > 1
         for space, last in lefts:
-            for right_space, right_last in rights:
-                if right_space >= last:
-                    start, end = last, right_space + 1
-                elif not ordered and space >= right_last:
-                    start, end = right_last, space + 1
-                else:
-                    continue
+            stretches = []
+            nearest = bisect_left(after, last)
+            if nearest < len(after):
+                stretches.append((last, after[nearest] + 1))
+            nearest = bisect_right(before, space) - 1
+            if nearest >= 0:
+                stretches.append((before[nearest], space + 1))
+            for start, end in stretches:
                 if stream.count(" ", start, min(end, start + probe)) > reach:
                     continue
                 if end - start > probe and stream.count(" ", start, end) > reach:
@@ -487,41 +554,42 @@ class _NearEval(_Eval):
                     return True
         return False
 
+    def _pairs(self, lefts: list[Item], rights: list[Item]) -> list[tuple[Item, Item]]:
+        """The pairs ``(earlier, later)`` of the shortest matches (see the class)."""
+        if not lefts or not rights:
+            return []
+        reach = self.distance + 1
+        found = [*_partners_after(lefts, rights, reach), *_partners_before(rights, lefts, reach)]
+        if not self.ordered:
+            found += _partners_after(rights, lefts, reach)
+            found += _partners_before(lefts, rights, reach)
+        from_start: dict[tuple[int, int], tuple[Item, Item]] = {}
+        to_end: dict[tuple[int, int], tuple[Item, Item]] = {}
+        for pair in found:
+            earlier, later = pair
+            field, start, end = earlier[0], earlier[1], later[2]
+            shortest = from_start.get((field, start))
+            if shortest is None or end < shortest[1][2]:
+                from_start[field, start] = pair
+            shortest = to_end.get((field, end))
+            if shortest is None or start > shortest[0][1]:
+                to_end[field, end] = pair
+        # one pair per extent: the evidence of either is the same words
+        kept = {(a[0], a[1], b[2]): (a, b) for a, b in (*from_start.values(), *to_end.values())}
+        return list(kept.values())
+
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
+        pairs = self._pairs(list(self.left.spans(scan, mask)), list(self.right.spans(scan, mask)))
+        return [(earlier[0], earlier[1], later[2]) for earlier, later in pairs]
+
+    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
+        pairs = self._pairs(self.left.positions(scan, mask), self.right.positions(scan, mask))
         return [
-            (p[0], p[1], p[2]) for p in self._pairs(scan, mask, self.left.spans, self.right.spans)
+            (earlier[0], earlier[1], later[2], earlier[3] + later[3]) for earlier, later in pairs
         ]
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
-        return [o for p in self.positions(scan, mask) for o in p[3]]
-
-    def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
-        return [
-            (p[0], p[1], p[2], (*p[3][3], *p[4][3]))
-            for p in self._pairs(scan, mask, self.left.positions, self.right.positions)
-        ]
-
-    def _pairs(
-        self,
-        scan: ArticleScan,
-        mask: int,
-        left_of: Callable[[ArticleScan, int], Sequence[tuple[Any, ...]]],
-        right_of: Callable[[ArticleScan, int], Sequence[tuple[Any, ...]]],
-    ) -> list[tuple[int, int, int, Any, Any]]:
-        """Every pair of a left and a right operand close enough, with its extent."""
-        lefts = left_of(scan, mask)
-        rights = right_of(scan, mask) if lefts else ()
-        reach, ordered = self.distance + 1, self.ordered
-        found = []
-        for left in lefts:
-            field, first, last = left[0], left[1], left[2]
-            for right in rights:
-                if right[0] == field and (
-                    (last < right[1] and right[1] - last <= reach)
-                    or (not ordered and right[2] < first and first - right[2] <= reach)
-                ):
-                    found.append((field, min(first, right[1]), max(last, right[2]), left, right))
-        return found
+        return list(dict.fromkeys(o for p in self.positions(scan, mask) for o in p[3]))
 
 
 # --- compiling ----------------------------------------------------------------------
@@ -620,7 +688,7 @@ class Matcher:
 
 
 class _Builder:
-    """Assigns term and clause ids while compiling trees into evaluators."""
+    """Assigns term ids while compiling trees into evaluators and clauses."""
 
     def __init__(self) -> None:
         self.terms: list[CompiledTerm] = []
@@ -628,63 +696,59 @@ class _Builder:
 
     def query(self, index: int, tree: Node) -> CompiledQuery:
         """Compile one query; its clauses are sorted most selective first."""
-        evaluator = self.compile(tree)
-        clauses = sorted(set(self.clauses(tree)), key=self.cost)
-        return CompiledQuery(index, evaluator, tuple(clauses))
+        evaluator, clauses = self.compile(tree)
+        return CompiledQuery(index, evaluator, tuple(sorted(set(clauses), key=self.cost)))
 
-    def term_id(self, key: str, make: Callable[[int], CompiledTerm]) -> int:
+    def leaf(self, node: Term | Regex) -> int:
+        """Return the id of a term or regex, shared by every query that uses it."""
+        if isinstance(node, Regex):
+            key = f"regex:{node.pattern}"
+        else:
+            key = " " + " ".join(node.words) + ("" if node.prefix else " ")
         term_id = self.term_ids.get(key)
         if term_id is None:
             term_id = self.term_ids[key] = len(self.terms)
-            self.terms.append(make(term_id))
+            if isinstance(node, Regex):
+                term = CompiledTerm(
+                    term_id, key, 0, f"/{node.pattern}/", compile_regex(node.pattern)
+                )
+            else:
+                label = " ".join(node.words) + ("*" if node.prefix else "")
+                term = CompiledTerm(term_id, key, len(node.words), label)
+            self.terms.append(term)
         return term_id
 
-    def leaf(self, node: Term | Regex) -> int:
-        if isinstance(node, Regex):
-            regex = compile_regex(node.pattern)
-            return self.term_id(
-                f"regex:{node.pattern}",
-                lambda i: CompiledTerm(i, f"regex:{node.pattern}", 0, f"/{node.pattern}/", regex),
-            )
-        key = " " + " ".join(node.words) + ("" if node.prefix else " ")
-        label = " ".join(node.words) + ("*" if node.prefix else "")
-        return self.term_id(key, lambda i: CompiledTerm(i, key, len(node.words), label))
+    def compile(self, node: Node) -> tuple[_Eval, list[frozenset[int]]]:
+        """Return the evaluator of ``node`` and its clauses.
 
-    def compile(self, node: Node) -> _Eval:
+        A clause is a set of terms one of which must occur for ``node`` to
+        match; no clause means no such constraint (``NOT x``, a regex).
+        """
         if isinstance(node, Term):
-            return _TermEval(self.leaf(node))
+            term_id = self.leaf(node)
+            return _TermEval(term_id), [frozenset((term_id,))]
         if isinstance(node, Regex):
-            return _RegexEval(self.leaf(node))
-        if isinstance(node, And):
-            return _AndEval([self.compile(op) for op in node.operands])
-        if isinstance(node, Or):
-            if all(isinstance(op, Term) for op in node.operands):
-                return _TermSetEval([self.leaf(op) for op in node.operands if isinstance(op, Term)])
-            return _OrEval([self.compile(op) for op in node.operands])
+            return _RegexEval(self.leaf(node)), []
         if isinstance(node, Not):
-            return _NotEval(self.compile(node.operand))
+            return _NotEval(self.compile(node.operand)[0]), []
         if isinstance(node, Scoped):
-            return _ScopedEval(self.compile(node.operand), FIELD_BITS[node.field])
-        return _NearEval(
-            self.compile(node.left), self.compile(node.right), node.distance, node.ordered
-        )
-
-    def clauses(self, node: Node) -> list[frozenset[int]]:
-        """Sets of terms, one of each must occur for ``node`` to match; [] = no constraint."""
-        if isinstance(node, Term):
-            return [frozenset((self.leaf(node),))]
-        if isinstance(node, Regex | Not):
-            return []
-        if isinstance(node, Scoped):
-            return self.clauses(node.operand)
-        if isinstance(node, And):
-            return [c for op in node.operands for c in self.clauses(op)]
+            operand, clauses = self.compile(node.operand)
+            return _ScopedEval(operand, FIELD_BITS[node.field]), clauses
         if isinstance(node, Near):
-            return self.clauses(node.left) + self.clauses(node.right)
-        alternatives = [self.clauses(op) for op in node.operands]
-        if not all(alternatives):
-            return []
-        return [frozenset().union(*(min(a, key=len) for a in alternatives))]
+            left, left_clauses = self.compile(node.left)
+            right, right_clauses = self.compile(node.right)
+            return _NearEval(left, right, node.distance, node.ordered), left_clauses + right_clauses
+        if isinstance(node, Or) and all(isinstance(op, Term) for op in node.operands):
+            term_ids = [self.leaf(op) for op in node.operands if isinstance(op, Term)]
+            return _TermSetEval(term_ids), [frozenset(term_ids)]
+        parts = [self.compile(op) for op in node.operands]
+        evaluators = [evaluator for evaluator, _ in parts]
+        if isinstance(node, And):
+            return _AndEval(evaluators), [c for _, clauses in parts for c in clauses]
+        if not all(clauses for _, clauses in parts):
+            return _OrEval(evaluators), []
+        # one alternative must hold: the union of each one's smallest clause
+        return _OrEval(evaluators), [frozenset().union(*(min(c, key=len) for _, c in parts))]
 
     def cost(self, clause: frozenset[int]) -> tuple[float, int]:
         """How often a clause is expected to be satisfied, lower first.

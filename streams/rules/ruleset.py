@@ -9,6 +9,7 @@ matched), and explains every detection.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -18,7 +19,8 @@ from schemas.rules import EntityRequirement, RulePack, RuleSpec
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, explain
-from streams.rules.loader import RulePackError, rule_version, ruleset_version
+from streams.rules.gc_pause import gc_paused
+from streams.rules.loader import LoadedPacks, RulePackError, rule_version, ruleset_version
 from streams.rules.matcher import FIELD_BITS, Matcher, compile_regex
 from streams.rules.numbers import extract_values
 from streams.rules.query import Regex, parse_query, terms_of
@@ -32,16 +34,20 @@ class _Query:
     language: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Rule:
     """A rule as compiled: its fields as a bit mask, its ``where`` parsed."""
 
     spec: RuleSpec
-    version: str
     mask: int
     language: str | None
     condition: Condition | None
     kinds: frozenset[str]
+
+    @functools.cached_property
+    def version(self) -> str:
+        """The rule's :func:`rule_version`, hashed when a first detection needs it."""
+        return rule_version(self.spec)
 
     @property
     def needs_values(self) -> bool:
@@ -123,7 +129,8 @@ class RuleSet:
         """Compile the enabled rules of ``packs`` into one rule set.
 
         Args:
-            packs: the rule packs, as loaded.
+            packs: the rule packs; when they are the :class:`LoadedPacks` of
+                :func:`load_packs`, their queries are not parsed again.
             gazetteer: finds the entities rules require and detections carry;
                 without it, rules with ``entities: {any: ...}`` or ``all`` never fire.
 
@@ -131,11 +138,17 @@ class RuleSet:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
+        with gc_paused():
+            return cls._compile(packs, gazetteer)
+
+    @classmethod
+    def _compile(cls, packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
         rules: dict[str, RuleSpec] = {}
         problems: list[str] = []
         compiled: list[_Rule] = []
         queries: list[_Query] = []
         trees = []
+        parsed = packs.trees if isinstance(packs, LoadedPacks) else {}
         for pack in packs:
             for spec in pack.rules:
                 if spec.id in rules:
@@ -149,14 +162,16 @@ class RuleSet:
                     mask |= FIELD_BITS[text_field.value]
                 for language, text in [(None, spec.query), *spec.queries.items()]:
                     name = f"queries.{language}" if language else "query"
-                    try:
-                        tree = parse_query(text)
-                        for leaf in terms_of(tree):
-                            if isinstance(leaf, Regex):
-                                compile_regex(leaf.pattern)
-                    except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
-                        problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
-                        continue
+                    tree = parsed.get(text)
+                    if tree is None:
+                        try:
+                            tree = parse_query(text)
+                            for leaf in terms_of(tree):
+                                if isinstance(leaf, Regex):
+                                    compile_regex(leaf.pattern)
+                        except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
+                            problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
+                            continue
                     trees.append(tree)
                     queries.append(_Query(len(compiled), primary_language(language)))
                 condition = None
@@ -168,7 +183,6 @@ class RuleSet:
                 compiled.append(
                     _Rule(
                         spec,
-                        rule_version(spec),
                         mask,
                         primary_language(spec.language),
                         condition,
