@@ -34,7 +34,8 @@ import re2
 
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
-from streams.rules.text import fold
+from streams.rules.stems import StemIndex, StemTerm
+from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
 from streams.rules.words import Respacer, word_spans, word_text
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
@@ -88,6 +89,8 @@ class CompiledTerm:
     words: int
     label: str
     regex: re2._Regexp | None = None
+    stem: tuple[str, ...] | None = None
+    """The words of a ``~`` term as written, lower-cased: what the stemmers read."""
 
 
 # --- per-article state --------------------------------------------------------------
@@ -144,10 +147,24 @@ class ArticleScan:
         self._hits: list[tuple[int, int]] = list(matcher.automaton.iter(self.stream))
         self._hit_terms: list[int] | None = None
         self.present: set[int] = set(map(_TERM, self._hits))
-        self.folded: dict[int, str] = {}
+        self.folded: dict[int, tuple[str, Offsets | None]] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
+        if matcher.stems is not None:
+            self._find_stems(matcher.stems)
+
+    def _find_stems(self, stems: StemIndex) -> None:
+        """Add the ``~`` terms that match (found by the stem index, not the automaton)."""
+        fields = []
+        for (bit, first, _), (_, _, spaced) in zip(self.field_ranges, self._segments, strict=True):
+            starts, ends = self.token_spans(bit)
+            text = self.article.text_of(BIT_FIELDS[bit])
+            fields.append((bit, first, spaced.split(), list(zip(starts, ends, strict=True)), text))
+        language = self.article.language.split("-")[0].lower()
+        found = stems.find(language, fields)
+        self._occurrences.update(found)
+        self.present.update(found)
 
     def token_spans(self, bit: int) -> tuple[list[int], list[int]]:
         """Return the start and end offsets of every word of field ``bit``, in its text."""
@@ -217,7 +234,9 @@ class ArticleScan:
             bit, base = segment[0], segment[1]
             respacer = self._respacers.get(bit)
             if respacer is None:
-                respacer = self._respacers[bit] = Respacer(segment[2])
+                respacer = self._respacers[bit] = Respacer(
+                    segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
+                )
             found.append(
                 (
                     bit,
@@ -241,14 +260,19 @@ class ArticleScan:
         assert term.regex is not None
         found: list[Occurrence] = []
         for bit, first, count in self.field_ranges:
-            folded = self.folded.get(bit)
-            if folded is None:
-                folded = self.folded[bit] = fold(self.article.text_of(BIT_FIELDS[bit]))
+            folding = self.folded.get(bit)
+            if folding is None:
+                folding = self.folded[bit] = fold_with_offsets(
+                    self.article.text_of(BIT_FIELDS[bit])
+                )
+            folded, original = folding
             spans: tuple[list[int], list[int]] | None = None
             for match in term.regex.finditer(folded):
                 start, end = match.start(), match.end()
                 if start == end:
                     continue
+                if original is not None:
+                    start, end = original.start(start), original.end(end)
                 if spans is None:
                     spans = self.token_spans(bit)
                 starts, ends = spans
@@ -316,6 +340,12 @@ class _RegexEval(_TermEval):
 
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
         return self.witness(scan, mask)
+
+
+class _StemEval(_RegexEval):
+    """A ``~`` term: its occurrences come from the stem index, found when the article is scanned."""
+
+    __slots__ = ()
 
 
 class _TermSetEval(_Eval):
@@ -620,6 +650,7 @@ class Matcher:
     anchor_terms: frozenset[int]
     others: tuple[tuple[frozenset[int], ...], ...]
     always: tuple[int, ...]
+    stems: StemIndex | None = None
 
     @classmethod
     def build(cls, trees: Sequence[Node]) -> Matcher:
@@ -632,12 +663,13 @@ class Matcher:
         queries = [builder.query(i, tree) for i, tree in enumerate(trees)]
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for term in builder.terms:
-            if term.regex is None:
+            if term.regex is None and term.stem is None:
                 automaton.add_word(term.key, term.id)
         if len(automaton) == 0:
             # an empty automaton cannot be built; a key no word stream contains
             automaton.add_word("\x00", -1)
         automaton.make_automaton()
+        stem_terms = [StemTerm(t.id, t.stem) for t in builder.terms if t.stem is not None]
         anchors: dict[int, list[int]] = {}
         always: list[int] = []
         for query in queries:
@@ -656,6 +688,7 @@ class Matcher:
             anchor_terms=frozenset(anchors),
             others=tuple(query.clauses[1:] for query in queries),
             always=tuple(always),
+            stems=StemIndex(stem_terms) if stem_terms else None,
         )
 
     def scan(self, article: Article) -> ArticleScan:
@@ -703,6 +736,8 @@ class _Builder:
         """Return the id of a term or regex, shared by every query that uses it."""
         if isinstance(node, Regex):
             key = f"regex:{node.pattern}"
+        elif node.stem:
+            key = "~" + " ".join(node.words)
         else:
             key = " " + " ".join(node.words) + ("" if node.prefix else " ")
         term_id = self.term_ids.get(key)
@@ -712,6 +747,11 @@ class _Builder:
                 term = CompiledTerm(
                     term_id, key, 0, f"/{node.pattern}/", compile_regex(node.pattern)
                 )
+            elif node.stem:
+                # the words as written, lower-cased: what the stemmers read
+                written = word_spans(node.source)
+                stem = tuple(node.source[s:e].lower() for s, e in zip(*written, strict=True))
+                term = CompiledTerm(term_id, key, len(node.words), key, stem=stem)
             else:
                 label = " ".join(node.words) + ("*" if node.prefix else "")
                 term = CompiledTerm(term_id, key, len(node.words), label)
@@ -726,7 +766,8 @@ class _Builder:
         """
         if isinstance(node, Term):
             term_id = self.leaf(node)
-            return _TermEval(term_id), [frozenset((term_id,))]
+            evaluator = _StemEval(term_id) if node.stem else _TermEval(term_id)
+            return evaluator, [frozenset((term_id,))]
         if isinstance(node, Regex):
             return _RegexEval(self.leaf(node)), []
         if isinstance(node, Not):
@@ -738,7 +779,9 @@ class _Builder:
             left, left_clauses = self.compile(node.left)
             right, right_clauses = self.compile(node.right)
             return _NearEval(left, right, node.distance, node.ordered), left_clauses + right_clauses
-        if isinstance(node, Or) and all(isinstance(op, Term) for op in node.operands):
+        if isinstance(node, Or) and all(
+            isinstance(op, Term) and not op.stem for op in node.operands
+        ):
             term_ids = [self.leaf(op) for op in node.operands if isinstance(op, Term)]
             return _TermSetEval(term_ids), [frozenset(term_ids)]
         parts = [self.compile(op) for op in node.operands]

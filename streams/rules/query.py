@@ -8,12 +8,13 @@ precedence first::
     and_expr := unary (["AND"] unary)*           adjacent operands are ANDed
     unary    := "NOT" unary | near
     near     := primary (("NEAR/n" | "ONEAR/n") primary)*
-    primary  := "(" or_expr ")" | FIELD ":" primary | WORD | "PHRASE" | regex:/RE2/
+    primary  := "(" or_expr ")" | FIELD ":" primary | ["~"] WORD | ["~"] "PHRASE" | regex:/RE2/
 
 Operators are upper case; lower-case ``and``/``or``/``not``/``near`` are words.
 Words and phrases are folded (case and diacritics) and split into words the
 way article text is, so ``F-16`` is the phrase ``f 16`` and ``Kyiv's`` is
-``kyiv s``. A trailing ``*`` makes the last word a prefix. Parsing never
+``kyiv s``. A trailing ``*`` makes the last word a prefix; a leading ``~``
+matches words by their stems in the article's language. Parsing never
 evaluates anything; :mod:`streams.rules.matcher` compiles the tree.
 
 A query is untrusted input, so everything about it is bounded (the limits
@@ -52,7 +53,7 @@ _TOKEN: Final = re.compile(
     r"""
     \s*(?:
     (?P<paren>[()])
-    | (?P<phrase>["“”](?P<phrase_text>[^"“”]*)(?P<phrase_end>["“”])?)
+    | (?P<phrase>(?P<stem>~)?["“”](?P<phrase_text>[^"“”]*)(?P<phrase_end>["“”])?)
     | (?P<regex>regex:/(?P<pattern>(?:\\.|[^\\/])*)(?P<regex_end>/)?)
     | (?P<field>(?P<name>[A-Za-z]+):)(?=\S)
     | (?P<operator>AND|OR|NOT)(?![^\s()"“”])
@@ -93,12 +94,17 @@ def query_words(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """Consecutive words (one word, or a phrase); ``prefix``: the last word is a prefix."""
+    """Consecutive words (one word, or a phrase); ``prefix``: the last word is a prefix.
+
+    ``stem``: each word matches any word sharing its stem in the article's
+    language (``~київ``; :mod:`streams.rules.stems`).
+    """
 
     words: tuple[str, ...]
     prefix: bool
     source: str
     column: int
+    stem: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +185,7 @@ class _Token:
     column: int
     distance: int = 0
     ordered: bool = False
+    stem: bool = False  # a phrase written ~"..."
 
 
 def _lex(query: str) -> list[_Token]:
@@ -201,7 +208,8 @@ def _lex(query: str) -> list[_Token]:
         elif kind == "phrase":
             if match.group("phrase_end") is None:
                 raise QuerySyntaxError("unterminated phrase: add the closing '\"'", query, column)
-            tokens.append(_Token("PHRASE", match.group("phrase_text"), column))
+            stem = match.group("stem") is not None
+            tokens.append(_Token("PHRASE", match.group("phrase_text"), column, stem=stem))
         elif kind == "regex":
             if match.group("regex_end") is None:
                 raise QuerySyntaxError("unterminated regex: end it with '/'", query, column)
@@ -378,13 +386,20 @@ class _Parser:
         raise self.error(f"unexpected {token.text!r}: a word, a phrase or '(' is missing before it")
 
     def term(self, token: _Token) -> Term:
-        phrase = token.kind == "PHRASE"
+        phrase, text, stem = token.kind == "PHRASE", token.text, token.stem
+        if not phrase and text.startswith("~"):
+            text, stem = text[1:], True
+        if stem and not text:
+            raise self.error("'~' needs a word or a phrase right after it", token.column)
+        if stem and text.endswith("*"):
+            raise self.error("'~' (stems) and '*' (a prefix) cannot be combined", token.column)
         try:
-            found, prefix = _term_words(token.text, phrase)
+            found, prefix = _term_words(text, phrase)
         except _TermProblem as problem:
-            raise self.error(problem.message, token.column + problem.offset) from None
-        source = f'"{token.text}"' if phrase else token.text
-        return Term(found, prefix, source, token.column)
+            column = token.column + (1 if stem else 0) + problem.offset
+            raise self.error(problem.message, column) from None
+        source = f'"{text}"' if phrase else text
+        return Term(found, prefix, source, token.column, stem)
 
 
 class _TermProblem(Exception):

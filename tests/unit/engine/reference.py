@@ -6,11 +6,14 @@ every pair, so the differential test can hold the automaton engine to the
 documented semantics:
 
 - Text is folded one character at a time: lower case, without diacritics
-  (the combining marks of its canonical decomposition); a character whose
-  fold is not one character is only lower-cased (``ß`` stays ``ß``).
-- A word is a run of letters, digits and ``_``; a term's words are the
-  words of its text, folded the same way. A term occurs where its words are
-  consecutive words of one field; ``*`` makes the last a prefix.
+  (the combining marks of its canonical decomposition); a Latin letter that
+  does not decompose is transliterated (anyascii: ``ł`` -> ``l``, ``ß`` ->
+  ``ss``); ``’`` and ``ʼ`` are the apostrophe ``'``; a combining mark left
+  alone folds to nothing.
+- A word is a run of letters, digits, ``_`` and combining marks; apostrophes
+  separate words. A term's words are the words of its text, folded the same
+  way. A term occurs where its words are consecutive words of one field;
+  ``*`` makes the last a prefix.
 - A ``regex:`` matches the folded text of a field with at least one word;
   an empty match does not count. A match sits on the words it overlaps; one
   that starts or ends on a space or punctuation starts at the next word or
@@ -31,21 +34,26 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterable
 
+from anyascii import anyascii
+
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
 
 FIELDS = ("title", "summary", "body")
-_WORD = re.compile(r"[^\W]+")
 
 Extent = tuple[str, int, int]
 """``(field, first word, last word)``, word indexes counted within the field."""
 
 
 def fold_char(char: str) -> str:
-    """One character, lower case and without diacritics (itself lower-cased if that is not one)."""
+    """One character folded: lower case, no diacritics, Latin letters transliterated."""
+    if char in "’ʼ":
+        return "'"
     base = "".join(c for c in unicodedata.normalize("NFD", char) if not unicodedata.combining(c))
     base = base.lower()
-    return base if len(base) == 1 else char.lower() if len(char.lower()) == 1 else char
+    if base and not base.isascii() and unicodedata.name(char, "").startswith("LATIN "):
+        base = anyascii(base).lower()
+    return base
 
 
 def fold(text: str) -> str:
@@ -53,9 +61,31 @@ def fold(text: str) -> str:
     return "".join(fold_char(c) for c in text)
 
 
+def _in_word(char: str) -> bool:
+    if char in "'’ʼ":
+        return False
+    return char.isalnum() or char == "_" or unicodedata.category(char) == "Mn"
+
+
 def words_with_spans(text: str) -> list[tuple[str, int, int]]:
-    """The folded words of ``text`` with their character offsets."""
-    return [(fold(m.group()), m.start(), m.end()) for m in _WORD.finditer(text)]
+    """The folded words of ``text`` with their character offsets in it."""
+    found = []
+    start = None
+    for i, char in enumerate([*text, " "]):
+        if _in_word(char):
+            start = i if start is None else start
+        elif start is not None:
+            word = fold(text[start:i])
+            if word:
+                found.append((word, start, i))
+            start = None
+    return found
+
+
+def folded_with_origins(text: str) -> tuple[str, list[int]]:
+    """``text`` folded, and for each folded character the offset of the one it came from."""
+    pieces = [(fold_char(c), i) for i, c in enumerate(text)]
+    return "".join(p for p, _ in pieces), [i for p, i in pieces for _ in p]
 
 
 class Reference:
@@ -115,10 +145,12 @@ class Reference:
         spans = [(start, end) for _, start, end in self.words[name]]
         if not spans:
             return
-        for match in re.finditer(regex.pattern, fold(self.texts[name])):
-            start, end = match.span()
-            if start == end:
+        folded, origins = folded_with_origins(self.texts[name])
+        for match in re.finditer(regex.pattern, folded):
+            if match.start() == match.end():
                 continue
+            # the characters of the stored text the match was found in
+            start, end = origins[match.start()], origins[match.end() - 1] + 1
             overlapped = [i for i, (s, e) in enumerate(spans) if s < end and start < e]
             if overlapped:
                 yield name, overlapped[0], overlapped[-1]
