@@ -10,11 +10,14 @@ from schemas import Span, TextField
 from streams.rules.matcher import BIT_FIELDS, ArticleScan, Occurrence
 
 SNIPPET_WIDTH: Final = 240
+MAX_SPANS: Final = 50
+"""Most spans a detection carries: a word repeated thousands of times would otherwise make
+the detection slow to explain and larger than a Kafka record."""
 _CONTEXT: Final = 60
 _ELLIPSIS: Final = "…"
+_TEXT_FIELDS: Final = {bit: TextField(name) for bit, name in BIT_FIELDS.items()}
 # Where the snippet is taken from when several fields matched: the body reads best.
 _SNIPPET_FIELDS: Final = (TextField.BODY, TextField.SUMMARY, TextField.TITLE)
-_FIELD_ORDER: Final = {field: order for order, field in enumerate(TextField)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,25 +34,28 @@ def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
     """Turn the occurrences that made a rule match into spans, a snippet and a score.
 
     The score is 1, plus 0.5 for each further distinct term that matched, plus
-    1 when the title matched: more independent evidence ranks higher.
+    1 when the title matched: more independent evidence ranks higher. The
+    spans are the first :data:`MAX_SPANS` places in reading order (title,
+    summary, body), each named by the first term found there.
     """
-    spans: dict[tuple[str, int, int], Span] = {}
-    terms: set[int] = set()
+    terms = {occurrence[3] for occurrence in occurrences}
+    places: dict[tuple[int, int, int], int] = {}
     for bit, _, _, term_id, char_start, char_end in occurrences:
-        terms.add(term_id)
+        places.setdefault((bit, char_start, char_end), term_id)
+    ordered = []
+    for bit, char_start, char_end in sorted(places)[:MAX_SPANS]:  # title 1, summary 2, body 4
         name = BIT_FIELDS[bit]
-        key = (name, char_start, char_end)
-        if key not in spans:
-            spans[key] = Span(
-                field=TextField(name),
+        ordered.append(
+            Span(
+                field=_TEXT_FIELDS[bit],
                 start=char_start,
                 end=char_end,
                 text=scan.article.text_of(name)[char_start:char_end],
-                term=scan.terms[term_id].label,
+                term=scan.terms[places[bit, char_start, char_end]].label,
             )
-    ordered = sorted(spans.values(), key=lambda s: (_FIELD_ORDER[s.field], s.start))
+        )
     snippet, highlights = _snippet(scan, ordered)
-    title_bonus = 1.0 if any(s.field is TextField.TITLE for s in ordered) else 0.0
+    title_bonus = 1.0 if ordered and ordered[0].field is TextField.TITLE else 0.0
     score = 1.0 + 0.5 * max(len(terms) - 1, 0) + title_bonus
     return Evidence(tuple(ordered), snippet, highlights, score)
 
@@ -65,7 +71,7 @@ def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple
         return _cut(text, 0, min(len(text), SNIPPET_WIDTH)), ()
     text = scan.article.text_of(field.value)
     best, best_count = chosen[0], 0
-    for span in chosen:
+    for span in chosen if len(chosen) > 1 else ():
         count = sum(
             1 for s in chosen if span.start <= s.start and s.end <= span.start + SNIPPET_WIDTH
         )

@@ -5,10 +5,9 @@ stream*: the words of each field (:mod:`streams.rules.words`), folded, joined
 by single spaces, fields separated by a sentinel word. Every term is an automaton key
 padded with spaces (``" shot down "``, or ``" drone"`` for ``drone*``), so
 each automaton hit is already on word boundaries, and the word index of a hit
-is the number of spaces before it. Those are counted only for the hits of a
-query that matched (to explain it) or that needs them; a NEAR of plain terms
-is tested on the hits' offsets in the stream, counting the spaces between two
-hits only when they are close.
+is the number of spaces before it. Those are counted once per article, only
+for the terms of a query that needs them (a NEAR, a field scope, or one that
+matched and is explained).
 
 Which queries are worth evaluating is decided from the hits alone: each query
 is reduced to a conjunction of *clauses*, sets of terms one of which must occur
@@ -44,8 +43,6 @@ ALL_FIELDS: Final = 7
 
 _SENTINEL: Final = "\x01"
 _TERM: Final = itemgetter(1)
-# characters per word and space that few stretches of news text exceed
-_WORD_WIDTH: Final = 16
 
 Occurrence = tuple[int, int, int, int, int, int]
 """``(field_bit, first_word, last_word, term_id, char_start, char_end)``.
@@ -100,7 +97,9 @@ class ArticleScan:
     """One article, scanned once: hits per term, and lazily their positions."""
 
     __slots__ = (
-        "_backs",
+        "_field_bits",
+        "_field_firsts",
+        "_first_words",
         "_hit_terms",
         "_hits",
         "_occurrences",
@@ -118,7 +117,6 @@ class ArticleScan:
     def __init__(self, article: Article, matcher: Matcher) -> None:
         self.article = article
         self.terms = matcher.terms
-        self._backs = matcher.backs
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
@@ -151,6 +149,9 @@ class ArticleScan:
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
+        self._first_words: dict[int, list[int]] = {}
+        self._field_firsts = [first for _, first, _ in self.field_ranges]
+        self._field_bits = [bit for bit, _, _ in self.field_ranges]
         if matcher.stems is not None:
             self._find_stems(matcher.stems)
 
@@ -173,18 +174,37 @@ class ArticleScan:
             spans = self._spans[bit] = word_spans(self.article.text_of(BIT_FIELDS[bit]))
         return spans
 
-    def hit_bounds(self, term_ids: frozenset[int]) -> list[tuple[int, int]]:
-        """Return where the hits of some automaton terms are in the stream.
+    def field_of(self, word: int) -> int:
+        """Return the bit of the field that holds word ``word`` of the stream."""
+        return self._field_bits[bisect_right(self._field_firsts, word) - 1]
 
-        Each is ``(space, last)``: the offset of the space before the hit's
-        first word and of its last matched character.
-        """
-        backs = self._backs
-        return [
-            (end - backs[term_id], end)
+    def in_fields(self, term_ids: frozenset[int], mask: int) -> bool:
+        """True when a hit of some automaton terms is in one of the fields of ``mask``."""
+        field_of = self.field_of
+        return any(
+            field_of(first) & mask
             for term_id in term_ids & self.present
-            for end, _ in self._term_hits(term_id)
-        ]
+            for first in self.first_words(term_id)
+        )
+
+    def first_words(self, term_id: int) -> list[int]:
+        """Return the word index of each hit of an automaton term, in text order.
+
+        It is the number of spaces before the hit's first word minus one (the
+        stream starts with a space), counted from the term's previous hit on.
+        """
+        found = self._first_words.get(term_id)
+        if found is None:
+            stream, offset = self.stream, len(self.terms[term_id].key) - 2
+            found = []
+            word, counted = -1, 0
+            for end, _ in self._term_hits(term_id):
+                start = end - offset
+                word += stream.count(" ", counted, start)
+                counted = start
+                found.append(word)
+            self._first_words[term_id] = found
+        return found
 
     def occurrences(self, term_id: int) -> list[Occurrence]:
         """Return every occurrence of a term, in all fields."""
@@ -211,21 +231,16 @@ class ArticleScan:
     def _term_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
         """Read a term's occurrences from the automaton's hits.
 
-        The word index of a match is the number of spaces before its first
-        word minus one (the stream starts with a space), counted from the
-        previous hit on; its character offsets are mapped from the stream back
-        to the field's text.
+        Their character offsets are mapped from the stream back to the
+        field's text.
         """
         stream, segments = self.stream, self._segments
         offset, span = len(term.key) - 2, term.words - 1
         whole_word = term.key.endswith(" ")
         found: list[Occurrence] = []
-        word, counted = -1, 0
-        for end, _ in self._term_hits(term.id):
+        words = self.first_words(term.id)
+        for (end, _), word in zip(self._term_hits(term.id), words, strict=True):
             start = end - offset
-            # one term's hits come in text order: count only the spaces since the last
-            word += stream.count(" ", counted, start)
-            counted = start
             stop = end if whole_word else stream.find(" ", end)
             segment = segments[0]
             for later in segments[1:]:
@@ -305,17 +320,16 @@ class _Eval:
 
 
 class _TermEval(_Eval):
-    __slots__ = ("term_id",)
+    __slots__ = ("term_id", "term_ids")
 
     def __init__(self, term_id: int) -> None:
         self.term_id = term_id
+        self.term_ids = frozenset((term_id,))
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
         if self.term_id not in scan.present:
             return False
-        if mask == ALL_FIELDS:
-            return True
-        return any(o[0] & mask for o in scan.occurrences(self.term_id))
+        return mask == ALL_FIELDS or scan.in_fields(self.term_ids, mask)
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         if self.term_id not in scan.present:
@@ -359,9 +373,7 @@ class _TermSetEval(_Eval):
     def test(self, scan: ArticleScan, mask: int) -> bool:
         if self.term_ids.isdisjoint(scan.present):
             return False
-        if mask == ALL_FIELDS:
-            return True
-        return bool(self.witness(scan, mask))
+        return mask == ALL_FIELDS or scan.in_fields(self.term_ids, mask)
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [
@@ -529,8 +541,8 @@ class _NearEval(_Eval):
         )
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
-        if self.plain is not None and mask == ALL_FIELDS:
-            return self._close_in_stream(scan, *self.plain)
+        if self.plain is not None:
+            return self._close_in_words(scan, mask, *self.plain)
         lefts = self.left.spans(scan, mask)
         if not lefts:
             return False
@@ -542,47 +554,52 @@ class _NearEval(_Eval):
             return True
         return not self.ordered and any(True for _ in _partners_after(rights, lefts, reach))
 
-    def _close_in_stream(
-        self, scan: ArticleScan, left: frozenset[int], right: frozenset[int]
+    def _close_in_words(
+        self, scan: ArticleScan, mask: int, left: frozenset[int], right: frozenset[int]
     ) -> bool:
-        """:meth:`test` of two plain operands in all fields, on the hits' stream offsets.
+        """:meth:`test` of two plain operands, on the word index of each hit of their terms.
 
-        Most candidate NEAR queries have both operands somewhere in the
-        article but not near each other; this tells without the word index
-        of any hit. For each left hit only the nearest right hit on each side
-        can be close enough; from the last character of one hit to the space
-        before the next there are as many spaces as words between them plus
-        one, counted only when that stretch is short enough to hold at most
-        ``distance + 1`` of them, and it must not cross a field.
+        The hot path of a large rule set: most candidate queries are NEARs of
+        frequent words. For each occurrence of the left side only the nearest
+        occurrence of each right term on each side can be close enough (and
+        one in another field is farther than any in the same one).
         """
-        if left.isdisjoint(scan.present) or right.isdisjoint(scan.present):
+        present, terms = scan.present, scan.terms
+        rights = [(scan.first_words(t), terms[t].words - 1) for t in right if t in present]
+        if not rights:
             return False
-        lefts, rights = scan.hit_bounds(left), scan.hit_bounds(right)
-        after = sorted(space for space, _ in rights)
-        before = sorted(last for _, last in rights) if not self.ordered else []
-        reach = self.distance + 1
-        # Counting the spaces of a long stretch costs a pass over it: first count
-        # those of a prefix that would hold more than `reach` of them in any
-        # ordinary text, which settles most far pairs cheaply.
-        probe = (reach + 1) * _WORD_WIDTH
-        stream = scan.stream
-        fields = len(scan.field_ranges) > 1
-        for space, last in lefts:
-            stretches = []
-            nearest = bisect_left(after, last)
-            if nearest < len(after):
-                stretches.append((last, after[nearest] + 1))
-            nearest = bisect_right(before, space) - 1
-            if nearest >= 0:
-                stretches.append((before[nearest], space + 1))
-            for start, end in stretches:
-                if stream.count(" ", start, min(end, start + probe)) > reach:
-                    continue
-                if end - start > probe and stream.count(" ", start, end) > reach:
-                    continue
-                if not (fields and stream.find(_SENTINEL, start, end) >= 0):
-                    return True
+        reach, ordered = self.distance + 1, self.ordered
+        for term_id in left:
+            if term_id not in present:
+                continue
+            span = terms[term_id].words - 1
+            for first in scan.first_words(term_id):
+                last = first + span
+                for firsts, right_span in rights:
+                    after = bisect_right(firsts, last)
+                    if (
+                        after < len(firsts)
+                        and firsts[after] - last <= reach
+                        and self._one_field(scan, mask, first, firsts[after])
+                    ):
+                        return True
+                    if ordered:
+                        continue
+                    # the right occurrence that ends last before this one starts
+                    before = bisect_left(firsts, first - right_span) - 1
+                    if (
+                        before >= 0
+                        and first - firsts[before] - right_span <= reach
+                        and self._one_field(scan, mask, first, firsts[before])
+                    ):
+                        return True
         return False
+
+    @staticmethod
+    def _one_field(scan: ArticleScan, mask: int, word: int, other: int) -> bool:
+        """True when two words are in the same field, one of ``mask``."""
+        field = scan.field_of(word)
+        return bool(field & mask) and scan.field_of(other) == field
 
     def _pairs(self, lefts: list[Item], rights: list[Item]) -> list[tuple[Item, Item]]:
         """The pairs ``(earlier, later)`` of the shortest matches (see the class)."""
@@ -645,7 +662,6 @@ class Matcher:
     automaton: ahocorasick.Automaton
     terms: list[CompiledTerm]
     queries: list[CompiledQuery]
-    backs: list[int]
     anchors: dict[int, tuple[int, ...]]
     anchor_terms: frozenset[int]
     others: tuple[tuple[frozenset[int], ...], ...]
@@ -681,8 +697,6 @@ class Matcher:
         return cls(
             automaton=automaton,
             terms=builder.terms,
-            # from the end of a hit back to the space before it
-            backs=[len(term.key) - 1 for term in builder.terms],
             queries=queries,
             anchors={t: tuple(q) for t, q in anchors.items()},
             anchor_terms=frozenset(anchors),

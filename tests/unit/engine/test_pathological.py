@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from schemas import Article
+from streams.rules.explain import MAX_SPANS
 from streams.rules.matcher import ALL_FIELDS, _NearEval
 from tests.unit.engine.conftest import compile_rules, make_rule
 
@@ -60,3 +61,19 @@ def test_far_apart_blocks_of_two_words_do_not_pair_every_occurrence(
     assert compile_rules(make_rule(query)).evaluate(make_article(body=body)) == []
     close = body.replace("x x x ", "")
     assert compile_rules(make_rule(query)).evaluate(make_article(body=close))
+
+
+def test_a_detection_carries_at_most_fifty_spans(make_article: Callable[..., Article]) -> None:
+    """A word matched 20,000 times gives 50 spans, the first ones, not a record larger than Kafka takes.
+
+    Explaining it also used to compare every span with every other (minutes).
+    """
+    rules = compile_rules(make_rule("(alpha OR beta) NEAR/5 (alpha OR beta)"))
+    [detection] = rules.evaluate(make_article(title="Alpha beta", body="alpha beta " * 10_000))
+    assert len(detection.spans) == MAX_SPANS
+    assert [(s.field.value, s.start) for s in detection.spans[:3]] == [
+        ("title", 0),
+        ("title", 6),
+        ("body", 0),
+    ]
+    assert len(detection.model_dump_json()) < 20_000
