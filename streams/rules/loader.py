@@ -97,7 +97,9 @@ class LoadedPacks(list[RulePack]):
     it again; a plain list of packs compiles too, parsing its queries.
     """
 
-    def __init__(self, packs: Iterable[RulePack] = (), trees: Mapping[str, Node] | None = None):
+    def __init__(
+        self, packs: Iterable[RulePack] = (), trees: Mapping[str, Node] | None = None
+    ) -> None:
         super().__init__(packs)
         self.trees: dict[str, Node] = dict(trees or {})
 
