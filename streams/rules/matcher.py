@@ -51,7 +51,7 @@ Word indexes are into the article's word stream; the character offsets are
 into the field's text.
 """
 
-Spans = Sequence[tuple[int, ...]]
+Spans = Sequence[tuple[Any, ...]]
 """Where a NEAR operand occurs: tuples starting ``(field_bit, first_word, last_word)``."""
 Position = tuple[int, int, int, tuple[Occurrence, ...]]
 """A NEAR operand with its evidence: ``(field_bit, first_word, last_word, occurrences)``."""
@@ -109,6 +109,7 @@ class ArticleScan:
         "article",
         "field_ranges",
         "folded",
+        "near_positions",
         "present",
         "stream",
         "terms",
@@ -150,6 +151,7 @@ class ArticleScan:
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
         self._first_words: dict[int, list[int]] = {}
+        self.near_positions: dict[tuple[int, int], list[Position]] = {}
         self._field_firsts = [first for _, first, _ in self.field_ranges]
         self._field_bits = [bit for bit, _, _ in self.field_ranges]
         if matcher.stems is not None:
@@ -626,14 +628,19 @@ class _NearEval(_Eval):
         return list(kept.values())
 
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
-        pairs = self._pairs(list(self.left.spans(scan, mask)), list(self.right.spans(scan, mask)))
-        return [(earlier[0], earlier[1], later[2]) for earlier, later in pairs]
+        return self.positions(scan, mask)
 
     def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
-        pairs = self._pairs(self.left.positions(scan, mask), self.right.positions(scan, mask))
-        return [
-            (earlier[0], earlier[1], later[2], earlier[3] + later[3]) for earlier, later in pairs
-        ]
+        # an enclosing NEAR's test and then its witness ask for them: computed once
+        key = (id(self), mask)
+        found = scan.near_positions.get(key)
+        if found is None:
+            pairs = self._pairs(self.left.positions(scan, mask), self.right.positions(scan, mask))
+            found = scan.near_positions[key] = [
+                (earlier[0], earlier[1], later[2], earlier[3] + later[3])
+                for earlier, later in pairs
+            ]
+        return found
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return list(dict.fromkeys(o for p in self.positions(scan, mask) for o in p[3]))
