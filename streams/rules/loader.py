@@ -32,9 +32,9 @@ from pydantic import ValidationError
 from schemas import ConfigError, Settings
 from schemas.rules import RulePack, RuleSpec
 from streams.rules.conditions import compile_condition
-from streams.rules.gc_pause import gc_paused
+from streams.rules.gc_freeze import frozen_for_gc
 from streams.rules.matcher import compile_regex
-from streams.rules.query import Node, QuerySyntaxError, Regex, parse_query, terms_of
+from streams.rules.query import Node, QuerySyntaxError, parse_query, regexes_of
 
 PACK_SUFFIXES: Final = (".yaml", ".yml")
 _ENTITY_ID: Final = re.compile(r"^[a-z_]+:\S+$")
@@ -194,7 +194,7 @@ def load_packs(paths: Path | Sequence[Path], *, limits: SizeLimits = DEFAULT_LIM
         total += ", ...)" if len(files) > 3 else ")"
         raise RulePackError([_too_large(total, sum(sizes), limits.set_bytes)])
     packs = LoadedPacks()
-    with gc_paused():
+    with frozen_for_gc():
         for path, size in zip(files, sizes, strict=True):
             if size > limits.pack_bytes:
                 problems.append(_too_large(str(path), size, limits.pack_bytes, "PACK"))
@@ -446,14 +446,13 @@ def _rule(raw: object, index: int, where: _Locator, trees: dict[str, Node]) -> R
             )
             continue
         regex_problems = []
-        for leaf in terms_of(tree):
-            if isinstance(leaf, Regex):
-                try:
-                    compile_regex(leaf.pattern)
-                except ValueError as exc:
-                    regex_problems.append(
-                        f"{where.within(path + key, leaf.column - 1)}: {label}: {name}: {exc}"
-                    )
+        for leaf in regexes_of(text, tree):
+            try:
+                compile_regex(leaf.pattern)
+            except ValueError as exc:
+                regex_problems.append(
+                    f"{where.within(path + key, leaf.column - 1)}: {label}: {name}: {exc}"
+                )
         problems.extend(regex_problems)
         if not regex_problems:
             trees[text] = tree

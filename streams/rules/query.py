@@ -412,7 +412,7 @@ class _TermProblem(Exception):
 
 
 # Rule sets repeat their words a lot; a refused term raises, and is not cached.
-@functools.lru_cache(maxsize=16_384)
+@functools.lru_cache(maxsize=65_536)
 def _term_words(text: str, phrase: bool) -> tuple[tuple[str, ...], bool]:
     """Return the folded words of a word or phrase token, and whether it ends with ``*``."""
     inside = 1 if phrase else 0  # the text of a phrase starts after its quote
@@ -464,6 +464,13 @@ def parse_query(query: str) -> Node:
             MAX_QUERY_CHARS + 1,
         )
     return _Parser(query).parse()
+
+
+def regexes_of(query: str, tree: Node) -> list[Regex]:
+    """Return the regexes of ``tree``, the syntax tree of ``query`` (most queries have none)."""
+    if "regex:/" not in query:
+        return []
+    return [leaf for leaf in terms_of(tree) if isinstance(leaf, Regex)]
 
 
 def terms_of(node: Node) -> list[Term | Regex]:

@@ -13,17 +13,22 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Final
 
 from schemas import Article, ConfigError, Detection, EntityMention, ExtractedValue
 from schemas.rules import EntityRequirement, RulePack, RuleSpec
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, explain
-from streams.rules.gc_pause import gc_paused
+from streams.rules.gc_freeze import frozen_for_gc
 from streams.rules.loader import LoadedPacks, RulePackError, rule_version, ruleset_version
 from streams.rules.matcher import FIELD_BITS, Matcher, compile_regex
 from streams.rules.numbers import extract_values
-from streams.rules.query import Regex, parse_query, terms_of
+from streams.rules.query import parse_query, regexes_of
+
+# A set this large lives long (a worker's, a scan's) and is kept out of the
+# collector's sight; a small one (the dashboard's playground) is built per request.
+_LONG_LIVED_RULES: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +143,9 @@ class RuleSet:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
-        with gc_paused():
+        if sum(len(pack.rules) for pack in packs) < _LONG_LIVED_RULES:
+            return cls._compile(packs, gazetteer)
+        with frozen_for_gc():
             return cls._compile(packs, gazetteer)
 
     @classmethod
@@ -166,9 +173,8 @@ class RuleSet:
                     if tree is None:
                         try:
                             tree = parse_query(text)
-                            for leaf in terms_of(tree):
-                                if isinstance(leaf, Regex):
-                                    compile_regex(leaf.pattern)
+                            for leaf in regexes_of(text, tree):
+                                compile_regex(leaf.pattern)
                         except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
                             problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
                             continue
