@@ -100,6 +100,9 @@ def test_parse_builds_the_tree(query: str, tree: Node) -> None:
         ("drone −jet", 7, "write NOT jet"),
         ("abc-*", 5, "must follow a letter or digit"),
         ('"shot down-*"', 12, "must follow a letter or digit"),
+        ("drone ~ jet", 7, "'~' needs a word or a phrase right after it"),
+        ('drone ~ "jet fighter"', 7, "'~' needs a word or a phrase"),
+        ("~-jet", 2, "write NOT jet"),
     ],
 )
 def test_malformed_queries_name_the_column(query: str, column: int, fragment: str) -> None:
