@@ -545,14 +545,11 @@ def measure_hit_heavy(corpus: Corpus, articles: list[Article], repeats: int) -> 
     found = [ruleset.evaluate(a) for a in articles]  # also hashes each rule's version once
     detections = sum(map(len, found))
     matcher = ruleset._matcher
-    masks = [ruleset._compiled[q.rule].mask for q in ruleset._queries]
 
     def match_only() -> None:
-        # evaluate's scan, candidates and tests, without explaining what fired
+        # what evaluate does before it explains what fired: scan, candidates, tests
         for article in articles:
-            scan = matcher.scan(article)
-            for index in matcher.candidates(scan):
-                matcher.test(index, scan, masks[index])
+            ruleset._fired(matcher.scan(article))
 
     payloads = [d.model_dump() for ds in found for d in ds]
     total = _cpu(lambda: [ruleset.evaluate(a) for a in articles], repeats)
@@ -662,6 +659,9 @@ PATHOLOGICAL_ARTICLES = [
     (CHAIN, "zzz + 250 words + drone x1,000", f"zzz {FILLER} " + "drone " * 1_000),
     (CHAIN, "zzz + 250 words + drone x2,000", f"zzz {FILLER} " + "drone " * 2_000),
     (CHAIN, "drone x2,000 + zzz (matches)", "drone " * 2_000 + "zzz"),
+]
+# beyond the issue: the same kinds at the largest article accepted, to show the cost is linear
+STRESS_ARTICLES = [
     (CHAIN, "zzz + drone x160,000 (a 1 MB body)", "zzz " + "drone " * 160_000),
     # every pair of two words far apart used to be tried
     (
@@ -691,12 +691,20 @@ PATHOLOGICAL_RULES = [
 def measure_pathological(repeats: int) -> list[dict[str, Any]]:
     """CPU per article of each pathological input, or the time its rule is refused in."""
     rows: list[dict[str, Any]] = []
-    for query, what, body in PATHOLOGICAL_ARTICLES:
+    for query, what, body in PATHOLOGICAL_ARTICLES + STRESS_ARTICLES:
         ruleset = RuleSet.compile([_one_rule_pack(query)])
         article = Article(id="p", source="bench", title="Pathological", body=body)
         found = ruleset.evaluate(article)
         ms = _cpu(lambda r=ruleset, a=article: r.evaluate(a), repeats) * 1e3
-        rows.append({"input": what, "query": query[:60], "ms": round(ms, 2), "fired": bool(found)})
+        rows.append(
+            {
+                "input": what,
+                "query": query[:60],
+                "ms": round(ms, 2),
+                "fired": bool(found),
+                "issue": (query, what, body) in PATHOLOGICAL_ARTICLES,
+            }
+        )
     for what, query in PATHOLOGICAL_RULES:
         text = yaml.safe_dump(
             {
@@ -712,7 +720,15 @@ def measure_pathological(repeats: int) -> list[dict[str, Any]]:
         except RulePackError as exc:
             outcome = "refused: " + exc.problems[0].split(": ", 3)[-1].split("\n")[0][:70]
         ms = (time.process_time() - start) * 1e3
-        rows.append({"input": f"item {what}", "query": "", "ms": round(ms, 2), "fired": outcome})
+        rows.append(
+            {
+                "input": f"item {what}",
+                "query": "",
+                "ms": round(ms, 2),
+                "fired": outcome,
+                "issue": True,
+            }
+        )
     return rows
 
 
@@ -755,7 +771,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     by_size = {r["rules"]: r for r in results}
     eps = {size: float(by_size[size]["engine_articles_per_s"]) for size in SIZES}
     loads = {r["rules"]: r for r in loading}
-    worst = max(r["ms"] for r in pathological if "x160,000" not in r["input"])
+    worst = max(r["ms"] for r in pathological if r["issue"])
     targets = {
         "10k_rules_articles_per_s>=3000": eps[10_000] >= 3_000,
         "1k_rules_speedup>=100": float(by_size[1_000]["speedup"]) >= 100,
@@ -806,7 +822,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print("\n(d) pathological input (issue 16): CPU ms per article, or to refuse the rule")
     for r in pathological:
-        print(f"  {r['ms']:>9} ms  {r['input']:<40} {r['fired']}")
+        extra = "" if r["issue"] else " (stress, beyond the issue)"
+        print(f"  {r['ms']:>9} ms  {r['input']:<40} {r['fired']}{extra}")
     for name, ok in targets.items():
         print(f"target {name}: {'met' if ok else 'NOT met'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

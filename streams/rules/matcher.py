@@ -107,6 +107,7 @@ class ArticleScan:
         "_segments",
         "_spans",
         "article",
+        "field_bounds",
         "field_ranges",
         "folded",
         "near_positions",
@@ -154,6 +155,8 @@ class ArticleScan:
         self.near_positions: dict[tuple[int, int], list[Position]] = {}
         self._field_firsts = [first for _, first, _ in self.field_ranges]
         self._field_bits = [bit for bit, _, _ in self.field_ranges]
+        # field bit -> its first and last word in the stream
+        self.field_bounds = {bit: (first, first + n - 1) for bit, first, n in self.field_ranges}
         if matcher.stems is not None:
             self._find_stems(matcher.stems)
 
@@ -643,7 +646,43 @@ class _NearEval(_Eval):
         return found
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
+        if self.plain is not None:
+            return self._partnered(scan, mask, *self.plain)
         return list(dict.fromkeys(o for p in self.positions(scan, mask) for o in p[3]))
+
+    def _partnered(
+        self, scan: ArticleScan, mask: int, left: frozenset[int], right: frozenset[int]
+    ) -> list[Occurrence]:
+        """:meth:`witness` of two plain operands: every occurrence that has a partner.
+
+        The words of the shortest matches are exactly these (each occurrence
+        with a partner starts or ends one), found without building the matches.
+        """
+        lefts = [o for t in left & scan.present for o in scan.occurrences(t) if o[0] & mask]
+        rights = [o for t in right & scan.present for o in scan.occurrences(t) if o[0] & mask]
+        reach, fields = self.distance + 1, scan.field_bounds
+        found = []
+        # a left occurrence needs a right one after it (or, unordered, before it); a right one
+        # needs a left one before it (or after it)
+        for mine, theirs, after, before in (
+            (lefts, rights, True, not self.ordered),
+            (rights, lefts, not self.ordered, True),
+        ):
+            firsts = sorted(o[1] for o in theirs)
+            lasts = sorted(o[2] for o in theirs)
+            for occurrence in mine:
+                low, high = fields[occurrence[0]]
+                first, last = occurrence[1], occurrence[2]
+                if after:
+                    nearest = bisect_right(firsts, last)
+                    if nearest < len(firsts) and last < firsts[nearest] <= min(last + reach, high):
+                        found.append(occurrence)
+                        continue
+                if before:
+                    nearest = bisect_left(lasts, first) - 1
+                    if nearest >= 0 and max(first - reach, low) <= lasts[nearest]:
+                        found.append(occurrence)
+        return found
 
 
 # --- compiling ----------------------------------------------------------------------

@@ -22,7 +22,7 @@ from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, explain
 from streams.rules.gc_freeze import frozen_for_gc
 from streams.rules.loader import LoadedPacks, RulePackError, rule_version, ruleset_version
-from streams.rules.matcher import FIELD_BITS, Matcher, compile_regex
+from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
 from streams.rules.numbers import extract_values
 from streams.rules.query import parse_query, regexes_of
 
@@ -216,17 +216,7 @@ class RuleSet:
         """
         matcher = self._matcher
         scan = matcher.scan(article)
-        language = primary_language(article.language)
-        fired: dict[int, list[int]] = {}
-        for index in matcher.candidates(scan):
-            query = self._queries[index]
-            if query.language is not None and query.language != language:
-                continue
-            rule = self._compiled[query.rule]
-            if rule.language is not None and rule.language != language:
-                continue
-            if matcher.test(index, scan, rule.mask):
-                fired.setdefault(query.rule, []).append(index)
+        fired = self._fired(scan)
         if not fired:
             return []
         facts = _Facts(article, self.gazetteer)
@@ -255,6 +245,22 @@ class RuleSet:
                 self._detection(article, rule, evidence, story_id, facts.mentions, values)
             )
         return detections
+
+    def _fired(self, scan: ArticleScan) -> dict[int, list[int]]:
+        """Return the rules whose queries match a scanned article: rule -> its queries that do."""
+        matcher = self._matcher
+        language = primary_language(scan.article.language)
+        fired: dict[int, list[int]] = {}
+        for index in matcher.candidates(scan):
+            query = self._queries[index]
+            if query.language is not None and query.language != language:
+                continue
+            rule = self._compiled[query.rule]
+            if rule.language is not None and rule.language != language:
+                continue
+            if matcher.test(index, scan, rule.mask):
+                fired.setdefault(query.rule, []).append(index)
+        return fired
 
     def _detection(
         self,

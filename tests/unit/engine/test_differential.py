@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from schemas import Article
 from streams.rules.query import parse_query
 from tests.unit.engine.conftest import compile_rules, make_rule
-from tests.unit.engine.reference import FIELDS, Reference, words_with_spans
+from tests.unit.engine.reference import FIELDS, Reference, near, words_with_spans
 
 # surface forms of a few words: case, diacritics, plurals, scripts, figures
 TEXT_WORDS = [
@@ -191,5 +191,37 @@ def test_spans_are_the_words_of_each_occurrence(query: str, title: str, body: st
     for name, first, last in reference.occurrences(parse_query(query), FIELDS):
         spans = reference.words[name]
         expected.add((name, spans[first][1], spans[last][2]))
+    detections = compile_rules(make_rule(query)).evaluate(article)
+    assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected
+
+
+PLAIN = [w for w in QUERY_WORDS if not w.startswith("~")]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    left=st.sampled_from(PLAIN),
+    right=st.sampled_from(PLAIN),
+    operator=st.sampled_from(["NEAR", "ONEAR"]),
+    distance=st.integers(0, 4),
+    title=_texts(),
+    body=_texts(),
+)
+def test_near_evidence_is_every_occurrence_with_a_partner(
+    left: str, right: str, operator: str, distance: int, title: str, body: str
+) -> None:
+    """The spans of a NEAR of two terms are the occurrences of either that have a partner."""
+    query = f"{left} {operator}/{distance} {right}"
+    article = _article(title, "", body)
+    reference = Reference(article)
+    lefts = reference.occurrences(parse_query(left), FIELDS)
+    rights = reference.occurrences(parse_query(right), FIELDS)
+    ordered = operator == "ONEAR"
+    partnered = {a for a in lefts if any(near(a, b, distance, ordered) for b in rights)}
+    partnered |= {b for b in rights if any(near(a, b, distance, ordered) for a in lefts)}
+    expected = {
+        (name, reference.words[name][first][1], reference.words[name][last][2])
+        for name, first, last in partnered
+    }
     detections = compile_rules(make_rule(query)).evaluate(article)
     assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected
