@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -16,6 +17,9 @@ the detection slow to explain and larger than a Kafka record."""
 _CONTEXT: Final = 60
 _ELLIPSIS: Final = "…"
 _TEXT_FIELDS: Final = {bit: TextField(name) for bit, name in BIT_FIELDS.items()}
+# up to the last space before the snippet's start; the rest of a word its end cuts
+_UP_TO_SPACE: Final = re.compile(r".*\s", re.DOTALL)
+_WORD: Final = re.compile(r"\S*")
 # Where the snippet is taken from when several fields matched: the body reads best.
 _SNIPPET_FIELDS: Final = (TextField.BODY, TextField.SUMMARY, TextField.TITLE)
 
@@ -80,11 +84,10 @@ def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple
     start = max(0, best.start - _CONTEXT)
     end = min(len(text), start + SNIPPET_WIDTH)
     start = max(0, min(start, end - SNIPPET_WIDTH))
-    # widen to whole words
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
+    # widen to whole words, by at most _CONTEXT characters (a text without spaces has no words)
+    space = _UP_TO_SPACE.match(text, max(0, start - _CONTEXT), start)
+    start = space.end() if space else max(0, start - _CONTEXT)
+    end = _WORD.match(text, end, min(len(text), end + _CONTEXT)).end()  # type: ignore[union-attr]  # \S* always matches
     snippet = _cut(text, start, end)
     shift = (len(_ELLIPSIS) if start > 0 else 0) - start
     highlights = tuple(
