@@ -11,7 +11,9 @@ same run:
     baseline that evaluates each rule's query one by one with Python ``re``
     (one compiled pattern per term, searched in the lower-cased text; it is
     slow, so it runs on a sample of the articles and its per-article time is
-    extrapolated);
+    extrapolated), and against itself with the aboutness score stubbed out (no
+    sentence splitting, no score parts), so the score's cost is a ratio
+    measured in the same run;
 (b) a hit-heavy workload: 10,000 broad watch rules of frequent topic words,
     about 25 detections per article. Through ``RuleSet.evaluate`` (the path
     ``wirewatch scan`` and the worker use) it reports the CPU per article,
@@ -27,6 +29,9 @@ same run:
 (d) the pathological rules and articles of issue 16: CPU per article, or the
     time to refuse them when the pack loads.
 
+The generated rules have ``min_score: 0``: every match fires, as in the naive
+baseline, and every detection is scored and explained.
+
 Run: ``python benchmarks/matcher.py`` (``--quick`` for a smoke run). Prints
 tables and writes ``benchmarks/results/matcher.json``.
 """
@@ -34,6 +39,7 @@ tables and writes ``benchmarks/results/matcher.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import itertools
 import json
@@ -47,7 +53,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +61,14 @@ import yaml
 
 from schemas import Article, Detection
 from schemas.rules import RulePack, RuleSpec
-from streams.rules import RulePackError, RuleSet, load_pack_text
+from streams.rules import (
+    RulePackError,
+    RuleSet,
+    aboutness,
+    load_gazetteer,
+    load_pack_text,
+    load_packs,
+)
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term, parse_query
 
 RESULTS = Path(__file__).parent / "results" / "matcher.json"
@@ -302,6 +315,7 @@ class Corpus:
                 category=f"category_{i % 12}",
                 severity=("info", "low", "medium", "high", "critical")[i % 5],
                 query=self.query(i),
+                min_score=0,
             )
             for i in range(count)
         ]
@@ -333,6 +347,7 @@ class Corpus:
                     category=f"category_{i % 12}",
                     severity=("info", "low", "medium", "high", "critical")[i % 5],
                     query=query,
+                    min_score=0,
                 )
             )
         return [
@@ -496,6 +511,76 @@ def _throughput(run: Callable[[], object], count: int, repeats: int) -> list[flo
     return rates
 
 
+@contextlib.contextmanager
+def _scoring_stubbed() -> Iterator[None]:
+    """Replace the aboutness score and the sentence splitting it needs with constants."""
+    score, starts = aboutness.score, aboutness.sentence_starts
+    aboutness.score = lambda *args, **kwargs: (1.0, ())  # type: ignore[assignment]
+    aboutness.sentence_starts = lambda text: [0]  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        aboutness.score, aboutness.sentence_starts = score, starts
+
+
+def _scored_and_unscored(
+    ruleset: RuleSet, articles: Sequence[Article], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Articles per second with and without the aboutness score, runs interleaved.
+
+    Alternating the two runs keeps a change of load on the machine from
+    landing on one side of the ratio only.
+    """
+    scored: list[float] = []
+    unscored: list[float] = []
+    for _ in range(repeats):
+        scored += _throughput(lambda: [ruleset.evaluate(a) for a in articles], len(articles), 1)
+        with _scoring_stubbed():
+            unscored += _throughput(
+                lambda: [ruleset.evaluate(a) for a in articles], len(articles), 1
+            )
+    return scored, unscored
+
+
+def default_packs_cost(repeats: int) -> dict[str, object]:
+    """CPU per article of the shipped packs and gazetteer on the evaluation set, scored or not.
+
+    The evaluation articles (``tests/data/evaluation``, seven languages) fire
+    the default rules about as often as real news does, so the score's cost
+    shows here, where the generated rule sets above rarely fire.
+    """
+    root = Path(__file__).resolve().parents[1]
+    ruleset = RuleSet.compile(
+        load_packs(root / "seeds" / "rules"), gazetteer=load_gazetteer(root / "seeds" / "entities")
+    )
+    articles = [
+        Article.model_validate(json.loads(line))
+        for path in sorted((root / "tests" / "data" / "evaluation" / "articles").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    detections = sum(len(ruleset.evaluate(a)) for a in articles)  # also warms caches
+
+    def cpu_us() -> float:
+        start = time.process_time()
+        for article in articles:
+            ruleset.evaluate(article)
+        return (time.process_time() - start) / len(articles) * 1e6
+
+    scored: list[float] = []
+    unscored: list[float] = []
+    for _ in range(repeats):
+        scored.append(cpu_us())
+        with _scoring_stubbed():
+            unscored.append(cpu_us())
+    return {
+        "articles": len(articles),
+        "mean_chars": round(statistics.mean(len(a.title) + len(a.body) for a in articles)),
+        "detections_per_article": round(detections / len(articles), 2),
+        "scored_cpu_us_per_article": round(statistics.median(scored), 1),
+        "unscored_cpu_us_per_article": round(statistics.median(unscored), 1),
+    }
+
+
 def measure(
     size: int, corpus: Corpus, articles: list[Article], naive_sample: int, repeats: int
 ) -> dict[str, object]:
@@ -509,7 +594,7 @@ def measure(
     gc.collect()
     rss_after = _rss_mb()
     detections = sum(len(ruleset.evaluate(a)) for a in articles)  # also warms caches
-    engine = _throughput(lambda: _each(ruleset.evaluate, articles), len(articles), repeats)
+    engine, unscored = _scored_and_unscored(ruleset, articles, repeats)
     naive = naive_ruleset(packs)
     sample = articles[:naive_sample]
     naive_rates = _throughput(
@@ -529,6 +614,8 @@ def measure(
         "detections_per_article": round(detections / len(articles), 2),
         "engine_articles_per_s": round(statistics.median(engine), 1),
         "engine_runs": [round(r, 1) for r in engine],
+        "unscored_articles_per_s": round(statistics.median(unscored), 1),
+        "scored_vs_unscored": round(statistics.median(engine) / statistics.median(unscored), 3),
         "naive_articles_per_s": round(statistics.median(naive_rates), 2),
         "naive_sample_articles": len(sample),
         "speedup": round(statistics.median(engine) / statistics.median(naive_rates), 1),
@@ -776,6 +863,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     samples = {100: 100, 1_000: 20, 10_000: 4} if not args.quick else {100: 20, 1_000: 5, 10_000: 2}
     progress("(a) the engine against the naive baseline")
     results = [measure(size, corpus, articles, samples[size], args.repeats) for size in SIZES]
+    packs_cost = default_packs_cost(args.repeats)
     progress("(b) hit-heavy workload")
     hit_heavy = measure_hit_heavy(corpus, articles[: max(100, args.articles // 4)], args.repeats)
     progress("(c) loading and compiling")
@@ -791,6 +879,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "10k_rules_articles_per_s>=3000": eps[10_000] >= 3_000,
         "1k_rules_speedup>=100": float(by_size[1_000]["speedup"]) >= 100,
         "10k_vs_100_throughput>=0.5": eps[10_000] / eps[100] >= 0.5,
+        "1k_rules_scored_vs_unscored>=0.75": float(by_size[1_000]["scored_vs_unscored"]) >= 0.75,  # type: ignore[arg-type]
         "explained_detection_us<50": hit_heavy["us_per_explained_detection"] < 50,
         "load_and_compile_10k_s<1": loads[10_000]["cpu_s"] < 1,
         "pathological_inputs_ms<100": worst < 100,
@@ -803,15 +892,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"engine: median of {args.repeats} runs; python {platform.python_version()}, {os.cpu_count()} cores"
     )
     print("\n(a) the engine against the naive baseline")
-    header = f"{'rules':>7} {'terms':>6} {'compile s':>9} {'RSS MB':>7} {'det/art':>7} {'engine art/s':>12} {'naive art/s':>11} {'(sample)':>8} {'speedup':>8} {'agree':>7}"
+    header = f"{'rules':>7} {'terms':>6} {'compile s':>9} {'RSS MB':>7} {'det/art':>7} {'engine art/s':>12} {'unscored':>9} {'ratio':>6} {'naive art/s':>11} {'(sample)':>8} {'speedup':>8} {'agree':>7}"
     print(header)
     for r in results:
         print(
             f"{r['rules']:>7,} {r['terms']:>6,} {r['compile_s']:>9} {r['compile_rss_mb']:>7} "
             f"{r['detections_per_article']:>7} {r['engine_articles_per_s']:>12,} "
+            f"{r['unscored_articles_per_s']:>9,} {r['scored_vs_unscored']:>6} "
             f"{r['naive_articles_per_s']:>11} {r['naive_sample_articles']:>8} {r['speedup']:>7}x {r['naive_agreement']:>7}"
         )
     print("naive baseline: measured on the sample of articles shown, per-article time extrapolated")
+    print("unscored: the engine with the aboutness score stubbed out; ratio: scored / unscored")
+    print(
+        f"default packs and gazetteer on the evaluation set ({packs_cost['articles']} articles of "
+        f"{packs_cost['mean_chars']:,} characters, {packs_cost['detections_per_article']} detections "
+        f"each): {packs_cost['scored_cpu_us_per_article']} µs of CPU per article, "
+        f"{packs_cost['unscored_cpu_us_per_article']} µs unscored"
+    )
     print(f"10k/100 throughput ratio: {eps[10_000] / eps[100]:.2f}")
     h = hit_heavy
     print(f"\n(b) hit-heavy: {h['rules']:,} broad rules, {h['articles']} articles (CPU, median)")
@@ -846,6 +943,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dumps(
             {
                 "results": results,
+                "default_packs": packs_cost,
                 "hit_heavy": hit_heavy,
                 "loading": loading,
                 "pathological": pathological,

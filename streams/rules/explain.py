@@ -1,4 +1,4 @@
-"""Why a rule fired: the matched spans, a snippet around the best of them, a score."""
+"""Why a rule fired: the matched spans, and a snippet around the best of them."""
 
 from __future__ import annotations
 
@@ -26,30 +26,25 @@ _SNIPPET_FIELDS: Final = (TextField.BODY, TextField.SUMMARY, TextField.TITLE)
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """The explanation of one detection."""
+    """The snippet of one detection: the best window of text, its matched words marked."""
 
-    spans: tuple[Span, ...]
     snippet: str
     highlights: tuple[tuple[int, int], ...]
-    score: float
 
 
-def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
-    """Turn the occurrences that made a rule match into spans, a snippet and a score.
+def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tuple[Span, ...]:
+    """Turn the occurrences that made a rule match into spans, in field and text order.
 
-    The score is 1, plus 0.5 for each further distinct term that matched, plus
-    1 when the title matched: more independent evidence ranks higher. The
-    spans are the first :data:`MAX_SPANS` places in reading order (title,
-    summary, body), each named by the first term found there.
+    Each place once, named by the first term found there, and at most the
+    first :data:`MAX_SPANS` places in reading order (title, summary, body).
     """
-    terms = {occurrence[3] for occurrence in occurrences}
     places: dict[tuple[int, int, int], int] = {}
     for bit, _, _, term_id, char_start, char_end in occurrences:
         places.setdefault((bit, char_start, char_end), term_id)
-    ordered = []
+    spans = []
     for bit, char_start, char_end in sorted(places)[:MAX_SPANS]:  # title 1, summary 2, body 4
         name = BIT_FIELDS[bit]
-        ordered.append(
+        spans.append(
             Span(
                 field=_TEXT_FIELDS[bit],
                 start=char_start,
@@ -58,10 +53,13 @@ def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
                 term=scan.terms[places[bit, char_start, char_end]].label,
             )
         )
-    snippet, highlights = _snippet(scan, ordered)
-    title_bonus = 1.0 if ordered and ordered[0].field is TextField.TITLE else 0.0
-    score = 1.0 + 0.5 * max(len(terms) - 1, 0) + title_bonus
-    return Evidence(tuple(ordered), snippet, highlights, score)
+    return tuple(spans)
+
+
+def explain(scan: ArticleScan, spans: Sequence[Span]) -> Evidence:
+    """Cut the snippet of a detection around its densest spans."""
+    snippet, highlights = _snippet(scan, spans)
+    return Evidence(snippet, highlights)
 
 
 def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -52,6 +52,7 @@ _VERSIONED_FIELDS: Final = (
     "entities",
     "extract",
     "where",
+    "min_score",
 )
 
 

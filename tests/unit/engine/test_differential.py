@@ -114,7 +114,7 @@ def _article(title: str, summary: str, body: str) -> Article:
 
 def _agrees(query: str, article: Article, fields: list[str]) -> None:
     expected = Reference(article, fields).matches(parse_query(query))
-    fired = bool(compile_rules(make_rule(query, fields=fields)).evaluate(article))
+    fired = bool(compile_rules(make_rule(query, fields=fields, min_score=0)).evaluate(article))
     assert fired is expected, (query, fields)
 
 
@@ -177,7 +177,7 @@ def test_near_at_distances_just_under_at_and_over_the_gap(
         ):
             _agrees(query, article, list(FIELDS))
             if alone:
-                fired = bool(compile_rules(make_rule(query)).evaluate(article))
+                fired = bool(compile_rules(make_rule(query, min_score=0)).evaluate(article))
                 assert fired is (distance >= n and (first or operator == "NEAR")), query
 
 
@@ -191,7 +191,7 @@ def test_spans_are_the_words_of_each_occurrence(query: str, title: str, body: st
     for name, first, last in reference.occurrences(parse_query(query), FIELDS):
         spans = reference.words[name]
         expected.add((name, spans[first][1], spans[last][2]))
-    detections = compile_rules(make_rule(query)).evaluate(article)
+    detections = compile_rules(make_rule(query, min_score=0)).evaluate(article)
     assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected
 
 
@@ -223,5 +223,5 @@ def test_near_evidence_is_every_occurrence_with_a_partner(
         (name, reference.words[name][first][1], reference.words[name][last][2])
         for name, first, last in partnered
     }
-    detections = compile_rules(make_rule(query)).evaluate(article)
+    detections = compile_rules(make_rule(query, min_score=0)).evaluate(article)
     assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected

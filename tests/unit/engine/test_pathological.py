@@ -28,7 +28,7 @@ def test_a_near_chain_over_a_repeated_word_keeps_a_few_positions_per_occurrence(
     "zzz", 250 words, then "drone" repeated: every pair of nearby drones used
     to be kept at each level (2,000 repeats took over a minute and 1.7 GB).
     """
-    rules = compile_rules(make_rule(CHAIN))
+    rules = compile_rules(make_rule(CHAIN, min_score=0))
     article = make_article(title="Drones", body=f"zzz {FILLER} " + "drone " * repeats)
     assert rules.evaluate(article) == []
     matcher = rules._matcher
@@ -43,7 +43,7 @@ def test_a_near_chain_still_finds_its_match_in_a_repeated_word(
     make_article: Callable[..., Article],
 ) -> None:
     """The same chain fires when "zzz" follows the repeats, and its evidence stays small."""
-    rules = compile_rules(make_rule(CHAIN))
+    rules = compile_rules(make_rule(CHAIN, min_score=0))
     [detection] = rules.evaluate(make_article(body="drone " * 2_000 + "zzz"))
     words = {(span.text, span.start) for span in detection.spans}
     assert ("zzz", 12_000) in words
@@ -58,9 +58,9 @@ def test_far_apart_blocks_of_two_words_do_not_pair_every_occurrence(
 ) -> None:
     """10,000 of one word, then 10,000 of another: no match, found without trying every pair."""
     body = "alpha " * 10_000 + "x x x " + "beta " * 10_000
-    assert compile_rules(make_rule(query)).evaluate(make_article(body=body)) == []
+    assert compile_rules(make_rule(query, min_score=0)).evaluate(make_article(body=body)) == []
     close = body.replace("x x x ", "")
-    assert compile_rules(make_rule(query)).evaluate(make_article(body=close))
+    assert compile_rules(make_rule(query, min_score=0)).evaluate(make_article(body=close))
 
 
 def test_a_detection_carries_at_most_fifty_spans(make_article: Callable[..., Article]) -> None:
@@ -68,7 +68,7 @@ def test_a_detection_carries_at_most_fifty_spans(make_article: Callable[..., Art
 
     Explaining it also used to compare every span with every other (minutes).
     """
-    rules = compile_rules(make_rule("(alpha OR beta) NEAR/5 (alpha OR beta)"))
+    rules = compile_rules(make_rule("(alpha OR beta) NEAR/5 (alpha OR beta)", min_score=0))
     [detection] = rules.evaluate(make_article(title="Alpha beta", body="alpha beta " * 10_000))
     assert len(detection.spans) == MAX_SPANS
     assert [(s.field.value, s.start) for s in detection.spans[:3]] == [

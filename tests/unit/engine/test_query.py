@@ -253,7 +253,7 @@ def test_query_matching(
     make_article: Callable[..., Article], query: str, title: str, body: str, expected: bool
 ) -> None:
     """Words, prefixes, phrases, NEAR/ONEAR, NOT, fields, diacritics and scripts match as documented."""
-    rules = compile_rules(make_rule(query))
+    rules = compile_rules(make_rule(query, min_score=0))
     assert bool(rules.evaluate(make_article(title=title, body=body))) is expected
 
 
