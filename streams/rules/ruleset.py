@@ -32,7 +32,7 @@ from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, evidence_spans, explain
-from streams.rules.gc_freeze import frozen_for_gc
+from streams.rules.gc_pause import gc_paused
 from streams.rules.loader import LoadedPacks, RulePackError, rule_version, ruleset_version
 from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
 from streams.rules.numbers import extract_values
@@ -198,9 +198,7 @@ class RuleSet:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
-        if sum(len(pack.rules) for pack in packs) < _LONG_LIVED_RULES:
-            return cls._compile(packs, gazetteer)
-        with frozen_for_gc():
+        with gc_paused(freeze=sum(len(pack.rules) for pack in packs) >= _LONG_LIVED_RULES):
             return cls._compile(packs, gazetteer)
 
     @classmethod
