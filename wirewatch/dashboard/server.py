@@ -6,6 +6,7 @@ follower), so the dashboard takes nothing from the workers or the notifier:
 - ``alerts``, ``detections``, ``articles.dlq``, ``alerts.dlq``: from
   ``dashboard_window_s`` ago, then live;
 - ``silences``, ``users``: from the beginning (compacted: every record's latest version);
+- ``fetch.state``: from the beginning (compacted: every source's latest state);
 - ``audit``: from the beginning, the newest events kept;
 - ``rules``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
   the playground uses the set they use (the rules topic, else
@@ -105,6 +106,7 @@ def _background(
             settings, state, names.alerts_dlq, state.dead_letter_handler(names.alerts_dlq), since_ms
         ),
         _follow(settings, state, names.silences, state.on_silence, None),
+        _follow(settings, state, names.fetch_state, state.on_fetch_state, None),
         _follow(settings, state, names.users, gate.users.on_record, None, then=users_read.set),
         _follow(settings, state, names.audit, state.on_audit, None),
         follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),

@@ -19,12 +19,14 @@ from alerts.silences import SilenceSet
 from schemas import Alert, DeadLetter, Detection, Settings
 from schemas.audit import AuditEvent
 from schemas.common import utcnow
+from schemas.fetch_state import FetchState
 from schemas.silences import Silence
 from streams.rules import RuleSet
 from wirewatch.dashboard.audit_trail import AuditTrail
 from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_view
 from wirewatch.dashboard.health import HOUR, DeadLetterLog, HourlyHits
 from wirewatch.dashboard.series import FigureSeries
+from wirewatch.dashboard.sources import SourceHealth
 
 log = structlog.get_logger(__name__)
 
@@ -53,6 +55,7 @@ class DashboardState:
         self.series = FigureSeries()
         self.dead_letters = DeadLetterLog()
         self.silences = SilenceSet()
+        self.sources = SourceHealth()
         self.audit = AuditTrail()
         self.rules: RuleSet | None = None
         self.rules_installed_at: datetime | None = None
@@ -129,6 +132,21 @@ class DashboardState:
             self._unreadable(self.topics.silences, exc)
             return
         self._changed()
+
+    def on_fetch_state(self, key: bytes | None, value: bytes | None) -> None:
+        """Take a record of the compacted fetch state topic (a tombstone forgets a source)."""
+        if value is None:
+            if key is not None:
+                self.sources.remove(key.decode("utf-8", "replace"))
+                self._changed()
+            return
+        try:
+            state = FetchState.model_validate_json(value)
+        except ValidationError as exc:
+            self._unreadable(self.topics.fetch_state, exc)
+            return
+        if self.sources.put(state):
+            self._changed()
 
     def on_audit(self, key: bytes | None, value: bytes | None) -> None:
         """Take a record of the audit topic."""
@@ -215,6 +233,7 @@ class DashboardState:
             "hits": self.hits.table(now, rules.rules if rules else {}),
             "dead_letters": self.dead_letters.view(),
             "silences": self.silence_views(),
+            "sources": self.sources.view(now),
             "facets": self.feed.facets(),
             "series": self.series.catalogue(),
             "unreadable": dict(self.unreadable),

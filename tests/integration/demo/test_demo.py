@@ -159,7 +159,7 @@ def test_ctrl_c_midway_stops_everything(kafka_settings: Settings, tmp_path: Path
                 break
         assert prefix, "".join(seen)
         pids = processes_of(prefix.group(1))
-        assert len(pids) == 2, "a worker and a notifier run"
+        assert len(pids) == 4, "a worker, a notifier, the dashboard and a fetcher run"
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=90)
     finally:
