@@ -145,6 +145,17 @@ class Settings(BaseSettings):
     rules_compile_timeout_s: float = Field(
         default=120.0, gt=0, description="Longest a worker waits for a rule set to compile."
     )
+    rules_max_pack_bytes: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Largest rule pack, in bytes of its YAML file (or of its JSON on the rules "
+        "topic); a larger one is refused when loaded, published or received.",
+    )
+    rules_max_set_bytes: int = Field(
+        default=32_000_000,
+        ge=1,
+        description="Largest rule set: all its packs together, counted as for one pack.",
+    )
 
     # --- Alerting -----------------------------------------------------------
     routes_path: Path = Path("seeds/routes.yaml")

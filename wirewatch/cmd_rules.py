@@ -43,12 +43,12 @@ def _gazetteer(settings: Settings) -> Gazetteer | None:
     return load_gazetteer(settings.gazetteer_path)
 
 
-def _load_or_exit(path: Path) -> list[RulePack]:
-    """Load packs; on problems print every one of them and exit 1."""
-    from streams.rules import RulePackError, load_packs
+def _load_or_exit(path: Path, settings: Settings) -> list[RulePack]:
+    """Load packs within the settings' size limits; on problems print every one and exit 1."""
+    from streams.rules import RulePackError, SizeLimits, load_packs
 
     try:
-        return load_packs(path)
+        return load_packs(path, limits=SizeLimits.from_settings(settings))
     except RulePackError as exc:
         _print_problems(exc.problems)
         raise click.exceptions.Exit(1) from None
@@ -91,7 +91,7 @@ def rules_check(settings: Settings, path: Path | None) -> None:
     the gazetteer are warned about. Exit status 1 when any problem is found.
     """
     path = path or settings.rules_path
-    packs = _load_or_exit(path)
+    packs = _load_or_exit(path, settings)
     gazetteer = _gazetteer(settings)
     ruleset = _compile_or_exit(packs, gazetteer)
     for pack in packs:
@@ -135,7 +135,7 @@ def rules_test(settings: Settings, path: Path | None, failures_only: bool) -> No
     from streams.rules.examples import run_examples
 
     path = path or settings.rules_path
-    packs = _load_or_exit(path)
+    packs = _load_or_exit(path, settings)
     results = run_examples(packs, gazetteer=_gazetteer(settings))
     table = Table(title=f"rule examples in {path}")
     for column in ("result", "rule", "expects", "example"):
@@ -188,7 +188,7 @@ def rules_explain(
     from schemas import ConfigError
 
     ruleset = _compile_or_exit(
-        _load_or_exit(rules_path or settings.rules_path), _gazetteer(settings)
+        _load_or_exit(rules_path or settings.rules_path, settings), _gazetteer(settings)
     )
     console = _console()
     shown = 0
@@ -278,7 +278,7 @@ def scan(
 
     truth = read_labels(labels) if labels else None
     ruleset = _compile_or_exit(
-        _load_or_exit(rules_path or settings.rules_path), _gazetteer(settings)
+        _load_or_exit(rules_path or settings.rules_path, settings), _gazetteer(settings)
     )
     predicted: dict[str, set[str]] = {}
     titles: dict[str, str] = {}

@@ -48,7 +48,7 @@ from schemas.kafka import delete_prefixed_topics, ensure_topics
 from streams.app import worker_topics
 from streams.follower import follow_topic
 from streams.rulebook import compile_packs, publish_ruleset, publisher_name, ruleset_message
-from streams.rules import load_gazetteer, load_packs
+from streams.rules import SizeLimits, load_gazetteer, load_packs
 from wirewatch.alert_console import alert_panel
 from wirewatch.broker import LocalBroker
 from wirewatch.children import Child, start_child, stop_children
@@ -394,7 +394,7 @@ async def _set_up(run: DemoRun, console: Console) -> float:
     began = time.monotonic()
     settings = run.settings
     await ensure_topics(settings, worker_topics(settings))
-    packs = load_packs(settings.rules_path)
+    packs = load_packs(settings.rules_path, limits=SizeLimits.from_settings(settings))
     rules = compile_packs(packs, load_gazetteer(settings.gazetteer_path))
     message = ruleset_message(packs, published_by=publisher_name())
     actor, host = cli_actor()

@@ -12,9 +12,11 @@ rule, whether it fires or not.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Final
 
 from schemas import (
     Article,
@@ -30,10 +32,15 @@ from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, evidence_spans, explain
-from streams.rules.loader import RulePackError, rule_version, ruleset_version
+from streams.rules.gc_pause import gc_paused
+from streams.rules.loader import LoadedPacks, RulePackError, rule_version, ruleset_version
 from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
 from streams.rules.numbers import extract_values
-from streams.rules.query import Regex, parse_query, terms_of
+from streams.rules.query import parse_query, regexes_of
+
+# A set this large lives long (a worker's, a scan's) and is kept out of the
+# collector's sight; a small one (the dashboard's playground) is built per request.
+_LONG_LIVED_RULES: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,16 +51,20 @@ class _Query:
     language: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Rule:
     """A rule as compiled: its fields as a bit mask, its ``where`` parsed."""
 
     spec: RuleSpec
-    version: str
     mask: int
     language: str | None
     condition: Condition | None
     kinds: frozenset[str]
+
+    @functools.cached_property
+    def version(self) -> str:
+        """The rule's :func:`rule_version`, hashed when a first detection needs it."""
+        return rule_version(self.spec)
 
     @property
     def needs_values(self) -> bool:
@@ -178,7 +189,8 @@ class RuleSet:
         """Compile the enabled rules of ``packs`` into one rule set.
 
         Args:
-            packs: the rule packs, as loaded.
+            packs: the rule packs; when they are the :class:`LoadedPacks` of
+                :func:`load_packs`, their queries are not parsed again.
             gazetteer: finds the entities rules require and detections carry;
                 without it, rules with ``entities: {any: ...}`` or ``all`` never fire.
 
@@ -186,11 +198,17 @@ class RuleSet:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
+        with gc_paused(freeze=sum(len(pack.rules) for pack in packs) >= _LONG_LIVED_RULES):
+            return cls._compile(packs, gazetteer)
+
+    @classmethod
+    def _compile(cls, packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
         rules: dict[str, RuleSpec] = {}
         problems: list[str] = []
         compiled: list[_Rule] = []
         queries: list[_Query] = []
         trees = []
+        parsed = packs.trees if isinstance(packs, LoadedPacks) else {}
         for pack in packs:
             for spec in pack.rules:
                 if spec.id in rules:
@@ -204,14 +222,15 @@ class RuleSet:
                     mask |= FIELD_BITS[text_field.value]
                 for language, text in [(None, spec.query), *spec.queries.items()]:
                     name = f"queries.{language}" if language else "query"
-                    try:
-                        tree = parse_query(text)
-                        for leaf in terms_of(tree):
-                            if isinstance(leaf, Regex):
+                    tree = parsed.get(text)
+                    if tree is None:
+                        try:
+                            tree = parse_query(text)
+                            for leaf in regexes_of(text, tree):
                                 compile_regex(leaf.pattern)
-                    except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
-                        problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
-                        continue
+                        except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
+                            problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
+                            continue
                     trees.append(tree)
                     queries.append(_Query(len(compiled), primary_language(language)))
                 condition = None
@@ -223,7 +242,6 @@ class RuleSet:
                 compiled.append(
                     _Rule(
                         spec,
-                        rule_version(spec),
                         mask,
                         primary_language(spec.language),
                         condition,
@@ -251,13 +269,7 @@ class RuleSet:
         """
         matcher = self._matcher
         scan = matcher.scan(article)
-        language = primary_language(article.language)
-        fired: dict[int, list[int]] = {}
-        for index in matcher.candidates(scan):
-            query = self._queries[index]
-            rule = self._compiled[query.rule]
-            if _applies(query, rule, language) and matcher.test(index, scan, rule.mask):
-                fired.setdefault(query.rule, []).append(index)
+        fired = self._fired(scan)
         if not fired:
             return []
         facts = _Facts(article, self.gazetteer)
@@ -271,6 +283,18 @@ class RuleSet:
                     self._detection(article, rule, verdict, evidence, story_id, facts.mentions)
                 )
         return detections
+
+    def _fired(self, scan: ArticleScan) -> dict[int, list[int]]:
+        """Return the rules whose queries match a scanned article: rule -> its queries that do."""
+        matcher = self._matcher
+        language = primary_language(scan.article.language)
+        fired: dict[int, list[int]] = {}
+        for index in matcher.candidates(scan):
+            query = self._queries[index]
+            rule = self._compiled[query.rule]
+            if _applies(query, rule, language) and matcher.test(index, scan, rule.mask):
+                fired.setdefault(query.rule, []).append(index)
+        return fired
 
     def judge(self, article: Article, rule_id: str) -> Verdict:
         """Tell whether and why rule ``rule_id`` fires on ``article``, every test run.
