@@ -43,13 +43,17 @@ class Detection(Message):
     """A rule that fired on an article, carrying everything an alert needs.
 
     ``key`` is ``<article_id>/<rule_id>@<rule_version>``: deterministic, so a
-    replay of the same article produces the same detection key.
+    replay of the same article produces the same detection key. ``copy_of``
+    and ``copy_of_source`` name the article (and its source) whose text this
+    one reproduces near-verbatim: a wire reprint counts as that source.
     """
 
     schema_version: Literal[1] = DETECTION_SCHEMA_VERSION
     key: str
     article_id: str
     story_id: str
+    copy_of: str | None = None
+    copy_of_source: str | None = None
     url: str | None = None
     source: str
     title: str

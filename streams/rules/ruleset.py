@@ -49,8 +49,8 @@ class _Rule:
         return bool(self.kinds) or self.condition is not None
 
 
-class _Facts:
-    """An article's entities and figures, computed once, and only if a rule asks."""
+class ArticleFacts:
+    """An article's entities and figures, computed once, and only if asked for."""
 
     def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
         self.article = article
@@ -187,12 +187,16 @@ class RuleSet:
             gazetteer=gazetteer,
         )
 
-    def evaluate(self, article: Article, *, story_id: str | None = None) -> list[Detection]:
+    def evaluate(
+        self, article: Article, *, story_id: str | None = None, facts: ArticleFacts | None = None
+    ) -> list[Detection]:
         """Return the detections of every rule that fires on ``article``, in rule order.
 
         Args:
             article: the article to match.
             story_id: the story the article belongs to; defaults to the article id.
+            facts: the article's facts, to read them afterwards (story clustering
+                uses the entities and figures the rules computed).
         """
         matcher = self._matcher
         scan = matcher.scan(article)
@@ -209,7 +213,7 @@ class RuleSet:
                 fired.setdefault(query.rule, []).append(index)
         if not fired:
             return []
-        facts = _Facts(article, self.gazetteer)
+        facts = facts if facts is not None else ArticleFacts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
             rule = self._compiled[rule_index]

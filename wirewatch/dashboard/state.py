@@ -19,6 +19,7 @@ from alerts.silences import SilenceSet
 from schemas import Alert, DeadLetter, Detection, Settings
 from schemas.common import utcnow
 from schemas.silences import Silence
+from schemas.stories import DETECTIONS_RECORD
 from streams.rules import RuleSet
 from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_view
 from wirewatch.dashboard.health import HOUR, DeadLetterLog, HourlyHits
@@ -85,13 +86,15 @@ class DashboardState:
                 self._on_new_alert(entry)
 
     def on_detection(self, key: bytes | None, value: bytes | None) -> None:
-        """Take a record of the detections topic: a hit, and maybe figures."""
+        """Take a record of the detections topic: a hit, and maybe figures (merge controls are skipped)."""
         if value is None:
             return
         try:
-            detection = Detection.model_validate_json(value)
+            detection = DETECTIONS_RECORD.validate_json(value)
         except ValidationError as exc:
             self._unreadable(self.topics.detections, exc)
+            return
+        if not isinstance(detection, Detection):
             return
         counted = self.hits.add(detection, self._clock())
         if self.series.add(detection) or counted:

@@ -1,0 +1,377 @@
+"""The open stories of the window: their aggregate features, document frequencies and indexes.
+
+Plain data and deterministic updates only: the cluster agent decides with
+this state and every worker rebuilds it by applying the stories topic in
+order (:meth:`StoryIndex.apply`), so every update must give the same result
+in every process. Nothing iterates a set (string hashes are salted per
+process); ties are broken by story age or id.
+
+Bounds, so memory does not grow with traffic:
+
+- a story keeps at most :data:`MAX_FEATURES` features (the ones most of its
+  articles share), :data:`MAX_SOURCES` source names, :data:`MAX_SKETCHES`
+  sketches of original articles and :data:`MAX_FIGURES` figures;
+- a story stops absorbing at ``max_articles`` members;
+- at most ``max_open`` stories are open; a story closes when nothing joined
+  it for ``window_s`` of record time, or when it is the least recently
+  joined one beyond ``max_open``;
+- a posting list (the stories sharing one feature) keeps the
+  :data:`POSTING_CAP` most recently joined stories, so an article that
+  mentions Russia is compared with recent Russia stories, not all of them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from schemas.stories import StoryAssignment, StoryFeatures
+from streams.stories.copies import INDEXED_HASHES
+
+MAX_FEATURES: Final = 64
+MAX_SOURCES: Final = 32
+MAX_SKETCHES: Final = 4
+MAX_FIGURES: Final = 12
+MAX_RULES: Final = 64
+MAX_LANGUAGES: Final = 8
+POSTING_CAP: Final = 48
+IDF_PRIOR: Final = 20
+"""Pseudo-stories behind the document frequencies, so that while few stories are
+open a feature's rarity comes from what is usual for its kind (below) rather
+than from the first few stories; once thousands are open the prior vanishes."""
+PRIOR_SHARE: Final = {
+    "country": 0.25, "org": 0.1, "commodity": 0.1, "person": 0.05, "place": 0.05,
+    "year": 0.25, "number": 0.03, "term": 0.02,
+}  # fmt: skip
+"""The share of news stories assumed to have a feature of each kind before any is seen:
+most stories name a country or a year, few name one town or one number."""
+KNOWN_ARTICLES: Final = 50_000
+"""Decisions remembered by article id, so a replayed request gets the same answer
+and a worker reading back its own decisions skips them. Replays reach back one
+commit interval, and a worker reads its own records within seconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where an article went: its story, and the original it copies (if it is a copy)."""
+
+    story_id: str
+    copy_of: str | None = None
+    copy_of_source: str | None = None
+
+
+def feature_keys(features: StoryFeatures) -> dict[str, float]:
+    """Return the article's feature keys with the weight each side of a comparison gives them.
+
+    Keys are namespaced: ``t:`` terms, ``e:`` entities, ``n:`` numbers, ``c:``
+    categories. What the title and lead say weighs 1, what only the rest of
+    the body says weighs half: a report that recalls another event in its last
+    paragraph is not a report of that event.
+    """
+    keys: dict[str, float] = {}
+    for term in features.terms:
+        keys[f"t:{term}"] = 1.0
+    for entity in features.entities:
+        keys[f"e:{entity}"] = 1.0
+    for entity in features.body_entities:
+        keys.setdefault(f"e:{entity}", 0.5)
+    for number in features.numbers:
+        keys[f"n:{number}"] = 1.0
+    for number in features.body_numbers:
+        keys.setdefault(f"n:{number}", 0.5)
+    for category in features.categories:
+        keys[f"c:{category}"] = 1.0
+    return keys
+
+
+def _kind(key: str) -> str:
+    """The kind of a feature key, for its prior document frequency."""
+    if key[0] == "e":
+        return key[2 : key.index(":", 2)]
+    if key[0] == "n":
+        return "year" if len(key) == 6 and key[2:4] in ("19", "20") else "number"
+    return "term"
+
+
+def primary(language: str | None) -> str:
+    """``"uk-UA"`` -> ``"uk"``; None -> ``""``."""
+    return (language or "").split("-")[0].lower()
+
+
+@dataclass(slots=True, eq=False)
+class OpenStory:
+    """One open story: what its articles have in common, and when they came.
+
+    ``features`` counts, per feature key, the original (non-copy) articles
+    that have it, in half units: 2 for an article that has it in its title or
+    lead, 1 for one that has it only later in the body. ``first_at``/``last_at`` span the articles' event times;
+    ``touched_at`` is the record time of the last article that joined.
+    """
+
+    story_id: str
+    seq: int
+    first_at: float
+    last_at: float
+    touched_at: float
+    members: int = 0
+    originals: int = 0
+    sources: list[str] = field(default_factory=list)
+    languages: dict[str, int] = field(default_factory=dict)
+    """Original articles per language: words compare only with articles of one language."""
+    rules: list[str] = field(default_factory=list)
+    features: dict[str, int] = field(default_factory=dict)
+    figures: list[tuple[str, float | None, float]] = field(default_factory=list)
+    sketches: list[tuple[tuple[int, ...], str, str]] = field(default_factory=list)
+    """``(sketch, article id, source)`` of original articles, to recognise their copies."""
+
+
+class StoryIndex:
+    """The open stories and the indexes that find candidates for a new article.
+
+    Args:
+        window_s: how long a story stays open after its last article (record time).
+        max_open: the most stories open at once.
+        max_articles: a story with this many articles stops absorbing.
+    """
+
+    def __init__(self, *, window_s: float, max_open: int, max_articles: int) -> None:
+        self.window_s = window_s
+        self.max_open = max_open
+        self.max_articles = max_articles
+        self.stories: OrderedDict[str, OpenStory] = OrderedDict()
+        """Least recently joined first."""
+        self.df: dict[str, int] = {}
+        self.postings: dict[str, list[str]] = {}
+        self.sketch_postings: dict[int, list[str]] = {}
+        self.known: OrderedDict[str, Placement] = OrderedDict()
+        self.absorbed: OrderedDict[str, str] = OrderedDict()
+        """Absorbed story id -> the story that absorbed it (bounded like ``known``)."""
+        self.watermark = 0.0
+        self.seq = 0
+        self.closed = 0
+        """Stories closed so far (expired or evicted), for the metrics."""
+
+    def __len__(self) -> int:
+        return len(self.stories)
+
+    def idf(self, key: str) -> float:
+        """Inverse document frequency of ``key`` over the open stories and :data:`IDF_PRIOR` pseudo-stories."""
+        prior = IDF_PRIOR * PRIOR_SHARE[_kind(key)]
+        return math.log((len(self.stories) + IDF_PRIOR) / (self.df.get(key, 0) + prior + 1))
+
+    def resolve(self, story_id: str) -> str:
+        """Follow absorptions from ``story_id`` to the story it is part of now."""
+        seen = 0
+        while story_id in self.absorbed and seen < 32:
+            story_id = self.absorbed[story_id]
+            seen += 1
+        return story_id
+
+    # --- reading ------------------------------------------------------------
+
+    def candidates(self, keys: dict[str, float], limit: int, probes: int) -> list[OpenStory]:
+        """Return up to ``limit`` open stories sharing the rarest of ``keys``, most shared first.
+
+        Only the ``probes`` rarest keys are looked up, and each posting list
+        holds the most recently joined stories only, so the work is bounded
+        whatever the number of open stories.
+        """
+        postings = self.postings
+        ranked = sorted((k for k in keys if k in postings), key=self.df_rank)[:probes]
+        tally: dict[str, float] = {}
+        for key in ranked:
+            posting = postings[key]
+            weight = self.idf(key)
+            for story_id in posting:
+                tally[story_id] = tally.get(story_id, 0.0) + weight
+        best = sorted(tally.items(), key=lambda kv: (-kv[1], self.stories[kv[0]].seq))[:limit]
+        return [self.stories[story_id] for story_id, _ in best]
+
+    def df_rank(self, key: str) -> tuple[int, str]:
+        """Sort key: rarest first, then by key for a deterministic order."""
+        return (self.df.get(key, 0), key)
+
+    def copy_candidates(self, sketch: tuple[int, ...]) -> list[OpenStory]:
+        """Return the open stories with an original article whose sketch shares one of the smallest hashes."""
+        found: dict[str, None] = {}
+        for h in sketch[:INDEXED_HASHES]:
+            for story_id in self.sketch_postings.get(h, ()):
+                found.setdefault(story_id)
+        return [self.stories[story_id] for story_id in found]
+
+    # --- applying decisions -------------------------------------------------
+
+    def apply(self, assignment: StoryAssignment) -> list[str]:
+        """Apply one decision of the cluster agent; return the stories it made full.
+
+        Idempotent: an article already applied is ignored, so a worker may
+        apply its own decisions and then read them again on the stories topic.
+        """
+        features = assignment.features
+        decision = assignment.decision
+        if features.article_id in self.known:
+            return []
+        self.expire(features.record_at.timestamp())
+        for absorbed_id in decision.merged:
+            self.merge(decision.story_id, absorbed_id)
+        story = self.stories.get(decision.story_id)
+        if story is None:
+            story = self._open(decision.story_id, features)
+        was_full = story.members >= self.max_articles
+        self._add(story, features, assignment)
+        self._remember(features.article_id, assignment)
+        self._evict()
+        return [story.story_id] if not was_full and story.members >= self.max_articles else []
+
+    def expire(self, now: float) -> None:
+        """Close the stories nothing joined within the window before ``now`` (record time)."""
+        self.watermark = max(self.watermark, now)
+        horizon = self.watermark - self.window_s
+        while self.stories:
+            story = next(iter(self.stories.values()))
+            if story.touched_at > horizon:
+                return
+            self._close(story)
+
+    def merge(self, into_id: str, absorbed_id: str) -> None:
+        """Fold story ``absorbed_id`` into ``into_id`` and close it (ignored if either is not open)."""
+        into = self.stories.get(into_id)
+        absorbed = self.stories.get(absorbed_id)
+        if into is None or absorbed is None or into is absorbed:
+            return
+        into.first_at = min(into.first_at, absorbed.first_at)
+        into.last_at = max(into.last_at, absorbed.last_at)
+        into.touched_at = max(into.touched_at, absorbed.touched_at)
+        into.members += absorbed.members
+        into.originals += absorbed.originals
+        _extend(into.sources, absorbed.sources, MAX_SOURCES)
+        for language, count in absorbed.languages.items():
+            into.languages[language] = into.languages.get(language, 0) + count
+        _extend(into.rules, absorbed.rules, MAX_RULES)
+        for key, count in absorbed.features.items():
+            self._count(into, key, count)
+        self._trim(into)
+        into.figures = (into.figures + absorbed.figures)[-MAX_FIGURES:]
+        for sketch in absorbed.sketches:
+            self._add_sketch(into, sketch)
+        self._close(absorbed)
+        self.absorbed[absorbed_id] = into_id
+        _bound(self.absorbed, KNOWN_ARTICLES)
+        self.stories.move_to_end(into_id)
+
+    def _open(self, story_id: str, features: StoryFeatures) -> OpenStory:
+        self.seq += 1
+        at = features.event_at.timestamp()
+        story = OpenStory(story_id, self.seq, at, at, features.record_at.timestamp())
+        self.stories[story_id] = story
+        return story
+
+    def _add(self, story: OpenStory, features: StoryFeatures, assignment: StoryAssignment) -> None:
+        at = features.event_at.timestamp()
+        story.first_at = min(story.first_at, at)
+        story.last_at = max(story.last_at, at)
+        story.touched_at = max(story.touched_at, features.record_at.timestamp())
+        story.members += 1
+        _extend(story.sources, [assignment.copy_of_source or features.source], MAX_SOURCES)
+        _extend(story.rules, assignment.story_rules, MAX_RULES)
+        self.stories.move_to_end(story.story_id)
+        if assignment.decision.kind == "copy":
+            return  # a copy adds no evidence: its original's features are counted already
+        story.originals += 1
+        language = primary(features.language)
+        if language in story.languages or len(story.languages) < MAX_LANGUAGES:
+            story.languages[language] = story.languages.get(language, 0) + 1
+        for key, weight in feature_keys(features).items():
+            self._count(story, key, 2 if weight >= 1 else 1)
+        for figure in features.figures:
+            story.figures.append((figure.series, figure.value, at))
+        del story.figures[:-MAX_FIGURES]
+        if features.sketch:
+            self._add_sketch(story, (features.sketch, features.article_id, features.source))
+        self._trim(story)
+
+    def _count(self, story: OpenStory, key: str, count: int) -> None:
+        if key in story.features:
+            story.features[key] += count
+        else:
+            story.features[key] = count
+            self.df[key] = self.df.get(key, 0) + 1
+        if key[0] != "c":
+            posting = self.postings.setdefault(key, [])
+            if story.story_id in posting:
+                posting.remove(story.story_id)
+            posting.append(story.story_id)
+            if len(posting) > POSTING_CAP:
+                del posting[0]
+
+    def _trim(self, story: OpenStory) -> None:
+        """Keep the :data:`MAX_FEATURES` features most of the story's articles have (older first on ties)."""
+        if len(story.features) <= MAX_FEATURES:
+            return
+        ranked = sorted(story.features.items(), key=lambda kv: -kv[1])
+        story.features = dict(ranked[:MAX_FEATURES])
+        for key, _ in ranked[MAX_FEATURES:]:
+            self._forget(story.story_id, key)
+
+    def _add_sketch(self, story: OpenStory, sketch: tuple[tuple[int, ...], str, str]) -> None:
+        if len(story.sketches) >= MAX_SKETCHES:
+            return
+        story.sketches.append(sketch)
+        for h in sketch[0][:INDEXED_HASHES]:
+            posting = self.sketch_postings.setdefault(h, [])
+            if story.story_id not in posting:
+                posting.append(story.story_id)
+                if len(posting) > POSTING_CAP:
+                    del posting[0]
+
+    def _forget(self, story_id: str, key: str) -> None:
+        """Drop ``key`` of a story from the document frequencies and the postings."""
+        left = self.df.get(key, 0) - 1
+        if left > 0:
+            self.df[key] = left
+        else:
+            self.df.pop(key, None)
+        posting = self.postings.get(key)
+        if posting is not None and story_id in posting:
+            posting.remove(story_id)
+            if not posting:
+                del self.postings[key]
+
+    def _close(self, story: OpenStory) -> None:
+        del self.stories[story.story_id]
+        for key in story.features:
+            self._forget(story.story_id, key)
+        for sketch, _, _ in story.sketches:
+            for h in sketch[:INDEXED_HASHES]:
+                posting = self.sketch_postings.get(h)
+                if posting is not None and story.story_id in posting:
+                    posting.remove(story.story_id)
+                    if not posting:
+                        del self.sketch_postings[h]
+        self.closed += 1
+
+    def _evict(self) -> None:
+        while len(self.stories) > self.max_open:
+            self._close(next(iter(self.stories.values())))
+
+    def _remember(self, article_id: str, assignment: StoryAssignment) -> None:
+        decision = assignment.decision
+        self.known[article_id] = Placement(
+            decision.story_id, decision.copy_of, assignment.copy_of_source
+        )
+        _bound(self.known, KNOWN_ARTICLES)
+
+
+def _extend(items: list[str], more: list[str] | tuple[str, ...], cap: int) -> None:
+    for item in more:
+        if len(items) >= cap:
+            return
+        if item not in items:
+            items.append(item)
+
+
+def _bound(mapping: OrderedDict[str, Any], cap: int) -> None:
+    while len(mapping) > cap:
+        mapping.popitem(last=False)
