@@ -6,6 +6,8 @@ follower), so the dashboard takes nothing from the workers or the notifier:
 - ``alerts``, ``detections``, ``articles.dlq``, ``alerts.dlq``: from
   ``dashboard_window_s`` ago, then live;
 - ``silences``: from the beginning (compacted: every silence's latest version);
+- the workers' stories topic: from ``dashboard_window_s`` ago, for why each
+  article is in its story;
 - ``rules``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
   the playground uses the set they use (the rules topic, else
   ``WIREWATCH_RULES_PATH``), compiled the same way.
@@ -26,7 +28,7 @@ from aiokafka import ConsumerRecord
 
 from alerts.silence_admin import write_silence
 from schemas import ConfigError, Settings
-from schemas.kafka import ensure_topics, pipeline_topics
+from schemas.kafka import ensure_topics, pipeline_topics, story_topics
 from streams.follower import follow_topic
 from streams.rulebook import RuleBook
 from wirewatch.dashboard.hub import Hub
@@ -99,6 +101,7 @@ def _background(
             settings, state, names.alerts_dlq, state.dead_letter_handler(names.alerts_dlq), since_ms
         ),
         _follow(settings, state, names.silences, state.on_silence, None),
+        _follow(settings, state, story_topics(settings)[1].name, state.on_story, since_ms),
         follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
         rulebook.run(),
         _publish_status(state, hub),
@@ -136,7 +139,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
             url=f"http://{settings.web_host}:{settings.dashboard_port}/",
             bootstrap=settings.bootstrap_servers,
         )
-        await ensure_topics(settings, pipeline_topics(settings))
+        await ensure_topics(settings, [*pipeline_topics(settings), *story_topics(settings)])
         tasks = [asyncio.create_task(job) for job in _background(settings, state, hub)]
         done, _ = await asyncio.wait([*tasks, stopped], return_when=asyncio.FIRST_COMPLETED)
         for task in done:
