@@ -40,13 +40,13 @@ from schemas.stories import (
     StoryRequest,
 )
 from streams.aggregate import detection_key, group_keys
-from streams.stories.compare import ArticleView, Comparison, compare, tolerance
+from streams.stories.compare import SHOWN, ArticleView, Comparison, compare, tolerance
 from streams.stories.copies import resemblance
 from streams.stories.index import OpenStory, Placement, StoryIndex
 
-CANDIDATES: Final = 24
+CANDIDATES: Final = 12
 """Stories compared in full with each article (those sharing the most rare features)."""
-PROBES: Final = 32
+PROBES: Final = 12
 """The article's rarest features looked up in the index."""
 MERGE_MARGIN: Final = 0.05
 MAX_MERGES: Final = 3
@@ -161,12 +161,12 @@ class Clusterer:
         copy = self._copy_of(features)
         if copy is not None:
             return copy
-        view = ArticleView.of(features)
+        view = ArticleView.of(features, self.index)
         comparisons = [
             compare(view, story, self.index, self.join_score)
-            for story in self.index.candidates(view.keys, CANDIDATES, PROBES)
+            for story in self.index.candidates(view.weights, CANDIDATES, PROBES)
         ]
-        comparisons.sort(key=lambda c: (-c.similarity.score, c.story.seq))
+        comparisons.sort(key=lambda c: (-c.score, c.story.seq))
         joinable = [c for c in comparisons if c.refused is None]
         if not joinable:
             best = comparisons[0] if comparisons else None
@@ -262,11 +262,11 @@ def _decision(
         candidate=comparison.story.story_id,
         similarity=comparison.similarity,
         threshold=threshold,
-        shared_entities=comparison.shared_entities,
-        shared_numbers=comparison.shared_numbers,
-        shared_terms=comparison.shared_terms,
-        shared_figures=comparison.shared_figures,
-        conflicts=comparison.conflicts,
+        shared_entities=comparison.heaviest("e"),
+        shared_numbers=comparison.heaviest("n"),
+        shared_terms=comparison.heaviest("t"),
+        shared_figures=tuple(comparison.agreeing[:SHOWN]),
+        conflicts=tuple(comparison.conflicts[:SHOWN]),
         gap_h=comparison.gap_h,
         refused=comparison.refused if kind == "opened" else None,
     )

@@ -55,19 +55,38 @@ SHOWN: Final = 8
 
 @dataclass(frozen=True, slots=True)
 class ArticleView:
-    """An article's features prepared for comparisons: keys with their weights, times as floats."""
+    """An article's features prepared for comparisons, once per article.
+
+    ``weights`` gives each feature key (but categories) its rarity times the
+    weight of where it stands (title and lead 1, later in the body half);
+    ``mass`` sums them per part.
+    """
 
     features: StoryFeatures
-    keys: dict[str, float]
+    weights: dict[str, float]
+    sides: dict[str, float]
+    categories: tuple[str, ...]
+    mass: dict[str, float]
     at: float
     language: str
 
     @classmethod
-    def of(cls, features: StoryFeatures) -> ArticleView:
-        """Prepare ``features``."""
+    def of(cls, features: StoryFeatures, index: StoryIndex) -> ArticleView:
+        """Prepare ``features`` with the rarities of ``index`` now."""
+        keys = feature_keys(features)
+        weights: dict[str, float] = {}
+        mass = {"t": 0.0, "e": 0.0, "n": 0.0}
+        for key, side in keys.items():
+            if key[0] != "c":
+                weight = index.idf(key) * side
+                weights[key] = weight
+                mass[key[0]] += weight
         return cls(
             features,
-            feature_keys(features),
+            weights,
+            keys,
+            tuple(k for k in keys if k[0] == "c"),
+            mass,
             features.event_at.timestamp(),
             primary(features.language),
         )
@@ -78,68 +97,76 @@ class Comparison:
     """The evidence for and against an article joining one story."""
 
     story: OpenStory
-    similarity: Similarity
-    shared_entities: tuple[str, ...]
-    shared_numbers: tuple[str, ...]
-    shared_terms: tuple[str, ...]
-    shared_figures: tuple[str, ...]
-    conflicts: tuple[str, ...]
+    score: float
+    parts: dict[str, float]
+    categories: float
+    time_factor: float
+    specific: float
+    shared: dict[str, list[tuple[float, str]]]
+    agreeing: list[str]
+    conflicts: list[str]
     gap_h: float
     refused: str | None
 
     @property
-    def score(self) -> float:
-        """The comparison's score (0 when refused)."""
-        return 0.0 if self.refused else self.similarity.score
+    def similarity(self) -> Similarity:
+        """The parts of the score, rounded, as decisions record them."""
+        return Similarity(
+            score=round(self.score, 4),
+            terms=round(self.parts["t"], 4) if "t" in self.parts else None,
+            entities=round(self.parts.get("e", 0.0), 4),
+            numbers=round(self.parts.get("n", 0.0), 4),
+            categories=round(self.categories, 4),
+            time=round(self.time_factor, 4),
+            specific=round(self.specific, 2),
+        )
+
+    def heaviest(self, part: str) -> tuple[str, ...]:
+        """The shared features of ``part`` (``t``, ``e``, ``n``), heaviest first, by name."""
+        ranked = sorted(self.shared[part], key=lambda wn: (-wn[0], wn[1]))[:SHOWN]
+        return tuple(name.split(":", 1)[1] if part == "t" else name for _, name in ranked)
 
 
 def compare(
     article: ArticleView, story: OpenStory, index: StoryIndex, threshold: float
 ) -> Comparison:
-    """Compare ``article`` with ``story``; ``refused`` says why it may not join, if it may not."""
+    """Compare ``article`` with ``story``; ``refused`` says why it may not join, if it may not.
+
+    Only the article's features are looked up in the story, and the story's
+    side of each part is the mass it had when it last changed
+    (:meth:`StoryIndex.refresh`), so a comparison costs the article's size.
+    """
     halves = 2 * max(1, story.originals)
+    language = article.language
+    same_language = language in story.languages
     # words compare only with the story's articles in the article's language
-    term_halves = 2 * max(1, story.languages.get(article.language, 0))
-    same_language = article.language in story.languages
-    idf = index.idf
-    article_mass = {"t": 0.0, "e": 0.0, "n": 0.0}
-    story_mass = {"t": 0.0, "e": 0.0, "n": 0.0}
+    term_halves = 2 * max(1, story.languages.get(language, 0))
     overlap = {"t": 0.0, "e": 0.0, "n": 0.0}
     shared: dict[str, list[tuple[float, str]]] = {"t": [], "e": [], "n": []}
-    story_categories = 0
-    shared_categories = 0
     specific = 0.0
     specific_items = 0
-    keys = article.keys
-    for key, count in story.features.items():
-        part = key[0]
-        if part == "c":
-            story_categories += 1
-            shared_categories += key in keys
+    features = story.features
+    sides = article.sides
+    for key, weight in article.weights.items():
+        count = features.get(key)
+        if not count:
             continue
-        weight = idf(key)
-        share = min(1.0, count / (term_halves if part == "t" else halves))
-        story_mass[part] += weight * share
-        side = keys.get(key)
-        if side is not None:
-            overlap[part] += weight * min(side, share)
-            shared[part].append((weight * min(side, share), key[2:]))
-            if part != "t" and _specific(key):
-                specific += min(side, share)
-                specific_items += 1
-    article_categories = 0
-    for key, side in keys.items():
         part = key[0]
-        if part == "c":
-            article_categories += 1
-        else:
-            article_mass[part] += idf(key) * side
-    parts = {
-        p: 2 * overlap[p] / (article_mass[p] + story_mass[p])
-        for p in ("t", "e", "n")
-        if article_mass[p] > 0 and story_mass[p] > 0 and (p != "t" or same_language)
-    }
-    smaller = min(article_categories, story_categories)
+        share = min(1.0, count / (term_halves if part == "t" else halves), sides[key])
+        overlap[part] += weight / sides[key] * share
+        shared[part].append((weight, key[2:]))
+        if part != "t" and _specific(key):
+            specific += share
+            specific_items += 1
+    story_mass = story.mass
+    parts = {}
+    for part in ("t", "e", "n"):
+        other = story_mass.get(f"t:{language}" if part == "t" else part, 0.0)
+        mine = article.mass[part]
+        if mine > 0 and other > 0 and (part != "t" or same_language):
+            parts[part] = min(1.0, 2 * overlap[part] / (mine + other))
+    shared_categories = sum(1 for key in article.categories if key in features)
+    smaller = min(len(article.categories), int(story_mass.get("c", 0)))
     categories = shared_categories / smaller if smaller else 0.0
     gap_h = _gap_h(article.at, story)
     time_factor = 1.0 if gap_h <= SAME_DAY_H else 0.5 ** ((gap_h - SAME_DAY_H) / HALF_LIFE_H)
@@ -153,15 +180,7 @@ def compare(
     specific += len(agreeing)
     specific_items += len(agreeing)
     score = core * (CATEGORY_FLOOR + (1 - CATEGORY_FLOOR) * categories) * time_factor + bonus
-    similarity = Similarity(
-        score=round(score, 4),
-        terms=round(parts["t"], 4) if "t" in parts else None,
-        entities=round(parts.get("e", 0.0), 4),
-        numbers=round(parts.get("n", 0.0), 4),
-        categories=round(categories, 4),
-        time=round(time_factor, 4),
-        specific=round(specific, 2),
-    )
+    terms = parts.get("t", 0.0)
     refused = None
     if gap_h * 3600 > index.window_s:
         refused = f"reported {gap_h:.0f} h from the story, outside the {index.window_s / 3600:.0f} h window"
@@ -171,10 +190,10 @@ def compare(
         refused = f"the story is full ({story.members} articles)"
     elif score < threshold:
         refused = f"score {score:.2f} is below {threshold:.2f}"
-    elif same_language and (parts.get("t") or 0.0) < MIN_TERMS:
-        refused = f"hardly a word in common (terms {parts.get('t') or 0.0:.2f})"
+    elif same_language and terms < MIN_TERMS:
+        refused = f"hardly a word in common (terms {terms:.2f})"
     elif (
-        specific < MIN_SPECIFIC and (parts.get("t") or 0.0) < STRONG_TERMS
+        specific < MIN_SPECIFIC and terms < STRONG_TERMS
         if same_language
         else specific_items < MIN_SPECIFIC_ACROSS
     ):
@@ -184,12 +203,14 @@ def compare(
         )
     return Comparison(
         story=story,
-        similarity=similarity,
-        shared_entities=_heaviest(shared["e"]),
-        shared_numbers=_heaviest(shared["n"]),
-        shared_terms=_heaviest(shared["t"]),
-        shared_figures=tuple(agreeing[:SHOWN]),
-        conflicts=tuple(conflicts[:SHOWN]),
+        score=score,
+        parts=parts,
+        categories=categories,
+        time_factor=time_factor,
+        specific=specific,
+        shared=shared,
+        agreeing=agreeing,
+        conflicts=conflicts,
         gap_h=round(gap_h, 2),
         refused=refused,
     )
@@ -206,10 +227,6 @@ def _gap_h(at: float, story: OpenStory) -> float:
     if story.first_at <= at <= story.last_at:
         return 0.0
     return min(abs(at - story.first_at), abs(at - story.last_at)) / 3600
-
-
-def _heaviest(items: list[tuple[float, str]]) -> tuple[str, ...]:
-    return tuple(name for _, name in sorted(items, key=lambda wn: (-wn[0], wn[1]))[:SHOWN])
 
 
 def tolerance(series: str, a: float, b: float) -> float:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Sequence
 from typing import Final
 
 SHINGLE_WORDS: Final = 4
@@ -61,7 +62,7 @@ def sketch_text(text: str, size: int = SKETCH_SIZE) -> tuple[int, ...]:
     return tuple(sorted(shingles)[:size])
 
 
-def resemblance(a: tuple[int, ...], b: tuple[int, ...], size: int = SKETCH_SIZE) -> float:
+def resemblance(a: Sequence[int], b: Sequence[int], size: int = SKETCH_SIZE) -> float:
     """Estimate the Jaccard similarity of the shingle sets behind sketches ``a`` and ``b``."""
     if not a or not b:
         return 0.0

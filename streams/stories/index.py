@@ -22,10 +22,15 @@ Bounds, so memory does not grow with traffic:
 
 from __future__ import annotations
 
+import heapq
 import math
+import sys
+from array import array
 from collections import OrderedDict
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from operator import itemgetter
+from typing import Any, Final, Generic, TypeVar
 
 from schemas.stories import StoryAssignment, StoryFeatures
 from streams.stories.copies import INDEXED_HASHES
@@ -65,24 +70,28 @@ class Placement:
 def feature_keys(features: StoryFeatures) -> dict[str, float]:
     """Return the article's feature keys with the weight each side of a comparison gives them.
 
-    Keys are namespaced: ``t:`` terms, ``e:`` entities, ``n:`` numbers, ``c:``
-    categories. What the title and lead say weighs 1, what only the rest of
-    the body says weighs half: a report that recalls another event in its last
-    paragraph is not a report of that event.
+    Keys are namespaced: ``t:<language>:`` terms (words compare within a
+    language only), ``e:`` entities, ``n:`` numbers, ``c:`` categories. What
+    the title and lead say weighs 1, what only the rest of the body says weighs
+    half: a report that recalls another event in its last paragraph is not a
+    report of that event.
     """
+    # Interned: the open stories, the frequencies and the postings share one
+    # string per feature instead of one per article.
     keys: dict[str, float] = {}
+    language = primary(features.language)
     for term in features.terms:
-        keys[f"t:{term}"] = 1.0
+        keys[sys.intern(f"t:{language}:{term}")] = 1.0
     for entity in features.entities:
-        keys[f"e:{entity}"] = 1.0
+        keys[sys.intern(f"e:{entity}")] = 1.0
     for entity in features.body_entities:
-        keys.setdefault(f"e:{entity}", 0.5)
+        keys.setdefault(sys.intern(f"e:{entity}"), 0.5)
     for number in features.numbers:
-        keys[f"n:{number}"] = 1.0
+        keys[sys.intern(f"n:{number}")] = 1.0
     for number in features.body_numbers:
-        keys.setdefault(f"n:{number}", 0.5)
+        keys.setdefault(sys.intern(f"n:{number}"), 0.5)
     for category in features.categories:
-        keys[f"c:{category}"] = 1.0
+        keys[sys.intern(f"c:{category}")] = 1.0
     return keys
 
 
@@ -98,6 +107,63 @@ def _kind(key: str) -> str:
 def primary(language: str | None) -> str:
     """``"uk-UA"`` -> ``"uk"``; None -> ``""``."""
     return (language or "").split("-")[0].lower()
+
+
+K = TypeVar("K", bound=Hashable)
+
+
+class Postings(Generic[K]):
+    """Feature -> the ids of the most recently joined stories that have it (at most ``cap``).
+
+    Most features belong to one story only; their id is kept without a list
+    around it, which halves what a rare feature costs.
+    """
+
+    def __init__(self, cap: int) -> None:
+        self.cap = cap
+        self._lists: dict[K, str | list[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._lists)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._lists
+
+    def get(self, key: K) -> Sequence[str]:
+        """The story ids of ``key``, least recently joined first."""
+        found = self._lists.get(key)
+        if found is None:
+            return ()
+        return (found,) if isinstance(found, str) else found
+
+    def add(self, key: K, story_id: str) -> None:
+        """Put ``story_id`` last for ``key``, dropping the first one beyond the cap."""
+        found = self._lists.get(key)
+        if found is None:
+            self._lists[key] = story_id
+        elif isinstance(found, str):
+            if found != story_id:
+                self._lists[key] = [found, story_id]
+        else:
+            if story_id in found:
+                found.remove(story_id)
+            found.append(story_id)
+            if len(found) > self.cap:
+                del found[0]
+
+    def discard(self, key: K, story_id: str) -> None:
+        """Remove ``story_id`` from ``key``, if it is there."""
+        found = self._lists.get(key)
+        if found is None:
+            return
+        if isinstance(found, str):
+            if found == story_id:
+                del self._lists[key]
+            return
+        if story_id in found:
+            found.remove(story_id)
+            if len(found) == 1:
+                self._lists[key] = found[0]
 
 
 @dataclass(slots=True, eq=False)
@@ -123,8 +189,11 @@ class OpenStory:
     rules: list[str] = field(default_factory=list)
     features: dict[str, int] = field(default_factory=dict)
     figures: list[tuple[str, float | None, float]] = field(default_factory=list)
-    sketches: list[tuple[tuple[int, ...], str, str]] = field(default_factory=list)
+    sketches: list[tuple[Sequence[int], str, str]] = field(default_factory=list)
     """``(sketch, article id, source)`` of original articles, to recognise their copies."""
+    mass: dict[str, float] = field(default_factory=dict)
+    """Per part (``e``, ``n``, ``t:<language>``), the rarity-weighted sum of the features,
+    as of the story's last change; ``c``: the number of categories."""
 
 
 class StoryIndex:
@@ -143,8 +212,8 @@ class StoryIndex:
         self.stories: OrderedDict[str, OpenStory] = OrderedDict()
         """Least recently joined first."""
         self.df: dict[str, int] = {}
-        self.postings: dict[str, list[str]] = {}
-        self.sketch_postings: dict[int, list[str]] = {}
+        self.postings: Postings[str] = Postings(POSTING_CAP)
+        self.sketch_postings: Postings[int] = Postings(POSTING_CAP)
         self.known: OrderedDict[str, Placement] = OrderedDict()
         self.absorbed: OrderedDict[str, str] = OrderedDict()
         """Absorbed story id -> the story that absorbed it (bounded like ``known``)."""
@@ -171,33 +240,30 @@ class StoryIndex:
 
     # --- reading ------------------------------------------------------------
 
-    def candidates(self, keys: dict[str, float], limit: int, probes: int) -> list[OpenStory]:
-        """Return up to ``limit`` open stories sharing the rarest of ``keys``, most shared first.
+    def candidates(self, weights: dict[str, float], limit: int, probes: int) -> list[OpenStory]:
+        """Return up to ``limit`` open stories sharing the heaviest of ``weights``' keys, most shared first.
 
-        Only the ``probes`` rarest keys are looked up, and each posting list
-        holds the most recently joined stories only, so the work is bounded
-        whatever the number of open stories.
+        Only the ``probes`` heaviest keys found in the index are looked up, and
+        each posting list holds the most recently joined stories only, so the
+        work is bounded whatever the number of open stories. Ties keep the
+        order the postings gave (deterministic).
         """
         postings = self.postings
-        ranked = sorted((k for k in keys if k in postings), key=self.df_rank)[:probes]
+        ranked = heapq.nlargest(
+            probes, ((w, k) for k, w in weights.items() if k in postings), key=itemgetter(0)
+        )
         tally: dict[str, float] = {}
-        for key in ranked:
-            posting = postings[key]
-            weight = self.idf(key)
-            for story_id in posting:
+        for weight, key in ranked:
+            for story_id in postings.get(key):
                 tally[story_id] = tally.get(story_id, 0.0) + weight
-        best = sorted(tally.items(), key=lambda kv: (-kv[1], self.stories[kv[0]].seq))[:limit]
+        best = heapq.nlargest(limit, tally.items(), key=itemgetter(1))
         return [self.stories[story_id] for story_id, _ in best]
-
-    def df_rank(self, key: str) -> tuple[int, str]:
-        """Sort key: rarest first, then by key for a deterministic order."""
-        return (self.df.get(key, 0), key)
 
     def copy_candidates(self, sketch: tuple[int, ...]) -> list[OpenStory]:
         """Return the open stories with an original article whose sketch shares one of the smallest hashes."""
         found: dict[str, None] = {}
         for h in sketch[:INDEXED_HASHES]:
-            for story_id in self.sketch_postings.get(h, ()):
+            for story_id in self.sketch_postings.get(h):
                 found.setdefault(story_id)
         return [self.stories[story_id] for story_id in found]
 
@@ -221,6 +287,7 @@ class StoryIndex:
             story = self._open(decision.story_id, features)
         was_full = story.members >= self.max_articles
         self._add(story, features, assignment)
+        self.refresh(story)
         self._remember(features.article_id, assignment)
         self._evict()
         return [story.story_id] if not was_full and story.members >= self.max_articles else []
@@ -257,9 +324,28 @@ class StoryIndex:
         for sketch in absorbed.sketches:
             self._add_sketch(into, sketch)
         self._close(absorbed)
+        self.refresh(into)
         self.absorbed[absorbed_id] = into_id
         _bound(self.absorbed, KNOWN_ARTICLES)
         self.stories.move_to_end(into_id)
+
+    def refresh(self, story: OpenStory) -> None:
+        """Compute the story's :attr:`~OpenStory.mass` with the rarities of now."""
+        halves = 2 * max(1, story.originals)
+        mass: dict[str, float] = {"c": 0.0}
+        for key, count in story.features.items():
+            part = key[0]
+            if part == "c":
+                mass["c"] += 1
+                continue
+            if part == "t":
+                language = key[2 : key.index(":", 2)]
+                part = f"t:{language}"
+                share = min(1.0, count / (2 * max(1, story.languages.get(language, 0))))
+            else:
+                share = min(1.0, count / halves)
+            mass[part] = mass.get(part, 0.0) + self.idf(key) * share
+        story.mass = mass
 
     def _open(self, story_id: str, features: StoryFeatures) -> OpenStory:
         self.seq += 1
@@ -289,7 +375,8 @@ class StoryIndex:
             story.figures.append((figure.series, figure.value, at))
         del story.figures[:-MAX_FIGURES]
         if features.sketch:
-            self._add_sketch(story, (features.sketch, features.article_id, features.source))
+            sketch = array("q", features.sketch)  # 8 bytes a hash, not an int object
+            self._add_sketch(story, (sketch, features.article_id, features.source))
         self._trim(story)
 
     def _count(self, story: OpenStory, key: str, count: int) -> None:
@@ -299,12 +386,7 @@ class StoryIndex:
             story.features[key] = count
             self.df[key] = self.df.get(key, 0) + 1
         if key[0] != "c":
-            posting = self.postings.setdefault(key, [])
-            if story.story_id in posting:
-                posting.remove(story.story_id)
-            posting.append(story.story_id)
-            if len(posting) > POSTING_CAP:
-                del posting[0]
+            self.postings.add(key, story.story_id)
 
     def _trim(self, story: OpenStory) -> None:
         """Keep the :data:`MAX_FEATURES` features most of the story's articles have (older first on ties)."""
@@ -315,16 +397,12 @@ class StoryIndex:
         for key, _ in ranked[MAX_FEATURES:]:
             self._forget(story.story_id, key)
 
-    def _add_sketch(self, story: OpenStory, sketch: tuple[tuple[int, ...], str, str]) -> None:
+    def _add_sketch(self, story: OpenStory, sketch: tuple[Sequence[int], str, str]) -> None:
         if len(story.sketches) >= MAX_SKETCHES:
             return
         story.sketches.append(sketch)
         for h in sketch[0][:INDEXED_HASHES]:
-            posting = self.sketch_postings.setdefault(h, [])
-            if story.story_id not in posting:
-                posting.append(story.story_id)
-                if len(posting) > POSTING_CAP:
-                    del posting[0]
+            self.sketch_postings.add(h, story.story_id)
 
     def _forget(self, story_id: str, key: str) -> None:
         """Drop ``key`` of a story from the document frequencies and the postings."""
@@ -333,11 +411,7 @@ class StoryIndex:
             self.df[key] = left
         else:
             self.df.pop(key, None)
-        posting = self.postings.get(key)
-        if posting is not None and story_id in posting:
-            posting.remove(story_id)
-            if not posting:
-                del self.postings[key]
+        self.postings.discard(key, story_id)
 
     def _close(self, story: OpenStory) -> None:
         del self.stories[story.story_id]
@@ -345,11 +419,7 @@ class StoryIndex:
             self._forget(story.story_id, key)
         for sketch, _, _ in story.sketches:
             for h in sketch[:INDEXED_HASHES]:
-                posting = self.sketch_postings.get(h)
-                if posting is not None and story.story_id in posting:
-                    posting.remove(story.story_id)
-                    if not posting:
-                        del self.sketch_postings[h]
+                self.sketch_postings.discard(h, story.story_id)
         self.closed += 1
 
     def _evict(self) -> None:
