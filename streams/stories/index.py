@@ -136,8 +136,12 @@ class Postings(Generic[K]):
             return ()
         return (found,) if isinstance(found, str) else found
 
-    def add(self, key: K, story_id: str) -> None:
-        """Put ``story_id`` last for ``key``, dropping the first one beyond the cap."""
+    def add(self, key: K, story_id: str, *, new: bool = False) -> None:
+        """Put ``story_id`` last for ``key``, dropping the first one beyond the cap.
+
+        Args:
+            new: the caller knows ``story_id`` is not there yet (saves a search).
+        """
         found = self._lists.get(key)
         if found is None:
             self._lists[key] = story_id
@@ -145,7 +149,7 @@ class Postings(Generic[K]):
             if found != story_id:
                 self._lists[key] = [found, story_id]
         else:
-            if story_id in found:
+            if not new and story_id in found:
                 found.remove(story_id)
             found.append(story_id)
             if len(found) > self.cap:
@@ -380,13 +384,14 @@ class StoryIndex:
         self._trim(story)
 
     def _count(self, story: OpenStory, key: str, count: int) -> None:
-        if key in story.features:
+        known = key in story.features
+        if known:
             story.features[key] += count
         else:
             story.features[key] = count
             self.df[key] = self.df.get(key, 0) + 1
         if key[0] != "c":
-            self.postings.add(key, story.story_id)
+            self.postings.add(key, story.story_id, new=not known)
 
     def _trim(self, story: OpenStory) -> None:
         """Keep the :data:`MAX_FEATURES` features most of the story's articles have (older first on ties)."""
