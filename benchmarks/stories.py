@@ -270,11 +270,11 @@ def fill(target: Clusterer, room: Newsroom, stories: int) -> list[tuple[Event, d
 
 
 def probes(
-    room: Newsroom, events: list[tuple[Event, datetime]], count: int
+    room: Newsroom, events: list[tuple[Event, datetime]], count: int, run: int
 ) -> Iterator[StoryRequest]:
     """Reports arriving at the end of the window: half of open events, half of new ones."""
     now = T0 + timedelta(seconds=WINDOW_S)
-    for n in range(count):
+    for n in range(run * count, (run + 1) * count):
         if n % 2:
             event, at = room.rng.choice(events[-len(events) // 3 :])
         else:
