@@ -9,8 +9,8 @@ process); ties are broken by story age or id.
 Bounds, so memory does not grow with traffic:
 
 - a story keeps at most :data:`MAX_FEATURES` features (the ones most of its
-  articles share), :data:`MAX_SOURCES` source names, :data:`MAX_SKETCHES`
-  sketches of original articles and :data:`MAX_FIGURES` figures;
+  articles share), :data:`MAX_SKETCHES` sketches of original articles,
+  :data:`MAX_FIGURES` figures and :data:`MAX_RULES` rule ids;
 - a story stops absorbing at ``max_articles`` members;
 - at most ``max_open`` stories are open; a story closes when nothing joined
   it for ``window_s`` of record time, or when it is the least recently
@@ -30,13 +30,12 @@ from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any, Final, Generic, TypeVar
+from typing import Final, Generic, TypeVar
 
 from schemas.stories import StoryAssignment, StoryFeatures
 from streams.stories.copies import INDEXED_HASHES
 
 MAX_FEATURES: Final = 64
-MAX_SOURCES: Final = 32
 MAX_SKETCHES: Final = 4
 MAX_FIGURES: Final = 12
 MAX_RULES: Final = 64
@@ -187,7 +186,6 @@ class OpenStory:
     touched_at: float
     members: int = 0
     originals: int = 0
-    sources: list[str] = field(default_factory=list)
     languages: dict[str, int] = field(default_factory=dict)
     """Original articles per language: words compare only with articles of one language."""
     rules: list[str] = field(default_factory=list)
@@ -219,12 +217,8 @@ class StoryIndex:
         self.postings: Postings[str] = Postings(POSTING_CAP)
         self.sketch_postings: Postings[int] = Postings(POSTING_CAP)
         self.known: OrderedDict[str, Placement] = OrderedDict()
-        self.absorbed: OrderedDict[str, str] = OrderedDict()
-        """Absorbed story id -> the story that absorbed it (bounded like ``known``)."""
         self.watermark = 0.0
         self.seq = 0
-        self.closed = 0
-        """Stories closed so far (expired or evicted), for the metrics."""
 
     def __len__(self) -> int:
         return len(self.stories)
@@ -233,14 +227,6 @@ class StoryIndex:
         """Inverse document frequency of ``key`` over the open stories and :data:`IDF_PRIOR` pseudo-stories."""
         prior = IDF_PRIOR * PRIOR_SHARE[_kind(key)]
         return math.log((len(self.stories) + IDF_PRIOR) / (self.df.get(key, 0) + prior + 1))
-
-    def resolve(self, story_id: str) -> str:
-        """Follow absorptions from ``story_id`` to the story it is part of now."""
-        seen = 0
-        while story_id in self.absorbed and seen < 32:
-            story_id = self.absorbed[story_id]
-            seen += 1
-        return story_id
 
     # --- reading ------------------------------------------------------------
 
@@ -317,7 +303,6 @@ class StoryIndex:
         into.touched_at = max(into.touched_at, absorbed.touched_at)
         into.members += absorbed.members
         into.originals += absorbed.originals
-        _extend(into.sources, absorbed.sources, MAX_SOURCES)
         for language, count in absorbed.languages.items():
             into.languages[language] = into.languages.get(language, 0) + count
         _extend(into.rules, absorbed.rules, MAX_RULES)
@@ -329,8 +314,6 @@ class StoryIndex:
             self._add_sketch(into, sketch)
         self._close(absorbed)
         self.refresh(into)
-        self.absorbed[absorbed_id] = into_id
-        _bound(self.absorbed, KNOWN_ARTICLES)
         self.stories.move_to_end(into_id)
 
     def refresh(self, story: OpenStory) -> None:
@@ -364,7 +347,6 @@ class StoryIndex:
         story.last_at = max(story.last_at, at)
         story.touched_at = max(story.touched_at, features.record_at.timestamp())
         story.members += 1
-        _extend(story.sources, [assignment.copy_of_source or features.source], MAX_SOURCES)
         _extend(story.rules, assignment.story_rules, MAX_RULES)
         self.stories.move_to_end(story.story_id)
         if assignment.decision.kind == "copy":
@@ -425,7 +407,6 @@ class StoryIndex:
         for sketch, _, _ in story.sketches:
             for h in sketch[:INDEXED_HASHES]:
                 self.sketch_postings.discard(h, story.story_id)
-        self.closed += 1
 
     def _evict(self) -> None:
         while len(self.stories) > self.max_open:
@@ -436,7 +417,8 @@ class StoryIndex:
         self.known[article_id] = Placement(
             decision.story_id, decision.copy_of, assignment.copy_of_source
         )
-        _bound(self.known, KNOWN_ARTICLES)
+        while len(self.known) > KNOWN_ARTICLES:
+            self.known.popitem(last=False)
 
 
 def _extend(items: list[str], more: list[str] | tuple[str, ...], cap: int) -> None:
@@ -445,8 +427,3 @@ def _extend(items: list[str], more: list[str] | tuple[str, ...], cap: int) -> No
             return
         if item not in items:
             items.append(item)
-
-
-def _bound(mapping: OrderedDict[str, Any], cap: int) -> None:
-    while len(mapping) > cap:
-        mapping.popitem(last=False)
