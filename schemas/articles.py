@@ -81,11 +81,26 @@ def normalize_line(text: str) -> str:
     return " ".join(normalize_text(text).split())
 
 
+class LanguageDetection(Message):
+    """What language identification made of an article whose record gave no language.
+
+    ``language`` is the identifier's best guess, kept even when it was not
+    trusted (then the article's own ``language`` is ``unknown``);
+    ``confidence`` is its probability, from 0 to 1.
+    """
+
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    confidence: Annotated[float, Field(ge=0, le=1)]
+
+
 class Article(Message):
     """One news article, as it travels on the articles topic.
 
     ``id`` is stable: the same article produced twice has the same id and the
     same Kafka key. ``meta`` keeps any extra fields the input record carried.
+    ``language`` is the record's own tag, else the identified language, else
+    ``unknown``; ``language_detection`` says how it was identified (None when
+    the record gave it).
     """
 
     schema_version: Literal[1] = ARTICLE_SCHEMA_VERSION
@@ -95,7 +110,8 @@ class Article(Message):
     title: Annotated[str, Field(min_length=1, max_length=2_000)]
     summary: str | None = None
     body: str
-    language: Annotated[str, Field(min_length=2, max_length=16)] = "en"
+    language: Annotated[str, Field(min_length=2, max_length=16)] = "unknown"
+    language_detection: LanguageDetection | None = None
     published_at: Timestamp | None = None
     received_at: Timestamp = Field(default_factory=utcnow)
     meta: dict[str, JsonValue] = Field(default_factory=dict)
