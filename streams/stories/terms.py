@@ -1,12 +1,13 @@
 """The words and numbers of an article that clustering compares.
 
-Terms are the folded words of the title and lead without stop words, cut to
-their stems, so "offensive" and "offensives", "Verhandlungen" and
-"Verhandlung" are one term. Stems come from Snowball (PyStemmer, in C) for the
-languages it has; a language without a Snowball stemmer (Ukrainian) or an
-unknown one keeps the first :data:`PREFIX_STEM` letters of each word, a crude
-stemmer that works tolerably for inflected languages. Stop words come from the
-``stop-words`` package and are folded like the text.
+Terms are the words of the title and lead without stop words, cut to their
+stems, so "offensive" and "offensives", "Verhandlungen" and "Verhandlung",
+"Києві" and "Київ" share a term. Stems are the ones the rule engine's ``~``
+operator uses (:mod:`streams.rules.stems`): Snowball's stem, or for Ukrainian
+every normal form pymorphy3 gives (and the form itself); a language
+with neither, or an unknown one, keeps the first :data:`PREFIX_STEM` letters
+of each word, a crude stemmer that works tolerably for inflected languages.
+Stop words come from the ``stop-words`` package and are folded like the text.
 
 Numbers are language-independent evidence: "52 drones", "52 дрони" and "52
 Drohnen" share ``52``; "19.40", "19,40" and "19.4" are all ``19.4``; "4,400" in
@@ -20,24 +21,12 @@ from functools import cache
 from typing import Final
 
 import re2
-import Stemmer
 from stop_words import get_stop_words
 
+from streams.rules.stems import LEMMATIZED, has_stemmer, key_cache
 from streams.rules.text import fold
-from streams.rules.words import words
+from streams.rules.words import word_spans, word_text
 
-SNOWBALL: Final = {
-    "en": "english",
-    "de": "german",
-    "fr": "french",
-    "es": "spanish",
-    "it": "italian",
-    "pt": "portuguese",
-    "nl": "dutch",
-    "ru": "russian",
-    "pl": "polish",
-}
-"""Languages with a Snowball stemmer, by primary language subtag."""
 STOP_WORDS: Final = {
     "en": "english",
     "de": "german",
@@ -91,12 +80,6 @@ def _stop_words(language: str) -> frozenset[str]:
     return frozenset(fold(word) for word in get_stop_words(name))
 
 
-@cache
-def _stemmer(language: str) -> Stemmer.Stemmer | None:
-    name = SNOWBALL.get(language)
-    return Stemmer.Stemmer(name) if name else None
-
-
 def terms_of(text: str, language: str | None) -> tuple[str, ...]:
     """Return the distinct stems of ``text``'s words, in order of first use (at most :data:`MAX_TERMS`).
 
@@ -106,14 +89,27 @@ def terms_of(text: str, language: str | None) -> tuple[str, ...]:
     """
     primary = (language or "").split("-")[0].lower()
     stop = _stop_words(primary)
-    kept = [
-        word
-        for word in words(text)
-        if len(word) >= MIN_LETTERS and not word.isdigit() and word not in stop
-    ]
-    stemmer = _stemmer(primary)
-    stems = stemmer.stemWords(kept) if stemmer else [word[:PREFIX_STEM] for word in kept]
-    return tuple(dict.fromkeys(stems))[:MAX_TERMS]
+    stems = key_cache(primary) if has_stemmer(primary) else None
+    folded = word_text(text)
+    found: dict[str, None] = {}
+    for start, end in zip(*word_spans(text), strict=True):
+        word = folded[start:end]
+        if len(word) < MIN_LETTERS or word.isdigit() or word in stop:
+            continue
+        if stems is None:
+            found.setdefault(word[:PREFIX_STEM])
+            continue
+        keys = stems.keys(text[start:end].lower())
+        if primary in LEMMATIZED:
+            # a form may have several normal forms (Києві: Київ and кий), and the
+            # form itself may be one: every key is a term, so forms meet on one
+            for key in sorted(keys):
+                found.setdefault(key)
+        else:
+            found.setdefault(min(keys - {word}) if len(keys) > 1 else word)
+        if len(found) >= MAX_TERMS:
+            break
+    return tuple(found)[:MAX_TERMS]
 
 
 def numbers_of(text: str, language: str | None) -> tuple[str, ...]:

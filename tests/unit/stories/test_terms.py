@@ -17,19 +17,28 @@ from streams.stories.terms import MAX_NUMBERS, MAX_TERMS, normalise_number, numb
         ),
         pytest.param("Die Verhandlungen in Genf", "de", {"verhandl", "genf"}, id="de"),
         pytest.param("Переговоры в Стамбуле", "ru", {"переговор", "стамбул"}, id="ru"),
-        pytest.param("Переговори у Стамбулі", "uk", {"перего", "стамбу"}, id="uk-prefix-stems"),
+        pytest.param(
+            "Переговори у Стамбулі",
+            "uk",
+            {"переговори", "переговорити", "стамбул", "стамбулі"},
+            id="uk-normal-forms",
+        ),
+        pytest.param("Negocjacje w Stambule", "xx", {"negocj", "stambu"}, id="unknown-prefixes"),
         pytest.param("Rozmowy w Stambule", "pl", {"rozmow", "stambul"}, id="pl"),
     ],
 )
 def test_terms_are_stems_without_stop_words(text: str, language: str, expected: set[str]) -> None:
-    """Stop words go, inflections meet at a stem; Ukrainian (no Snowball stemmer) keeps prefixes."""
+    """Stop words go, inflections meet at a stem; an unknown language keeps prefixes."""
     assert set(terms_of(text, language)) == expected
 
 
 def test_inflected_forms_share_a_stem() -> None:
-    """Singular and plural, verb forms: one term each."""
+    """Singular and plural, verb forms, cases: one term each."""
     assert terms_of("offensive offensives", "en") == terms_of("offensive", "en")
     assert terms_of("capturing captured", "en") == terms_of("capture", "en")
+    kyiv = set(terms_of("Київ", "uk"))
+    assert kyiv & set(terms_of("Києві", "uk"))
+    assert kyiv & set(terms_of("Києвом", "uk"))
 
 
 @pytest.mark.parametrize(
