@@ -65,7 +65,7 @@ from streams.follower import follow_topic
 from streams.metrics import PipelineMetrics
 from streams.rulebook import RuleBook
 from streams.rules import RuleSet
-from streams.stories import Clusterer
+from streams.stories import Clusterer, ClusterOutcome
 from streams.transport import use_rewinding_transport
 
 log = structlog.get_logger(__name__)
@@ -279,40 +279,41 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
             message = event.message
             origin = f"{message.topic}/{message.partition}@{message.offset}"
             try:
-                request = StoryRequest.model_validate_json(event.value)
-                outcome = clusterer.assign(request)
-                if outcome.assignment is not None:
-                    decision = outcome.assignment.decision
-                    # Published before the detections, so no alert names a story
-                    # that a restarted worker does not know.
-                    await send(
-                        stories,
-                        decision.story_id.encode(),
-                        outcome.assignment.model_dump_json().encode(),
-                    )
-                    metrics.story_decisions.labels(kind=decision.kind).inc()
-                    metrics.story_merges.inc(len(decision.merged))
-                    if decision.merged:
-                        log.info("stories_merged", into=decision.story_id, absorbed=decision.merged)
-                for key, control in outcome.controls:
-                    await send(detections, key.encode(), control.model_dump_json().encode())
-                for key, found in outcome.detections:
-                    await send(detections, key.encode(), found.model_dump_json().encode())
-                    metrics.detections.labels(category=found.category).inc()
-                for story_id in outcome.full:
-                    metrics.stories_full.inc()
-                    log.warning(
-                        "story_full",
-                        story_id=story_id,
-                        articles=settings.story_max_articles,
-                        detail="the story absorbs no more articles; later reports open new stories",
-                    )
-                metrics.stories_open.set(len(clusterer.index))
+                outcome = clusterer.assign(StoryRequest.model_validate_json(event.value))
+                await publish(outcome)
             except Exception as exc:
                 await dead_letter(
                     event, "cluster", "cluster_error", f"{type(exc).__name__}: {exc}", origin
                 )
             cluster_seconds.observe(time.perf_counter() - started)
+
+    async def publish(outcome: ClusterOutcome) -> None:
+        """Send what clustering decided: the decision, the merge controls, the detections."""
+        if outcome.assignment is not None:
+            decision = outcome.assignment.decision
+            # Published before the detections, so no alert names a story that a
+            # worker taking over clustering does not know.
+            await send(
+                stories, decision.story_id.encode(), outcome.assignment.model_dump_json().encode()
+            )
+            metrics.story_decisions.labels(kind=decision.kind).inc()
+            metrics.story_merges.inc(len(decision.merged))
+            if decision.merged:
+                log.info("stories_merged", into=decision.story_id, absorbed=decision.merged)
+        for key, control in outcome.controls:
+            await send(detections, key.encode(), control.model_dump_json().encode())
+        for key, found in outcome.detections:
+            await send(detections, key.encode(), found.model_dump_json().encode())
+            metrics.detections.labels(category=found.category).inc()
+        for story_id in outcome.full:
+            metrics.stories_full.inc()
+            log.warning(
+                "story_full",
+                story_id=story_id,
+                articles=settings.story_max_articles,
+                detail="the story absorbs no more articles; later reports open new stories",
+            )
+        metrics.stories_open.set(len(clusterer.index))
 
     @app.agent(detections, concurrency=1)
     async def aggregate(stream: Any) -> None:
