@@ -401,11 +401,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--warmup-seconds", type=float, default=3.0, help="unmeasured traffic before each"
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of every phase")
+    parser.add_argument("--rate", type=float, default=200.0, help="articles/s of the latency runs")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and short")
     args = parser.parse_args(argv)
     if args.quick:
         args.articles, args.latency_seconds, args.repeats = 2_000, 5.0, 1
-    rate = 200.0
+    rate = args.rate
     warmup = int(rate * args.warmup_seconds)
 
     def phase(name: str) -> None:
