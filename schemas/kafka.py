@@ -181,6 +181,29 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     ]
 
 
+def pipeline_app_id(settings: Settings) -> str:
+    """Return the stream workers' app id: their consumer group and the prefix of their internal topics."""
+    return f"{settings.topic_prefix}{settings.pipeline_id}"
+
+
+def story_topics(settings: Settings) -> tuple[TopicSpec, TopicSpec]:
+    """Return the workers' story-requests and stories topics (one partition each).
+
+    Both are kept for the story window. The stories topic rolls a segment every
+    tenth of the window, so what retention deletes is never much older than it
+    (the broker deletes whole segments, and rolls one only every 7 days by default).
+    """
+    app = pipeline_app_id(settings)
+    window_ms = int(settings.story_window_s * 1000)
+    requests = TopicSpec(f"{app}-story-requests", 1, {"retention.ms": str(window_ms)})
+    stories = TopicSpec(
+        f"{app}-stories",
+        1,
+        {"retention.ms": str(window_ms), "segment.ms": str(max(60_000, window_ms // 10))},
+    )
+    return requests, stories
+
+
 async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]:
     """Create the topics that do not exist yet, wait until clients can see them; return the names created.
 

@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     pipeline_id: str = Field(
         default="wirewatch-pipeline",
         description="faust app id: the workers' consumer group and the prefix of their "
-        "internal topics (changelogs, story index). Workers sharing it share the partitions.",
+        "internal topics (changelogs, stories). Workers sharing it share the partitions.",
     )
     pipeline_commit_interval_s: float = Field(
         default=1.0,
@@ -128,19 +128,35 @@ class Settings(BaseSettings):
         default=200_000, ge=1, description="Most article ids remembered per worker for de-dup."
     )
     story_window_s: float = Field(
-        default=172_800.0,
+        default=259_200.0,
         gt=0,
-        description="How long a story stays open to near-duplicates (syndicated copies).",
+        description="How long a story stays open after its last article (72 h): a later "
+        "report of the same event opens a new story.",
     )
-    story_similarity: float = Field(
+    story_join_score: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="Score (shared rare words, entities, numbers and figures; see README) "
+        "an article needs to join an open story as a report of the same event.",
+    )
+    story_copy_similarity: float = Field(
         default=0.5,
         gt=0,
         le=1,
-        description="Estimated Jaccard similarity of word shingles above which two "
-        "articles are the same story.",
+        description="Resemblance of openings (MinHash of word shingles) above which an "
+        "article is a near-verbatim copy of another: it counts as that article's source.",
     )
-    story_max_entries: int = Field(
-        default=200_000, ge=1, description="Most articles kept in a worker's story index."
+    story_max_open: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most stories open at once; the least recently joined closes first beyond it.",
+    )
+    story_max_articles: int = Field(
+        default=500,
+        ge=2,
+        description="A story with this many articles stops absorbing (a flood of copies "
+        "or an over-broad story opens new ones instead).",
     )
     rules_compile_timeout_s: float = Field(
         default=120.0, gt=0, description="Longest a worker waits for a rule set to compile."

@@ -103,7 +103,7 @@ class Verdict:
         )
 
 
-class _Facts:
+class ArticleFacts:
     """An article's entities, figures and body sentences, computed once, and only if asked."""
 
     def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
@@ -260,19 +260,23 @@ class RuleSet:
             gazetteer=gazetteer,
         )
 
-    def evaluate(self, article: Article, *, story_id: str | None = None) -> list[Detection]:
+    def evaluate(
+        self, article: Article, *, story_id: str | None = None, facts: ArticleFacts | None = None
+    ) -> list[Detection]:
         """Return the detections of every rule that fires on ``article``, in rule order.
 
         Args:
             article: the article to match.
             story_id: the story the article belongs to; defaults to the article id.
+            facts: the article's facts, to read them afterwards (story clustering
+                uses the entities and figures the rules computed).
         """
         matcher = self._matcher
         scan = matcher.scan(article)
         fired = self._fired(scan)
         if not fired:
             return []
-        facts = _Facts(article, self.gazetteer)
+        facts = facts if facts is not None else ArticleFacts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
             verdict = self._judge(rule_index, fired[rule_index], scan, facts, thorough=False)
@@ -321,7 +325,7 @@ class RuleSet:
             and self._matcher.test(index, scan, rule.mask)
         ]
         verdict = self._judge(
-            rule_index, indexes, scan, _Facts(article, self.gazetteer), thorough=True
+            rule_index, indexes, scan, ArticleFacts(article, self.gazetteer), thorough=True
         )
         assert verdict is not None  # thorough judging always returns one
         return verdict
@@ -331,7 +335,7 @@ class RuleSet:
         rule_index: int,
         indexes: Sequence[int],
         scan: ArticleScan,
-        facts: _Facts,
+        facts: ArticleFacts,
         *,
         thorough: bool,
     ) -> Verdict | None:
