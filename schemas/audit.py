@@ -24,6 +24,7 @@ AUDIT_SCHEMA_VERSION: Literal[1] = 1
 
 AuditAction = Literal[
     "rules.published",
+    "rules.rolled_back",
     "rules.deleted",
     "silence.added",
     "silence.expired",

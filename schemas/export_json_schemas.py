@@ -21,7 +21,7 @@ from schemas.articles import Article
 from schemas.audit import AuditEvent
 from schemas.dead_letters import DeadLetter
 from schemas.detections import Detection
-from schemas.rules import RuleSetMessage
+from schemas.rules import PackRecord, RuleSetMessage
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -32,6 +32,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "alert": Alert,
     "dead_letter": DeadLetter,
     "rule_set_message": RuleSetMessage,
+    "rule_pack_record": PackRecord,
     "audit_event": AuditEvent,
 }
 """File stem -> model, for every message a topic carries."""

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
@@ -90,7 +90,7 @@ def make_consumer(
 async def send_with_deadline(
     producer: AIOKafkaProducer,
     topic: str,
-    value: bytes,
+    value: bytes | None,
     *,
     key: bytes | None,
     timeout_s: float,
@@ -117,6 +117,55 @@ async def send_with_deadline(
         raise DeliveryError(f"Kafka refused a record on {topic!r}: {exc}") from exc
 
 
+async def read_to_end(
+    settings: Settings,
+    topic: str,
+    apply: Callable[[ConsumerRecord[bytes, bytes]], None],
+    *,
+    client_id: str = "wirewatch-reader",
+) -> int:
+    """Give every record of ``topic``, from its beginning to the end seen at the start, to ``apply``.
+
+    Outside any consumer group; partitions in turn, each in order. Returns
+    how many records were read.
+
+    Raises:
+        BrokerError: Kafka cannot be reached, the topic does not exist, or it
+            was not read to its end within ``settings.send_timeout_s``.
+    """
+    timeout = settings.send_timeout_s
+    consumer = make_consumer(settings, group_id=None, client_id=client_id)
+    try:
+        await asyncio.wait_for(consumer.start(), timeout)
+    except (TimeoutError, KafkaError) as exc:
+        await consumer.stop()
+        raise BrokerError(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+    count = 0
+    try:
+        # consumer.partitions_for_topic() knows only topics the client has asked about.
+        cluster = await asyncio.wait_for(consumer._client.fetch_all_metadata(), timeout)
+        partitions: set[int] = cluster.partitions_for_topic(topic) or set()
+        if not partitions:
+            raise BrokerError(f"topic {topic!r} does not exist; run `wirewatch topics create`")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout)
+        deadline = time.monotonic() + timeout
+        for tp in tps:
+            while await consumer.position(tp) < ends[tp]:
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"could not read {topic!r} to its end within {timeout:g} s")
+                for records in (await consumer.getmany(tp, timeout_ms=200)).values():
+                    for record in records:
+                        if record.offset < ends[tp]:
+                            apply(record)
+                            count += 1
+    finally:
+        await asyncio.wait_for(consumer.stop(), timeout)
+    return count
+
+
 def encode(message: BaseModel) -> bytes:
     """Serialise a message model to the JSON bytes carried on its topic."""
     return message.model_dump_json().encode("utf-8")
@@ -140,11 +189,12 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
 
     Dead-letter topics get one partition: they are read by people, in order.
     Rules, silences and users are compacted and have one partition so every
-    reader sees one ordered history; the audit trail has one partition, in
-    time order, and is never compacted.
+    reader sees one ordered history; the audit trail and the rules' history
+    have one partition, in time order, and are never compacted.
     """
     names = settings.topics
     n = settings.partitions
+    history_days = settings.rules_history_retention_days
     return [
         TopicSpec(names.articles, n, {}),
         TopicSpec(names.articles_dlq, 1, {}),
@@ -152,6 +202,11 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.alerts, n, {}),
         TopicSpec(names.alerts_dlq, 1, {}),
         TopicSpec(names.rules, 1, COMPACTED),
+        TopicSpec(
+            names.rules_history,
+            1,
+            {"retention.ms": str(history_days * DAY_MS) if history_days else "-1"},
+        ),
         TopicSpec(names.silences, 1, COMPACTED),
         TopicSpec(names.deliveries, n, COMPACTED),
         # Superseded password hashes should not linger: small segments get compacted soon.

@@ -26,6 +26,7 @@ class TopicNames:
     alerts: str
     alerts_dlq: str
     rules: str
+    rules_history: str
     silences: str
     deliveries: str
     users: str
@@ -41,6 +42,7 @@ class TopicNames:
             alerts=f"{prefix}alerts",
             alerts_dlq=f"{prefix}alerts.dlq",
             rules=f"{prefix}rules",
+            rules_history=f"{prefix}rules.history",
             silences=f"{prefix}silences",
             deliveries=f"{prefix}deliveries",
             users=f"{prefix}users",
@@ -140,6 +142,12 @@ class Settings(BaseSettings):
     )
     rules_compile_timeout_s: float = Field(
         default=120.0, gt=0, description="Longest a worker waits for a rule set to compile."
+    )
+    rules_history_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="How long the rules-history topic keeps every published version of every "
+        "pack (for `rules history`, `diff` and `rollback`), at its creation; 0 keeps them forever.",
     )
 
     # --- Alerting -----------------------------------------------------------

@@ -24,6 +24,7 @@ from wirewatch import (
     cmd_kafka,
     cmd_pipeline,
     cmd_produce,
+    cmd_rule_packs,
     cmd_rules,
     cmd_users,
 )
@@ -143,7 +144,8 @@ cli.add_command(cmd_alerts.silence)
 cli.add_command(cmd_produce.produce)
 cli.add_command(cmd_pipeline.worker)
 cli.add_command(cmd_rules.rules)
-cmd_rules.rules.add_command(cmd_pipeline.publish)
+for command in cmd_rule_packs.COMMANDS:
+    cmd_rules.rules.add_command(command)
 cli.add_command(cmd_rules.scan)
 cli.add_command(cmd_dashboard.dashboard)
 cli.add_command(cmd_users.users)

@@ -119,13 +119,22 @@ class RuleSet:
         self._matcher = matcher
 
     @classmethod
-    def compile(cls, packs: Sequence[RulePack], *, gazetteer: Gazetteer | None = None) -> RuleSet:
+    def compile(
+        cls,
+        packs: Sequence[RulePack],
+        *,
+        gazetteer: Gazetteer | None = None,
+        version: str | None = None,
+    ) -> RuleSet:
         """Compile the enabled rules of ``packs`` into one rule set.
 
         Args:
             packs: the rule packs, as loaded.
             gazetteer: finds the entities rules require and detections carry;
                 without it, rules with ``entities: {any: ...}`` or ``all`` never fire.
+            version: the set's version when the caller knows it (the union of
+                published packs); else the packs' content hash, which costs a
+                serialisation of every rule.
 
         Raises:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
@@ -179,7 +188,7 @@ class RuleSet:
             raise RulePackError(problems)
         matcher = Matcher.build(trees)
         return cls(
-            version=ruleset_version(packs),
+            version=version or ruleset_version(packs),
             rules=rules,
             compiled=compiled,
             queries=queries,

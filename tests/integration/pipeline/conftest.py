@@ -52,6 +52,14 @@ def article(article_id: str, title: str, body: str, source: str = "example.org")
     return {"id": article_id, "source": source, "title": title, "body": body}
 
 
+def by_article(alerts: list[Alert]) -> dict[str, set[str]]:
+    """Alert keys per article id of the alert's first evidence."""
+    found: dict[str, set[str]] = {}
+    for alert in alerts:
+        found.setdefault(alert.evidence[0].article_id, set()).add(alert.key)
+    return found
+
+
 def wait_for(condition: Callable[[], bool], timeout: float = 20) -> bool:
     """Poll ``condition()`` until it is true (True) or the deadline passes (False)."""
     deadline = time.monotonic() + timeout
