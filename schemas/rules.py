@@ -8,13 +8,12 @@ detections become alerts is aggregation's, driven by :class:`AlertPolicy`.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, TypeAdapter, field_validator
 
 from schemas.common import Message, Severity, TextField, Timestamp, utcnow
 from schemas.users import USER_ID
@@ -154,10 +153,13 @@ def pack_key(owner: str, name: str) -> str:
     return f"{owner}/{name}"
 
 
+_RULES_JSON: TypeAdapter[tuple[RuleSpec, ...]] = TypeAdapter(tuple[RuleSpec, ...])
+
+
 def pack_version(rules: Sequence[RuleSpec]) -> str:
     """Return a short hash of a pack's rules: the same rules always have the same version."""
-    content = [rule.model_dump(mode="json") for rule in rules]
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+    # pydantic writes fields in their declared order, so the JSON is canonical for a model.
+    return hashlib.sha256(_RULES_JSON.dump_json(tuple(rules))).hexdigest()[:12]
 
 
 class PackRecord(Message):
