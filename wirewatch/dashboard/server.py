@@ -90,7 +90,7 @@ def _background(
 ) -> list[Coroutine[Any, Any, None]]:
     names = settings.topics
     since_ms = int((time.time() - settings.dashboard_window_s) * 1000)
-    rulebook = RuleBook(settings, on_install=state.install_rules)
+    rulebook = RuleBook(settings, on_install=state.install_rules, on_report=state.report_rules)
     return [
         _follow(settings, state, names.alerts, state.on_alert, since_ms),
         _follow(settings, state, names.detections, state.on_detection, since_ms),
