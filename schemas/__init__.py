@@ -10,7 +10,7 @@ from schemas.articles import Article, normalize_line, normalize_text
 from schemas.common import Severity, Span, TextField, utcnow
 from schemas.dead_letters import DeadLetter
 from schemas.deliveries import Delivery
-from schemas.detections import Detection, EntityMention, ExtractedValue
+from schemas.detections import Detection, EntityMention, ExtractedValue, ScorePart
 from schemas.errors import (
     BrokerError,
     ConfigError,
@@ -35,6 +35,7 @@ __all__ = [
     "ExtractedValue",
     "InvalidRecordError",
     "Matcher",
+    "ScorePart",
     "Settings",
     "Severity",
     "Silence",

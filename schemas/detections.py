@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from schemas.common import Message, Severity, Span, Timestamp, utcnow
+from schemas.common import Message, Severity, Span, TextField, Timestamp, utcnow
 
 DETECTION_SCHEMA_VERSION: Literal[1] = 1
 
@@ -39,11 +39,33 @@ class ExtractedValue(Message):
     span: Span
 
 
+class ScorePart(Message):
+    """One reason for a detection's aboutness score.
+
+    ``evidence`` is one place where the rule's terms matched: a field, and in
+    the body the sentence (0 is the first); ``weight`` is what that place is
+    worth on its own (where it is, and whether it holds as many distinct terms
+    as the rule's evidence as a whole), ``counted`` what it added to the score:
+    each further place counts half as much as the one before. ``figures`` and
+    ``entities`` are the figures and entities the rule asks for, found.
+    """
+
+    kind: Literal["evidence", "figures", "entities"]
+    field: TextField | None = None
+    sentence: int | None = None
+    terms: tuple[str, ...] = ()
+    weight: float
+    counted: float
+
+
 class Detection(Message):
     """A rule that fired on an article, carrying everything an alert needs.
 
     ``key`` is ``<article_id>/<rule_id>@<rule_version>``: deterministic, so a
-    replay of the same article produces the same detection key.
+    replay of the same article produces the same detection key. ``score`` is
+    how much the article is about the rule's event (the sum of the
+    ``counted`` of ``score_parts``); the rule fired because it reached the
+    rule's ``min_score``.
     """
 
     schema_version: Literal[1] = DETECTION_SCHEMA_VERSION
@@ -66,4 +88,5 @@ class Detection(Message):
     entities: tuple[EntityMention, ...] = ()
     values: tuple[ExtractedValue, ...] = ()
     score: Annotated[float, Field(ge=0)] = 1.0
+    score_parts: tuple[ScorePart, ...] = ()
     detected_at: Timestamp = Field(default_factory=utcnow)
