@@ -34,6 +34,10 @@ AuditAction = Literal[
     "user.enabled",
     "user.password_set",
     "route.changed",
+    "receiver.changed",
+    "receiver.deleted",
+    "gazetteer.published",
+    "gazetteer.deleted",
 ]
 """What happened, as ``<kind of record>.<verb>``; filters match the kind alone too."""
 

@@ -21,6 +21,7 @@ from schemas.articles import Article
 from schemas.audit import AuditEvent
 from schemas.dead_letters import DeadLetter
 from schemas.detections import Detection
+from schemas.live_config import GazetteerRecord, ReceiverRecord, RoutesRecord
 from schemas.rules import PackRecord, RuleSetMessage
 
 SCHEMA_DIR = Path(__file__).parent / "json"
@@ -34,6 +35,9 @@ MODELS: dict[str, type[BaseModel]] = {
     "rule_set_message": RuleSetMessage,
     "rule_pack_record": PackRecord,
     "audit_event": AuditEvent,
+    "routes_record": RoutesRecord,
+    "receiver_record": ReceiverRecord,
+    "gazetteer_record": GazetteerRecord,
 }
 """File stem -> model, for every message a topic carries."""
 

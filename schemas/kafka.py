@@ -188,8 +188,8 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic the pipeline needs, with partition counts from settings.
 
     Dead-letter topics get one partition: they are read by people, in order.
-    Rules, silences and users are compacted and have one partition so every
-    reader sees one ordered history; the audit trail and the rules' history
+    Rules, silences, users, routes, receivers and gazetteers are compacted and
+    have one partition so every reader sees one ordered history; the audit trail and the rules' history
     have one partition, in time order, and are never compacted.
     """
     names = settings.topics
@@ -212,6 +212,9 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         # Superseded password hashes should not linger: small segments get compacted soon.
         TopicSpec(names.users, 1, {**COMPACTED, "segment.ms": "3600000"}),
         TopicSpec(names.audit, 1, {"retention.ms": str(settings.audit_retention_days * DAY_MS)}),
+        TopicSpec(names.routes, 1, COMPACTED),
+        TopicSpec(names.receivers, 1, COMPACTED),
+        TopicSpec(names.gazetteers, 1, COMPACTED),
     ]
 
 

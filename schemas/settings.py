@@ -31,6 +31,9 @@ class TopicNames:
     deliveries: str
     users: str
     audit: str
+    routes: str
+    receivers: str
+    gazetteers: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TopicNames:
@@ -47,6 +50,9 @@ class TopicNames:
             deliveries=f"{prefix}deliveries",
             users=f"{prefix}users",
             audit=f"{prefix}audit",
+            routes=f"{prefix}routes",
+            receivers=f"{prefix}receivers",
+            gazetteers=f"{prefix}gazetteers",
         )
 
 
@@ -158,6 +164,12 @@ class Settings(BaseSettings):
             "Receiver name -> apprise URLs, as JSON in WIREWATCH_RECEIVERS: "
             '{"desk-slack": ["slack://..."]}. Secrets: never commit them.'
         ),
+    )
+    receivers_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the receiver URLs put on the receivers topic (`wirewatch receivers "
+        "set`) and decrypts them in the notifier: a Fernet key, made with `wirewatch receivers "
+        "key`. The same on every notifier and publisher.",
     )
     receivers_dir: Path | None = Field(
         default=None,

@@ -274,10 +274,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
     async def follow_rules() -> None:
-        await asyncio.gather(
-            follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
-            rulebook.run(),
-        )
+        await rulebook.follow()
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
     async def follow_stories() -> None:
@@ -335,6 +332,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 "source": report["source"],
                 "packs": {pack["pack"]: pack["version"] for pack in report["packs"]},
                 "failing": report["failing"],
+                "gazetteer": report["gazetteer"],
             },
             "stories_loaded": stories_caught_up.is_set(),
             "rebalancing": bool(app.rebalancing),

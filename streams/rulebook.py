@@ -23,8 +23,10 @@ from aiokafka import ConsumerRecord
 
 from schemas import Settings
 from schemas.rules import RulePack
+from streams.follower import follow_topic
+from streams.gazetteer_files import GazetteerFiles
 from streams.pack_union import Outcome, PackFailure, PackUnion, Plan, compile_plan
-from streams.rules import Gazetteer, RuleSet, load_gazetteer, load_packs
+from streams.rules import Gazetteer, RuleSet, load_packs
 
 log = structlog.get_logger(__name__)
 
@@ -79,8 +81,10 @@ class RuleBook:
         self._records: list[tuple[bytes | None, bytes | None, int]] = []
         self._arrived = asyncio.Event()
         self.union = PackUnion()
+        self.gazetteers = GazetteerFiles()
         self.ready = asyncio.Event()
         self.caught_up = asyncio.Event()
+        self.gazetteers_caught_up = asyncio.Event()
 
     @property
     def current(self) -> RuleSet:
@@ -121,6 +125,25 @@ class RuleBook:
         self._records.append((record.key, record.value, record.offset))
         self._arrived.set()
 
+    def on_gazetteer_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        """Take a record of the gazetteers topic (called by its follower, in order)."""
+        self.gazetteers.take(record.key, record.value)
+        self._arrived.set()
+
+    async def follow(self) -> None:
+        """Follow the rules and gazetteers topics and keep the rule set up to date, forever."""
+        names = self._settings.topics
+        await asyncio.gather(
+            follow_topic(self._settings, names.rules, self.on_record, caught_up=self.caught_up),
+            follow_topic(
+                self._settings,
+                names.gazetteers,
+                self.on_gazetteer_record,
+                caught_up=self.gazetteers_caught_up,
+            ),
+            self.run(),
+        )
+
     @property
     def report(self) -> RuleReport:
         """Where the rule set in use comes from, its packs, and the packs that failed."""
@@ -129,15 +152,13 @@ class RuleBook:
             "version": self._current.version if self._current else None,
             "packs": [entry.view() for entry in self.union.in_force.values()],
             "failing": [failure.view() for failure in self.union.failures.values()],
+            "gazetteer": self.gazetteers.view(),
         }
 
     async def run(self) -> None:
-        """Install the first rule set once the topic is read, then each new union of packs."""
-        loop = asyncio.get_running_loop()
-        self._gazetteer = await loop.run_in_executor(
-            None, load_gazetteer, self._settings.gazetteer_path
-        )
+        """Install the first rule set once both topics are read, then each change of either."""
         await self.caught_up.wait()
+        await self.gazetteers_caught_up.wait()
         await self._rebuild()
         while True:
             await self._arrived.wait()
@@ -160,15 +181,38 @@ class RuleBook:
         records, self._records = self._records, []
         for key, value, offset in records:
             self.union.take(key, value, offset)
+        recompile = await self._reload_gazetteer()
         if self.union.has_packs:
-            await self._install_union(self.union.plan())
-        if self._current is None or (not self.union.has_packs and self._source != "files"):
+            await self._install_union(self.union.plan(), recompile)
+        if (
+            self._current is None
+            or (not self.union.has_packs and self._source != "files")
+            or (recompile and self._source == "files")
+        ):
             await self._install_files()
         if self._on_report is not None:
             self._on_report(self.report)
 
-    async def _install_union(self, plan: Plan) -> None:
-        current = self._current
+    async def _reload_gazetteer(self) -> bool:
+        """Load the gazetteer again if it changed; True when rules must be compiled with it."""
+        if not self.gazetteers.changed:
+            return False
+        loop = asyncio.get_running_loop()
+        path = self._settings.gazetteer_path
+        self.gazetteers.snapshot()
+        try:
+            gazetteer = await loop.run_in_executor(None, self.gazetteers.load, path)
+        except Exception as exc:  # a broken gazetteer must not stop the worker: keep the old one
+            self.gazetteers.failed(str(exc))
+            log.error("gazetteer_rejected", keeps=self.gazetteers.version, error=str(exc))
+            return False
+        self._gazetteer = gazetteer
+        self.gazetteers.loaded(path)
+        log.info("gazetteer_loaded", source=self.gazetteers.source, version=self.gazetteers.version)
+        return self._current is not None
+
+    async def _install_union(self, plan: Plan, recompile: bool = False) -> None:
+        current = None if recompile else self._current
         if not plan.chosen:  # every pack refused: nothing of the topic to install
             self.union.apply(Outcome(None, (), plan.refused, plan.trial))
             return
@@ -205,7 +249,7 @@ class RuleBook:
                 error=failure.error,
                 keeps=(kept.version if (kept := self.union.in_force.get(failure.key)) else None),
             )
-        if outcome.rules is not None and outcome.rules is not current:
+        if outcome.rules is not None and outcome.rules is not self._current:
             self._source = "topic"
             self.install(outcome.rules, origin=f"rules topic, {len(outcome.chosen)} packs")
 

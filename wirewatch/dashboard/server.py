@@ -7,7 +7,7 @@ follower), so the dashboard takes nothing from the workers or the notifier:
   ``dashboard_window_s`` ago, then live;
 - ``silences``, ``users``: from the beginning (compacted: every record's latest version);
 - ``audit``: from the beginning, the newest events kept;
-- ``rules``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
+- ``rules`` and ``gazetteers``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
   the playground uses the set they use (the rules topic, else
   ``WIREWATCH_RULES_PATH``), compiled the same way.
 """
@@ -107,8 +107,7 @@ def _background(
         _follow(settings, state, names.silences, state.on_silence, None),
         _follow(settings, state, names.users, gate.users.on_record, None, then=users_read.set),
         _follow(settings, state, names.audit, state.on_audit, None),
-        follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
-        rulebook.run(),
+        rulebook.follow(),
         _publish_status(state, hub),
     ]
 

@@ -16,7 +16,6 @@ import pytest
 from schemas import Article, Settings
 from schemas.kafka import ensure_topics, make_producer, pipeline_topics
 from schemas.rules import LEGACY_RULESET_KEY, RulePack, RuleSetMessage, RuleSpec
-from streams.follower import follow_topic
 from streams.rule_admin import publish_packs, read_packs
 from streams.rulebook import RuleBook, RuleReport
 from streams.rules import RuleSet
@@ -75,18 +74,12 @@ async def following(settings: Settings) -> AsyncIterator[Following]:
     await ensure_topics(settings, pipeline_topics(settings))
     state = Following(settings)
     book = state.book
-    tasks = [
-        asyncio.create_task(
-            follow_topic(settings, settings.topics.rules, book.on_record, caught_up=book.caught_up)
-        ),
-        asyncio.create_task(book.run()),
-    ]
+    task = asyncio.create_task(book.follow())
     try:
         yield state
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
 
 
 def article(word: str) -> Article:

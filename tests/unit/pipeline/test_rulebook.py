@@ -13,6 +13,7 @@ from aiokafka import ConsumerRecord
 from click.testing import CliRunner
 
 from schemas import Article, Settings
+from schemas.live_config import GazetteerRecord, text_version
 from schemas.rules import PackRecord, RuleSpec, pack_version
 from streams.rulebook import RuleBook, RuleReport
 from streams.rules import RuleSet, load_pack_text
@@ -85,6 +86,7 @@ async def installed(settings: Settings) -> RuleBook:
     """A rule book that has installed the packs at ``settings.rules_path`` (empty topic)."""
     book = RuleBook(settings)
     book.caught_up.set()
+    book.gazetteers_caught_up.set()
     task = asyncio.create_task(book.run())
     await asyncio.wait_for(book.ready.wait(), 30)
     task.cancel()
@@ -186,6 +188,7 @@ async def test_the_union_of_the_topic_is_installed_and_a_broken_pack_reported(
     book.on_record(pack_record("ana", "drones", {**RULE, "id": "a1"}))
     book.on_record(pack_record("bob", "oil", {**RULE, "id": "b1"}))
     book.caught_up.set()
+    book.gazetteers_caught_up.set()
     task = asyncio.create_task(book.run())
     try:
         await reports.wait(1)
@@ -220,6 +223,7 @@ async def test_deleting_every_pack_goes_back_to_the_files(
     book = RuleBook(settings, on_report=reports.append)
     book.on_record(pack_record("ana", "drones", {**RULE, "id": "a1"}))
     book.caught_up.set()
+    book.gazetteers_caught_up.set()
     task = asyncio.create_task(book.run())
     try:
         await reports.wait(1)
@@ -229,5 +233,55 @@ async def test_deleting_every_pack_goes_back_to_the_files(
         assert set(book.current.rules) == {"from-file"}
         assert reports[-1]["source"] == "files"
         assert reports[-1]["packs"] == []
+    finally:
+        task.cancel()
+
+
+def gazetteer_record(name: str, text: str) -> ConsumerRecord[bytes, bytes]:
+    """A record of the gazetteers topic carrying one gazetteer file."""
+    value = GazetteerRecord(
+        name=name, text=text, version=text_version(text), published_by="ana"
+    ).model_dump_json()
+    return ConsumerRecord("gazetteers", 0, 0, 0, 0, name.encode(), value.encode(), None, 0, 0, [])
+
+
+GAZETTEER = """entities:
+  - id: country:ZZ
+    name: Zedland
+    kind: country
+    aliases: [Zedland, Zedlandic]
+"""
+
+
+async def test_a_published_gazetteer_is_used_without_a_restart(
+    unit_settings: Settings, tmp_path: Path, make_article: Callable[..., Article]
+) -> None:
+    """A gazetteer file on the topic recompiles the rules with it; a broken one changes nothing."""
+    zed = {**ENTITY_RULE, "id": "zed-drone", "entities": {"any": ["country:ZZ"]}}
+    (tmp_path / "pack.yaml").write_text(json.dumps({"rules": [zed]}))
+    settings = unit_settings.model_copy(
+        update={"rules_path": tmp_path, "gazetteer_path": SEEDS / "entities"}
+    )
+    reports = Reports()
+    book = RuleBook(settings, on_report=reports.append)
+    book.caught_up.set()
+    book.gazetteers_caught_up.set()
+    task = asyncio.create_task(book.run())
+    article = make_article(title="Zedland drone", body="A Zedlandic drone was seen.")
+    try:
+        first = await reports.wait(1)
+        assert first["gazetteer"]["source"] == str(SEEDS / "entities")
+        assert book.current.evaluate(article) == []
+        book.on_gazetteer_record(gazetteer_record("zed", GAZETTEER))
+        second = await reports.wait(2)
+        assert second["gazetteer"]["source"] == "topic"
+        [detection] = book.current.evaluate(article)
+        assert "country:ZZ" in {e.id for e in detection.entities}
+        working = book.current
+        book.on_gazetteer_record(gazetteer_record("zed", "entities: [{id: 1}]"))
+        third = await reports.wait(3)
+        assert third["gazetteer"]["error"]
+        assert third["gazetteer"]["version"] == second["gazetteer"]["version"]
+        assert book.current is working
     finally:
         task.cancel()
