@@ -22,6 +22,7 @@ from wirewatch import (
     cmd_audit,
     cmd_dashboard,
     cmd_kafka,
+    cmd_live_config,
     cmd_pipeline,
     cmd_produce,
     cmd_rule_packs,
@@ -150,6 +151,8 @@ cli.add_command(cmd_rules.scan)
 cli.add_command(cmd_dashboard.dashboard)
 cli.add_command(cmd_users.users)
 cli.add_command(cmd_audit.audit)
+for group in cmd_live_config.COMMANDS:
+    cli.add_command(group)
 
 
 def main(argv: list[str] | None = None) -> int:
