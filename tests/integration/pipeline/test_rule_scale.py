@@ -7,8 +7,6 @@ a worker's does (same follower, same compile), without faust around it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -17,8 +15,7 @@ from schemas import Article, Settings
 from schemas.kafka import ensure_topics, make_producer, pipeline_topics
 from schemas.rules import LEGACY_RULESET_KEY, RulePack, RuleSetMessage, RuleSpec
 from streams.rule_admin import publish_packs, read_packs
-from streams.rulebook import RuleBook, RuleReport
-from streams.rules import RuleSet
+from tests.integration.pipeline.conftest import following
 
 
 def bulk_packs(packs: int, rules: int, *, first: int = 0) -> list[RulePack]:
@@ -38,48 +35,6 @@ def bulk_packs(packs: int, rules: int, *, first: int = 0) -> list[RulePack]:
 def keys(owner: str, packs: int) -> list[str]:
     """The keys of ``owner``'s first ``packs`` bulk packs."""
     return [f"{owner}/bulk-{p:03d}" for p in range(packs)]
-
-
-class Following:
-    """A rule book on the test's rules topic, and every rule set it installed."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.installed: list[RuleSet] = []
-        self.reports: list[RuleReport] = []
-        self.changed = asyncio.Event()
-        self.book = RuleBook(settings, on_install=self._installed, on_report=self._reported)
-
-    def _installed(self, rules: RuleSet) -> None:
-        self.installed.append(rules)
-
-    def _reported(self, report: RuleReport) -> None:
-        self.reports.append(report)
-        self.changed.set()
-
-    async def until(self, source: str, *packs: str) -> RuleReport:
-        """Wait (under the caller's deadline) for a report from ``source`` of exactly ``packs``."""
-        while True:
-            last = self.reports[-1] if self.reports else {"source": None}
-            if last["source"] == source and sorted(p["pack"] for p in last["packs"]) == sorted(
-                packs
-            ):
-                return last
-            self.changed.clear()
-            await self.changed.wait()
-
-
-@asynccontextmanager
-async def following(settings: Settings) -> AsyncIterator[Following]:
-    """Run a rule book following the rules topic until the block ends."""
-    await ensure_topics(settings, pipeline_topics(settings))
-    state = Following(settings)
-    book = state.book
-    task = asyncio.create_task(book.follow())
-    try:
-        yield state
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
 
 
 def article(word: str) -> Article:
