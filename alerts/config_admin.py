@@ -164,14 +164,19 @@ async def set_receiver(
     via: Via,
     origin: str,
     plaintext: bool = False,
+    owner: str | None = None,
+    template: Literal["email", "slack", "text"] | None = None,
 ) -> ReceiverRecord:
     """Publish receiver ``name`` with ``urls`` (sealed with ``WIREWATCH_RECEIVERS_KEY``).
+
+    ``owner`` and ``template`` make it a personal receiver of the owner's watches.
 
     Raises:
         ConfigError: a URL is not usable, or there is no key and ``plaintext`` is False.
     """
     check_urls(name, urls)
-    record = seal(name, urls, receivers_box(settings), actor, plaintext=plaintext)
+    box = receivers_box(settings)
+    record = seal(name, urls, box, actor, plaintext=plaintext, owner=owner, template=template)
     _check_size(settings, f"receiver {name}", len(record.model_dump_json()))
     previous = (await read_receivers(settings)).get(name)
     event = audit_event(
@@ -222,6 +227,7 @@ def _receiver_summary(record: ReceiverRecord) -> dict[str, object]:
         "name": record.name,
         "url_count": len(record.urls),
         "encrypted": record.encrypted,
+        "owner": record.owner,
         "updated_by": record.updated_by,
     }
 

@@ -18,14 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr, ValidationError
 
 from alerts.receivers import Receiver, resolve_receivers
-from alerts.routing import RoutingTable, parse_routes
+from alerts.routing import ReceiverSpec, RoutesFile, RouteSpec, RoutingTable, parse_routes
 from schemas import ConfigError, Settings
-from schemas.live_config import ROUTES_KEY, ReceiverRecord, RoutesRecord
+from schemas.live_config import ROUTES_KEY, ReceiverRecord, RoutesRecord, watch_tag
 
 KEY_HELP = (
     "set WIREWATCH_RECEIVERS_KEY to a key made with `wirewatch receivers key` "
@@ -52,9 +53,18 @@ def receivers_box(settings: Settings) -> Fernet | None:
 
 
 def seal(
-    name: str, urls: Sequence[str], box: Fernet | None, actor: str, *, plaintext: bool = False
+    name: str,
+    urls: Sequence[str],
+    box: Fernet | None,
+    actor: str,
+    *,
+    plaintext: bool = False,
+    owner: str | None = None,
+    template: Literal["email", "slack", "text"] | None = None,
 ) -> ReceiverRecord:
     """Return the record of receiver ``name``: its URLs encrypted with ``box``.
+
+    ``owner`` and ``template`` make it a personal receiver (see :class:`ReceiverRecord`).
 
     Raises:
         ConfigError: there is no key and plain text was not asked for.
@@ -65,7 +75,14 @@ def seal(
             "--plaintext if topic ACLs alone protect the receivers topic"
         )
     sealed = tuple(box.encrypt(url.encode()).decode() for url in urls) if box else tuple(urls)
-    return ReceiverRecord(name=name, urls=sealed, encrypted=box is not None, updated_by=actor)
+    return ReceiverRecord(
+        name=name,
+        urls=sealed,
+        encrypted=box is not None,
+        updated_by=actor,
+        owner=owner,
+        template=template,
+    )
 
 
 def open_urls(record: ReceiverRecord, box: Fernet | None) -> list[SecretStr]:
@@ -160,6 +177,38 @@ class LiveConfig:
         if self.routes is not None:
             origin = f"routes topic, version {self.routes.version}"
             routes = parse_routes(self.routes.text, origin)
+        personal = [r for r in self.receivers.values() if r.owner is not None]
+        if personal:
+            routes = with_personal_routes(routes, personal, origin)
         published = {name: open_urls(r, self._box) for name, r in self.receivers.items()}
         receivers = resolve_receivers(self._settings, routes.receivers, published)
         return Config(routes, receivers, origin)
+
+
+def with_personal_routes(
+    table: RoutingTable, personal: Sequence[ReceiverRecord], origin: str
+) -> RoutingTable:
+    """Return ``table`` with a first route per personal receiver: its owner's watches, at once.
+
+    Each matches the tag the dashboard puts on its owner's watches and says
+    ``continue``, so the routes file still decides where else the alerts go.
+    """
+    spec = table.spec
+    receivers = {**spec.receivers}
+    routes = []
+    for record in sorted(personal, key=lambda r: r.name):
+        assert record.owner is not None
+        receivers[record.name] = ReceiverSpec(template=record.template or "text")
+        routes.append(
+            RouteSpec.model_validate(
+                {
+                    "receiver": record.name,
+                    "match": {"tags": [watch_tag(record.owner)]},
+                    "continue": True,
+                    "group_by": ["story_id"],
+                    "group_wait": "0s",
+                }
+            )
+        )
+    root = spec.route.model_copy(update={"routes": (*routes, *spec.route.routes)})
+    return RoutingTable(RoutesFile(receivers=receivers, route=root), origin)

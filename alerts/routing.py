@@ -138,6 +138,7 @@ class RoutingTable:
     def __init__(self, spec: RoutesFile, origin: str = "<routes>") -> None:
         if spec.route.receiver is None:
             raise ConfigError(f"{origin}: the root route needs a `receiver:` (the default one)")
+        self.spec = spec
         self.receivers: Mapping[str, ReceiverSpec] = spec.receivers
         self._root = spec.route
         self._check_receivers(spec.route, "route", origin)

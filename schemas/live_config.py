@@ -22,6 +22,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from schemas.common import Message, Timestamp, utcnow
+from schemas.users import USER_ID
 
 ROUTES_KEY = "routes"
 """The one key of the routes topic."""
@@ -31,6 +32,11 @@ CONFIG_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
 RECEIVER_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 """Receiver names, as the routes file spells them."""
+
+
+def watch_tag(owner: str) -> str:
+    """The tag the dashboard puts on ``owner``'s watches; their personal receiver gets them."""
+    return f"watch:{owner}"
 
 
 def text_version(text: str) -> str:
@@ -64,12 +70,18 @@ class GazetteerRecord(Message):
 class ReceiverRecord(Message):
     """A receiver's apprise URLs: Fernet tokens when ``encrypted``, else the URLs themselves.
 
-    Secret either way: never logged, shown or put on the audit trail.
+    Secret either way: never logged, shown or put on the audit trail. A
+    personal receiver has an ``owner`` (a user id, who set it on the
+    dashboard) and a ``template``: notifiers send it the alerts of that
+    user's watches (rules tagged ``watch:<owner>``) without any route in the
+    routes file.
     """
 
     schema_version: Literal[1] = 1
     name: Annotated[str, Field(pattern=RECEIVER_NAME)]
     urls: Annotated[tuple[str, ...], Field(min_length=1, max_length=20, repr=False)]
     encrypted: bool
+    owner: Annotated[str | None, Field(pattern=USER_ID)] = None
+    template: Literal["email", "slack", "text"] | None = None
     updated_at: Timestamp = Field(default_factory=utcnow)
     updated_by: Annotated[str, Field(min_length=1, max_length=200)]

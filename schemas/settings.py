@@ -270,6 +270,21 @@ class Settings(BaseSettings):
         description="Role of a proxy-authenticated user who has no account on the users topic; "
         "`none` refuses them. An account of the same name gives its own role.",
     )
+    watch_email_url: SecretStr | None = Field(
+        default=None,
+        description="The apprise mailto URL (SMTP server, sender, mode; no `to=`) through which "
+        "analysts' own email receivers are sent, e.g. mailtos://user:pass@smtp.example.org?"
+        "from=wirewatch@example.org. Unset: the dashboard offers Slack webhooks only.",
+    )
+    watch_backtest_max_days: int = Field(
+        default=14, ge=1, le=90, description="Most days of articles a watch's backtest reads."
+    )
+    watch_backtest_max_articles: int = Field(
+        default=50_000, ge=1, description="Most articles a watch's backtest reads."
+    )
+    watch_backtest_timeout_s: float = Field(
+        default=20.0, gt=0, description="Longest a watch's backtest runs; it stops there."
+    )
     audit_retention_days: int = Field(
         default=400, ge=1, description="How long the audit topic keeps events (at its creation)."
     )

@@ -33,6 +33,7 @@ from streams.rulebook import RuleBook
 from wirewatch.dashboard.auth import Gate
 from wirewatch.dashboard.hub import Hub
 from wirewatch.dashboard.state import DashboardState
+from wirewatch.dashboard.watch_api import install_watches
 from wirewatch.dashboard.web import create_app
 from wirewatch.identity.directory import UserDirectory
 
@@ -165,6 +166,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     app = create_app(
         settings, state, hub, gate=gate, write_silence=partial(write_silence, settings)
     )
+    install_watches(app, settings, state)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     tasks: list[asyncio.Task[Any]] = []
