@@ -30,8 +30,9 @@ from schemas import Article, ConfigError, Detection, Settings
 from schemas.kafka import make_consumer
 from schemas.live_config import watch_tag
 from schemas.rules import RulePack, RuleSpec
-from streams.rules import Gazetteer, QuerySyntaxError, RulePackError, RuleSet, parse_query
+from streams.rules import Gazetteer, QuerySyntaxError, RulePackError, RuleSet
 from streams.rules.conditions import compile_condition
+from wirewatch.dashboard.playground import query_terms
 
 PACK_NAME: Final = "watches"
 """Every analyst's watches are their pack of this name."""
@@ -107,7 +108,7 @@ def check_watch(
     """Validate a draft as ``rules check`` would; return (problems, warnings, its one-rule set)."""
     problems: list[Problem] = []
     try:
-        parse_query(draft.query)
+        query_terms(draft.query)
     except QuerySyntaxError as exc:
         problems.append(Problem("query", exc.message, exc.column, exc.caret()))
     if draft.where.strip():
