@@ -23,14 +23,14 @@ from tests.integration.pipeline.conftest import (
 from tests.support.processes import ROOT, wirewatch_argv
 
 
-def cli(pipeline: Pipeline, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``wirewatch ARGS`` on the pipeline's topics."""
+def cli(pipeline: Pipeline, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run ``wirewatch ARGS`` on the pipeline's topics (``env``: more WIREWATCH_* variables)."""
     command, *rest = args
     return subprocess.run(
         [sys.executable, *wirewatch_argv(command), *rest],
         capture_output=True,
         text=True,
-        env=pipeline.env(),
+        env=pipeline.env(**env),
         cwd=ROOT,
         timeout=120,
         check=False,
@@ -148,15 +148,8 @@ def test_deleting_a_pack_and_what_publish_refuses(pipeline: Pipeline, tmp_path: 
 
     big = [keyword_rule(f"big-{n}", f"word{n} AND " + "x" * 200) for n in range(30)]
     (tmp_path / "big.yaml").write_text(pack_text(*big))
-    small = {**pipeline.env(), "WIREWATCH_MAX_MESSAGE_BYTES": "5000"}
-    done = subprocess.run(
-        [sys.executable, *wirewatch_argv("rules"), "publish", str(tmp_path / "big.yaml")],
-        capture_output=True,
-        text=True,
-        env=small,
-        cwd=ROOT,
-        timeout=120,
-        check=False,
+    done = cli(
+        pipeline, "rules", "publish", str(tmp_path / "big.yaml"), WIREWATCH_MAX_MESSAGE_BYTES="5000"
     )
     assert done.returncode != 0
     assert "big.yaml) is" in done.stderr

@@ -177,19 +177,30 @@ class Reports(list[RuleReport]):
         return self[-1]
 
 
+def running_book(
+    settings: Settings, tmp_path: Path, *records: ConsumerRecord[bytes, bytes]
+) -> tuple[RuleBook, Reports, asyncio.Task[None]]:
+    """A rule book with a one-rule pack file as its default, given ``records``, then run."""
+    (tmp_path / "files.yaml").write_text(json.dumps({"rules": [{**RULE, "id": "from-file"}]}))
+    reports = Reports()
+    book = RuleBook(settings.model_copy(update={"rules_path": tmp_path}), on_report=reports.append)
+    for record in records:
+        book.on_record(record)
+    book.caught_up.set()
+    book.gazetteers_caught_up.set()
+    return book, reports, asyncio.create_task(book.run())
+
+
 async def test_the_union_of_the_topic_is_installed_and_a_broken_pack_reported(
     unit_settings: Settings, tmp_path: Path
 ) -> None:
     """Packs on the topic replace the files; a broken new version leaves the set as it was."""
-    (tmp_path / "files.yaml").write_text(json.dumps({"rules": [{**RULE, "id": "from-file"}]}))
-    settings = unit_settings.model_copy(update={"rules_path": tmp_path})
-    reports = Reports()
-    book = RuleBook(settings, on_report=reports.append)
-    book.on_record(pack_record("ana", "drones", {**RULE, "id": "a1"}))
-    book.on_record(pack_record("bob", "oil", {**RULE, "id": "b1"}))
-    book.caught_up.set()
-    book.gazetteers_caught_up.set()
-    task = asyncio.create_task(book.run())
+    book, reports, task = running_book(
+        unit_settings,
+        tmp_path,
+        pack_record("ana", "drones", {**RULE, "id": "a1"}),
+        pack_record("bob", "oil", {**RULE, "id": "b1"}),
+    )
     try:
         await reports.wait(1)
         assert set(book.current.rules) == {"a1", "b1"}
@@ -217,14 +228,9 @@ async def test_deleting_every_pack_goes_back_to_the_files(
     unit_settings: Settings, tmp_path: Path
 ) -> None:
     """With no pack left on the topic, the packs at WIREWATCH_RULES_PATH are the rule set."""
-    (tmp_path / "files.yaml").write_text(json.dumps({"rules": [{**RULE, "id": "from-file"}]}))
-    settings = unit_settings.model_copy(update={"rules_path": tmp_path})
-    reports = Reports()
-    book = RuleBook(settings, on_report=reports.append)
-    book.on_record(pack_record("ana", "drones", {**RULE, "id": "a1"}))
-    book.caught_up.set()
-    book.gazetteers_caught_up.set()
-    task = asyncio.create_task(book.run())
+    book, reports, task = running_book(
+        unit_settings, tmp_path, pack_record("ana", "drones", {**RULE, "id": "a1"})
+    )
     try:
         await reports.wait(1)
         assert set(book.current.rules) == {"a1"}
