@@ -60,10 +60,36 @@ class PipelineMetrics:
             buckets=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
             registry=r,
         )
+        self.story_decisions = Counter(
+            "wirewatch_story_decisions",
+            "Articles clustered, by decision (opened, joined, copy).",
+            ["kind"],
+            registry=r,
+        )
+        self.story_merges = Counter(
+            "wirewatch_story_merges", "Stories absorbed by another story.", registry=r
+        )
+        self.stories_full = Counter(
+            "wirewatch_stories_full",
+            "Stories that reached the size bound and stopped absorbing.",
+            registry=r,
+        )
+        self.stories_open = Gauge(
+            "wirewatch_stories_open", "Open stories in the cluster agent's state.", registry=r
+        )
         self.ruleset = Gauge(
             "wirewatch_ruleset_info", "The rule set in use (value 1).", ["version"], registry=r
         )
         self.rules = Gauge("wirewatch_rules", "Rules in the rule set in use.", registry=r)
+        self.rule_packs = Gauge(
+            "wirewatch_rule_packs", "Packs of the rules topic in the rule set in use.", registry=r
+        )
+        self.rule_packs_failing = Gauge(
+            "wirewatch_rule_packs_failing",
+            "Packs whose latest version is not in force (it did not compile or clashes), per pack.",
+            ["pack"],
+            registry=r,
+        )
 
     def watch_lag(self, read: LagReader) -> None:
         """Report ``read()`` (``{(topic, partition): lag}``) as the lag gauge at each scrape."""
@@ -74,6 +100,13 @@ class PipelineMetrics:
         self.ruleset.clear()
         self.ruleset.labels(version=version).set(1)
         self.rules.set(rules)
+
+    def set_rule_packs(self, in_force: int, failing: list[str]) -> None:
+        """Record how many packs are in force and which ones fail."""
+        self.rule_packs.set(in_force)
+        self.rule_packs_failing.clear()
+        for pack in failing:
+            self.rule_packs_failing.labels(pack=pack).set(1)
 
     def render(self) -> bytes:
         """Return the metrics in the Prometheus text format."""

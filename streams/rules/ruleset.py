@@ -103,7 +103,7 @@ class Verdict:
         )
 
 
-class _Facts:
+class ArticleFacts:
     """An article's entities, figures and body sentences, computed once, and only if asked."""
 
     def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
@@ -185,7 +185,13 @@ class RuleSet:
         self._matcher = matcher
 
     @classmethod
-    def compile(cls, packs: Sequence[RulePack], *, gazetteer: Gazetteer | None = None) -> RuleSet:
+    def compile(
+        cls,
+        packs: Sequence[RulePack],
+        *,
+        gazetteer: Gazetteer | None = None,
+        version: str | None = None,
+    ) -> RuleSet:
         """Compile the enabled rules of ``packs`` into one rule set.
 
         Args:
@@ -193,16 +199,21 @@ class RuleSet:
                 :func:`load_packs`, their queries are not parsed again.
             gazetteer: finds the entities rules require and detections carry;
                 without it, rules with ``entities: {any: ...}`` or ``all`` never fire.
+            version: the set's version when the caller knows it (the union of
+                published packs); else the packs' content hash, which costs a
+                serialisation of every rule.
 
         Raises:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
         with gc_paused(freeze=sum(len(pack.rules) for pack in packs) >= _LONG_LIVED_RULES):
-            return cls._compile(packs, gazetteer)
+            return cls._compile(packs, gazetteer, version)
 
     @classmethod
-    def _compile(cls, packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
+    def _compile(
+        cls, packs: Sequence[RulePack], gazetteer: Gazetteer | None, version: str | None
+    ) -> RuleSet:
         rules: dict[str, RuleSpec] = {}
         problems: list[str] = []
         compiled: list[_Rule] = []
@@ -252,7 +263,7 @@ class RuleSet:
             raise RulePackError(problems)
         matcher = Matcher.build(trees)
         return cls(
-            version=ruleset_version(packs),
+            version=version or ruleset_version(packs),
             rules=rules,
             compiled=compiled,
             queries=queries,
@@ -260,19 +271,23 @@ class RuleSet:
             gazetteer=gazetteer,
         )
 
-    def evaluate(self, article: Article, *, story_id: str | None = None) -> list[Detection]:
+    def evaluate(
+        self, article: Article, *, story_id: str | None = None, facts: ArticleFacts | None = None
+    ) -> list[Detection]:
         """Return the detections of every rule that fires on ``article``, in rule order.
 
         Args:
             article: the article to match.
             story_id: the story the article belongs to; defaults to the article id.
+            facts: the article's facts, to read them afterwards (story clustering
+                uses the entities and figures the rules computed).
         """
         matcher = self._matcher
         scan = matcher.scan(article)
         fired = self._fired(scan)
         if not fired:
             return []
-        facts = _Facts(article, self.gazetteer)
+        facts = facts if facts is not None else ArticleFacts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
             verdict = self._judge(rule_index, fired[rule_index], scan, facts, thorough=False)
@@ -321,7 +336,7 @@ class RuleSet:
             and self._matcher.test(index, scan, rule.mask)
         ]
         verdict = self._judge(
-            rule_index, indexes, scan, _Facts(article, self.gazetteer), thorough=True
+            rule_index, indexes, scan, ArticleFacts(article, self.gazetteer), thorough=True
         )
         assert verdict is not None  # thorough judging always returns one
         return verdict
@@ -331,7 +346,7 @@ class RuleSet:
         rule_index: int,
         indexes: Sequence[int],
         scan: ArticleScan,
-        facts: _Facts,
+        facts: ArticleFacts,
         *,
         thorough: bool,
     ) -> Verdict | None:

@@ -148,9 +148,9 @@ class Feed:
         """Yield the entries passing ``where``, newest first."""
         return (entry for entry in reversed(self._entries) if where.matches(entry))
 
-    def story(self, story_id: str) -> list[Alert]:
-        """Return the alerts of ``story_id`` in the feed, newest first."""
-        return [e.alert for e in reversed(self._entries) if e.alert.story_id == story_id]
+    def story(self, story_ids: set[str]) -> list[Alert]:
+        """Return the alerts of the stories ``story_ids`` in the feed, newest first."""
+        return [e.alert for e in reversed(self._entries) if e.alert.story_id in story_ids]
 
     def facets(self) -> dict[str, Any]:
         """Return the categories and entities present, to offer as filter choices.

@@ -21,12 +21,14 @@ from schemas.audit import AuditEvent
 from schemas.common import utcnow
 from schemas.fetch_state import FetchState
 from schemas.silences import Silence
+from schemas.stories import DETECTIONS_RECORD, STORY_RECORD, StoryAssignment
 from streams.rules import RuleSet
 from wirewatch.dashboard.audit_trail import AuditTrail
 from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_view
 from wirewatch.dashboard.health import HOUR, DeadLetterLog, HourlyHits
 from wirewatch.dashboard.series import FigureSeries
 from wirewatch.dashboard.sources import SourceHealth
+from wirewatch.dashboard.stories import StoryDecisions
 
 log = structlog.get_logger(__name__)
 
@@ -53,12 +55,14 @@ class DashboardState:
         self.feed = Feed(settings.dashboard_history)
         self.hits = HourlyHits(max(1, round(settings.dashboard_window_s / HOUR)))
         self.series = FigureSeries()
+        self.decisions = StoryDecisions()
         self.dead_letters = DeadLetterLog()
         self.silences = SilenceSet()
         self.sources = SourceHealth()
         self.audit = AuditTrail()
         self.rules: RuleSet | None = None
         self.rules_installed_at: datetime | None = None
+        self.rule_report: dict[str, Any] = {"source": "", "packs": [], "failing": []}
         self.unreadable: Counter[str] = Counter()
         self.caught_up: dict[str, bool] = {}
         self.version = 0
@@ -91,17 +95,31 @@ class DashboardState:
                 self._on_new_alert(entry)
 
     def on_detection(self, key: bytes | None, value: bytes | None) -> None:
-        """Take a record of the detections topic: a hit, and maybe figures."""
+        """Take a record of the detections topic: a hit, and maybe figures (merge controls are skipped)."""
         if value is None:
             return
         try:
-            detection = Detection.model_validate_json(value)
+            detection = DETECTIONS_RECORD.validate_json(value)
         except ValidationError as exc:
             self._unreadable(self.topics.detections, exc)
+            return
+        if not isinstance(detection, Detection):
             return
         counted = self.hits.add(detection, self._clock())
         if self.series.add(detection) or counted:
             self._changed()
+
+    def on_story(self, key: bytes | None, value: bytes | None) -> None:
+        """Take a record of the workers' stories topic: why an article is in its story."""
+        if value is None:
+            return
+        try:
+            record = STORY_RECORD.validate_json(value)
+        except ValidationError as exc:
+            self._unreadable("stories", exc)
+            return
+        if isinstance(record, StoryAssignment):
+            self.decisions.add(record)
 
     def dead_letter_handler(self, topic: str) -> Callable[[bytes | None, bytes | None], None]:
         """Return the record handler of the dead-letter topic ``topic``."""
@@ -166,6 +184,11 @@ class DashboardState:
         self.rules_installed_at = self._clock()
         self._changed()
 
+    def report_rules(self, report: dict[str, Any]) -> None:
+        """Keep where the rules come from, the packs in force and the failing ones (the rule book's report)."""
+        self.rule_report = report
+        self._changed()
+
     def set_caught_up(self, topic: str, done: bool) -> None:
         """Record whether the history of ``topic`` has been read."""
         self.caught_up[topic] = done
@@ -189,11 +212,17 @@ class DashboardState:
         return {"alerts": shown, "matching": matching, "total": len(self.feed)}
 
     def story(self, story_id: str) -> dict[str, Any] | None:
-        """Return a story's view with the figure series it touches, or None if unknown."""
-        alerts = self.feed.story(story_id)
+        """Return a story's view with the figure series it touches and why its articles are in it.
+
+        The alerts sent under stories it absorbed are part of it.
+        """
+        alerts = self.feed.story(self.decisions.stories_within(story_id))
         if not alerts:
             return None
         view = story_view(story_id, alerts)
+        view["why"] = [
+            why for a in view["articles"] if (why := self.decisions.why(a["article_id"]))
+        ]
         keys = self.series.keys_in(v for a in alerts for v in a.values)
         view["series"] = [self.series.view(key) for key in keys]
         return view
@@ -229,6 +258,9 @@ class DashboardState:
                 "installed_at": (
                     self.rules_installed_at.isoformat() if self.rules_installed_at else None
                 ),
+                "source": self.rule_report["source"],
+                "packs": self.rule_report["packs"],
+                "failing": self.rule_report["failing"],
             },
             "hits": self.hits.table(now, rules.rules if rules else {}),
             "dead_letters": self.dead_letters.view(),

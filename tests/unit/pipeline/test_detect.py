@@ -74,45 +74,37 @@ def test_invalid_records_are_refused_with_a_reason(raw: bytes | None, reason: st
     assert "articles/0@7" in str(caught.value)
 
 
-def test_detections_are_keyed_by_rule_and_group(detector: Detector) -> None:
-    """Detections carry a key of rule id and story (or entity, for entity thresholds)."""
+def test_a_fired_article_becomes_a_story_request(detector: Detector) -> None:
+    """An article a rule fired on leaves with its detections and its story features."""
     outcome = detector.detect(record("a1"), origin="o")
-    keys = [key for key, _ in outcome.detections]
-    assert "leak|story:a1" in keys
-    assert any(key.startswith("leak-by-entity|") for key in keys)
-    assert outcome.story is not None
-    assert outcome.story.story_id == "a1"
+    assert outcome.request is not None
+    assert {d.rule_id for d in outcome.request.detections} == {"leak", "leak-by-entity"}
+    features = outcome.request.features
+    assert features.article_id == "a1"
+    assert features.categories == ("energy",)
+    assert "leak" in features.terms
+    assert features.sketch
 
 
 def test_exact_repeat_is_dropped(detector: Detector) -> None:
-    """The same article id again is a repeat with no detections and no story entry."""
+    """The same article id again is a repeat with nothing to cluster."""
     detector.detect(record("a1"), origin="o")
     again = detector.detect(record("a1"), origin="o")
     assert again.repeat
-    assert again.detections == []
-    assert again.story is None
+    assert again.request is None
 
 
-def test_syndicated_copy_shares_the_story(detector: Detector) -> None:
-    """A copy with another id joins the first article's story."""
-    detector.detect(record("a1"), origin="o")
-    copy = detector.detect(record("a2", BODY + " Updated."), origin="o")
-    assert {d.story_id for _, d in copy.detections} == {"a1"}
-    assert "leak|story:a1" in [key for key, _ in copy.detections]
-
-
-def test_article_no_rule_fires_on_opens_no_story(detector: Detector) -> None:
-    """An article without detections is neither sketched nor indexed: stories serve alerts."""
+def test_article_no_rule_fires_on_is_not_clustered(detector: Detector) -> None:
+    """An article without detections makes no request: stories serve alerts."""
     quiet = record("q1", "Quiet markets on a bank holiday.", title="Markets")
-    outcome = detector.detect(quiet, origin="o")
-    assert outcome.detections == []
-    assert outcome.story is None
-    assert "q1" not in detector.stories
+    assert detector.detect(quiet, origin="o").request is None
 
 
 def test_record_time_fixes_detection_time(detector: Detector) -> None:
-    """The record's Kafka time becomes detected_at, so a replay gets the same windows."""
+    """The record's Kafka time becomes detected_at and clustering's clock, so a replay gets the same windows."""
     at = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
     outcome = detector.detect(record("a1"), origin="o", record_time=at)
-    assert {d.detected_at for _, d in outcome.detections} == {at}
+    assert outcome.request is not None
+    assert {d.detected_at for d in outcome.request.detections} == {at}
+    assert outcome.request.features.record_at == at
     assert outcome.article.received_at == at
