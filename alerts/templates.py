@@ -41,13 +41,25 @@ class Rendered:
 
 
 @dataclass(frozen=True)
+class PageView:
+    """The page a teaser was read on: a template links to it."""
+
+    title: str
+    url: str | None
+
+
+@dataclass(frozen=True)
 class EvidenceView:
-    """One article as a template shows it; ``segments`` are (text, highlighted) pieces."""
+    """One article as a template shows it; ``segments`` are (text, highlighted) pieces.
+
+    ``found_on`` is set for a teaser: the headline was read on that page.
+    """
 
     title: str
     source: str
     url: str | None
     segments: tuple[tuple[str, bool], ...]
+    found_on: PageView | None = None
 
 
 @dataclass(frozen=True)
@@ -105,11 +117,17 @@ def describe_figure(value: ExtractedValue) -> str:
 
 
 def _evidence_view(evidence: Evidence) -> EvidenceView:
+    page = evidence.found_on
     return EvidenceView(
         title=evidence.title,
         source=evidence.source,
         url=evidence.url,
         segments=highlight_segments(evidence.snippet, evidence.snippet_highlights),
+        found_on=(
+            PageView(title=page.title or page.url or page.id, url=page.url)
+            if evidence.kind == "teaser" and page is not None
+            else None
+        ),
     )
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from schemas.articles import ArticleKind, PageRef
 from schemas.common import Message, Severity, Timestamp, utcnow
 from schemas.detections import EntityMention, ExtractedValue
 
@@ -13,13 +14,18 @@ ALERT_SCHEMA_VERSION: Literal[1] = 1
 
 
 class Evidence(Message):
-    """One article behind an alert, with the snippet that shows why the rule fired."""
+    """One article behind an alert, with the snippet that shows why the rule fired.
+
+    ``kind`` ``teaser``: the article is a headline read on the page ``found_on``.
+    """
 
     article_id: str
     url: str | None = None
     source: str
     title: str
     published_at: Timestamp | None = None
+    kind: ArticleKind = "article"
+    found_on: PageRef | None = None
     snippet: str = ""
     snippet_highlights: tuple[tuple[int, int], ...] = ()
 

@@ -81,11 +81,27 @@ def normalize_line(text: str) -> str:
     return " ".join(normalize_text(text).split())
 
 
+ArticleKind = Literal["article", "teaser"]
+"""``article``: a page of its own; ``teaser``: another story's headline found on a page."""
+
+
+class PageRef(Message):
+    """The page a teaser was found on: where an alert raised from the teaser links to."""
+
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    url: str | None = None
+    title: str | None = None
+
+
 class Article(Message):
     """One news article, as it travels on the articles topic.
 
     ``id`` is stable: the same article produced twice has the same id and the
     same Kafka key. ``meta`` keeps any extra fields the input record carried.
+
+    A ``teaser`` is a headline-only article (``body`` empty): one of the
+    related headlines a page closes with, split off the page at ingest
+    (:mod:`schemas.teasers`), with ``found_on`` naming the page.
     """
 
     schema_version: Literal[1] = ARTICLE_SCHEMA_VERSION
@@ -99,6 +115,8 @@ class Article(Message):
     published_at: Timestamp | None = None
     received_at: Timestamp = Field(default_factory=utcnow)
     meta: dict[str, JsonValue] = Field(default_factory=dict)
+    kind: ArticleKind = "article"
+    found_on: PageRef | None = None
 
     @field_validator("title", "source")
     @classmethod

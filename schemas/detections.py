@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from schemas.articles import ArticleKind, PageRef
 from schemas.common import Message, Severity, Span, Timestamp, utcnow
 
 DETECTION_SCHEMA_VERSION: Literal[1] = 1
@@ -43,7 +44,9 @@ class Detection(Message):
     """A rule that fired on an article, carrying everything an alert needs.
 
     ``key`` is ``<article_id>/<rule_id>@<rule_version>``: deterministic, so a
-    replay of the same article produces the same detection key.
+    replay of the same article produces the same detection key. A detection
+    of a teaser has ``article_kind`` ``teaser`` and ``found_on`` naming the
+    page it was read on.
     """
 
     schema_version: Literal[1] = DETECTION_SCHEMA_VERSION
@@ -54,6 +57,8 @@ class Detection(Message):
     source: str
     title: str
     published_at: Timestamp | None = None
+    article_kind: ArticleKind = "article"
+    found_on: PageRef | None = None
     rule_id: str
     rule_version: str
     rule_title: str

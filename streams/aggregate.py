@@ -218,6 +218,8 @@ def _member(detection: Detection) -> Member:
             source=detection.source,
             title=detection.title,
             published_at=detection.published_at,
+            kind=detection.article_kind,
+            found_on=detection.found_on,
             snippet=detection.snippet,
             snippet_highlights=detection.snippet_highlights,
         ),

@@ -38,7 +38,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from schemas import DeadLetter, Detection, InvalidRecordError, Settings
 from schemas.kafka import TopicSpec, client_options, ensure_topics, pipeline_topics
 from streams.aggregate import GroupState, decide, split_detection_key
-from streams.detect import Detector
+from streams.detect import Detector, Outcome
 from streams.follower import follow_topic
 from streams.metrics import PipelineMetrics
 from streams.rulebook import RuleBook
@@ -189,6 +189,24 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
             raise
         log.warning("dead_lettered", stage=stage, origin=origin, reason=reason, error=error)
 
+    async def send_outcome(outcome: Outcome, message: Any) -> None:
+        for key, found in outcome.detections:
+            await send(detections, key.encode(), found.model_dump_json().encode())
+            metrics.detections.labels(category=found.category).inc()
+            log.debug(
+                "detected",
+                article_id=found.article_id,
+                rule_id=found.rule_id,
+                partition=message.partition,
+                offset=message.offset,
+            )
+        if outcome.story is not None:
+            # Sent like a detection, so it is acknowledged before the article's
+            # offset is committed: a restarted worker finds the story again.
+            await send(
+                stories, outcome.story.story_id.encode(), outcome.story.model_dump_json().encode()
+            )
+
     @app.agent(articles, concurrency=1)
     async def detect(stream: Any) -> None:
         await rulebook.ready.wait()
@@ -203,24 +221,8 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 outcome = detector.detect(event.value, origin=origin, record_time=record_time)
                 if outcome.repeat:
                     metrics.repeats.inc()
-                for key, found in outcome.detections:
-                    await send(detections, key.encode(), found.model_dump_json().encode())
-                    metrics.detections.labels(category=found.category).inc()
-                    log.debug(
-                        "detected",
-                        article_id=found.article_id,
-                        rule_id=found.rule_id,
-                        partition=message.partition,
-                        offset=message.offset,
-                    )
-                if outcome.story is not None:
-                    # Sent like a detection, so it is acknowledged before the article's
-                    # offset is committed: a restarted worker finds the story again.
-                    await send(
-                        stories,
-                        outcome.story.story_id.encode(),
-                        outcome.story.model_dump_json().encode(),
-                    )
+                for part in outcome.parts:  # the page, then teasers split off here
+                    await send_outcome(part, message)
             except InvalidRecordError as exc:
                 await dead_letter(event, "detect", exc.reason, str(exc), origin)
             except Exception as exc:

@@ -3,6 +3,11 @@
 No Kafka here: the detect agent hands each record to :meth:`Detector.detect`
 and sends what comes back. Every refusal is an :class:`InvalidRecordError`
 with a short reason, which the agent turns into a dead letter.
+
+A record is validated as ``wirewatch produce`` validates its input, teasers
+included: a page written to the topic by another client with its related
+headlines still in the body is split here (:func:`schemas.article_input.build_articles`),
+and its teasers are detected as the articles they would have been.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas import Article, Detection, InvalidRecordError, Settings
-from schemas.article_input import build_article
+from schemas.article_input import build_articles
+from schemas.teasers import teaser_id
 from streams.aggregate import detection_key, group_keys
 from streams.dedup import RecentIds
 from streams.rules import RuleSet
@@ -31,18 +37,25 @@ class Outcome:
         story: the article's story entry when it was newly indexed (to publish);
             only articles that fire a rule are indexed.
         detections: ``(key, detection)`` pairs to send, keyed by rule and group.
+        teasers: the outcomes of the teasers split off the record's page here.
     """
 
     article: Article
     repeat: bool = False
     story: StoryEntry | None = None
     detections: list[tuple[str, Detection]] = field(default_factory=list)
+    teasers: tuple[Outcome, ...] = ()
+
+    @property
+    def parts(self) -> tuple[Outcome, ...]:
+        """This outcome and those of its teasers: everything to send."""
+        return (self, *self.teasers)
 
 
-def decode_article(
+def decode_articles(
     raw: bytes | None, *, origin: str, max_body_bytes: int, received_at: datetime | None = None
-) -> Article:
-    """Turn the raw bytes of an articles record into an :class:`Article`.
+) -> list[Article]:
+    """Turn the raw bytes of an articles record into its :class:`Article`, then its teasers.
 
     Raises:
         InvalidRecordError: reason ``empty``, ``invalid_utf8``, ``invalid_json``,
@@ -58,7 +71,7 @@ def decode_article(
         record = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidRecordError("invalid_json", f"the value is not JSON: {exc}", origin) from None
-    return build_article(
+    return build_articles(
         record, origin=origin, max_body_bytes=max_body_bytes, received_at=received_at
     )
 
@@ -100,9 +113,19 @@ class Detector:
         Raises:
             InvalidRecordError: the record is not a valid article.
         """
-        article = decode_article(
+        page, *teasers = decode_articles(
             raw, origin=origin, max_body_bytes=self._max_body_bytes, received_at=record_time
         )
+        outcome = self.detect_article(page, record_time)
+        if not teasers:
+            return outcome
+        parts = tuple(self.detect_article(teaser, record_time) for teaser in teasers)
+        return Outcome(
+            outcome.article, outcome.repeat, outcome.story, outcome.detections, teasers=parts
+        )
+
+    def detect_article(self, article: Article, record_time: datetime | None = None) -> Outcome:
+        """Return the outcome of one validated article (see :meth:`detect`)."""
         if self.recent.check_and_add(article.id):
             return Outcome(article, repeat=True)
         rules = self._rules()
@@ -113,7 +136,9 @@ class Detector:
             return Outcome(article)
         is_new = article.id not in self.stories
         text = "\n".join(filter(None, (article.title, article.summary, article.body)))
-        story = self.stories.assign(article.id, sketch_text(text), self._clock())
+        story = self.stories.assign(
+            article.id, sketch_text(text), self._clock(), apart_from=_kept_apart(article)
+        )
         update: dict[str, object] = {"story_id": story.story_id}
         if record_time is not None:
             update["detected_at"] = record_time
@@ -126,3 +151,17 @@ class Detector:
             for group in group_keys(detection, spec.alert):
                 keyed.append((detection_key(detection.rule_id, group), detection))
         return Outcome(article, story=story if is_new else None, detections=keyed)
+
+
+def _kept_apart(article: Article) -> frozenset[str]:
+    """The articles ``article`` must not share a story with: a page and its own teasers.
+
+    A teaser is another story; in its page's story its figures would be
+    taken for the page's (and the page's for the teaser's).
+    """
+    if article.found_on is not None:
+        return frozenset({article.found_on.id})
+    related = article.meta.get("related_headlines")
+    if not isinstance(related, str):
+        return frozenset()
+    return frozenset(teaser_id(article.id, line) for line in related.split("\n") if line)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections import deque
+from collections.abc import Collection
 
 from pydantic import BaseModel, ConfigDict
 
@@ -113,21 +114,32 @@ class StoryIndex:
     def __contains__(self, article_id: object) -> bool:
         return article_id in self._entries
 
-    def assign(self, article_id: str, sketch: tuple[int, ...], at: float) -> StoryEntry:
+    def assign(
+        self,
+        article_id: str,
+        sketch: tuple[int, ...],
+        at: float,
+        *,
+        apart_from: Collection[str] = (),
+    ) -> StoryEntry:
         """Return the story entry of ``article_id``, indexing it if it is new.
 
         An article already indexed keeps its story (so a replay after a crash
         gets the same story id). Otherwise the most similar indexed article at
         or above the threshold gives its story; ties go to the smallest story
-        id; with no match the article opens a story of its own id.
+        id; with no match the article opens a story of its own id. Stories of
+        the articles ``apart_from`` (a page and its teasers) are never joined.
         """
         self._expire(at)
         known = self._entries.get(article_id)
         if known is not None:
             return known
         best: tuple[float, str] | None = None
+        barred = {e.story_id for a in apart_from if (e := self._entries.get(a)) is not None}
         for candidate_id in self._candidates(sketch):
             candidate = self._entries[candidate_id]
+            if candidate.story_id in barred or candidate_id in apart_from:
+                continue
             score = similarity(sketch, candidate.sketch)
             if score < self._threshold:
                 continue

@@ -188,9 +188,10 @@ def scan(
     """Run the rules offline over the articles in PATH... (a backtest before deploying).
 
     Reads the same inputs as 'wirewatch produce' (.txt pages, .jsonl, .json,
-    RSS/Atom; directories recursively); records that are not valid articles are
-    counted and skipped. Prints hits per rule and per category; with --labels,
-    precision, recall and F1 per category and the missed and false articles.
+    RSS/Atom; directories recursively), the teasers a page closes with as
+    articles of their own; records that are not valid articles are counted and
+    skipped. Prints hits per rule and per category; with --labels, precision,
+    recall and F1 per category and the missed and false articles.
     """
     from ingest.sources import Accepted, read_articles
     from streams.rules.backtest import read_labels, score_categories
@@ -204,12 +205,14 @@ def scan(
     rule_hits: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     detections = 0
+    teasers = 0
     with _scan_progress() as advance:
         for item in read_articles(paths, settings):
             if not isinstance(item, Accepted):
                 rejected[item.reason] += 1
                 continue
             article = item.article
+            teasers += article.kind == "teaser"
             found = ruleset.evaluate(article)
             predicted[article.id] = {d.category for d in found}
             titles[article.id] = article.title
@@ -222,7 +225,10 @@ def scan(
                     )
             advance(len(found))
     console = _console(stderr=output == "jsonl")
-    summary = f"{len(predicted)} articles scanned, {detections} detections"
+    summary = f"{len(predicted)} articles scanned"
+    if teasers:
+        summary += f" ({teasers} of them teasers)"
+    summary += f", {detections} detections"
     if rejected:
         reasons = ", ".join(f"{n} {reason}" for reason, n in rejected.most_common())
         summary += f"; {sum(rejected.values())} records skipped ({reasons})"
@@ -267,6 +273,8 @@ def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
         mode="json",
         include={
             "article_id",
+            "article_kind",
+            "found_on",
             "rule_id",
             "rule_version",
             "category",

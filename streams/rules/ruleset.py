@@ -254,6 +254,8 @@ class RuleSet:
             source=article.source,
             title=article.title,
             published_at=article.published_at,
+            article_kind=article.kind,
+            found_on=article.found_on,
             rule_id=spec.id,
             rule_version=rule.version,
             rule_title=spec.title,

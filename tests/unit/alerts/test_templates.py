@@ -128,3 +128,22 @@ def test_highlight_segments_keep_text(snippet: str, spans: list[tuple[int, int]]
     """Whatever the spans, the pieces join back into the snippet."""
     pieces = highlight_segments(snippet, tuple((max(0, a), max(0, b)) for a, b in spans))
     assert "".join(text for text, _ in pieces) == snippet
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_alert_from_a_teaser_says_so_and_links_the_page(kind: str) -> None:
+    """A teaser's alert names the page the headline was read on, with its link."""
+    from schemas.articles import PageRef
+
+    teaser = Evidence(
+        article_id="teaser-1",
+        url="https://wire.example/page",
+        source="Wire",
+        title="Urals discount hits a one-year high",
+        kind="teaser",
+        found_on=PageRef(id="page", url="https://wire.example/page", title="Talks resume"),
+    )
+    body = Templates().render(kind, notification(make_alert(evidence=(teaser,)))).body
+    assert "teaser" in body.lower()
+    assert "Talks resume" in body
+    assert "https://wire.example/page" in body

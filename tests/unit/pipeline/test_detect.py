@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from schemas import InvalidRecordError, Settings
-from streams.detect import Detector, decode_article
+from streams.detect import Detector, decode_articles
 from streams.rules import RuleSet, load_pack_text
 
 PACK = json.dumps(
@@ -69,7 +69,7 @@ def detector(unit_settings: Settings) -> Detector:
 def test_invalid_records_are_refused_with_a_reason(raw: bytes | None, reason: str) -> None:
     """Each kind of poison record raises InvalidRecordError with its own reason and origin."""
     with pytest.raises(InvalidRecordError) as caught:
-        decode_article(raw, origin="articles/0@7", max_body_bytes=1000)
+        decode_articles(raw, origin="articles/0@7", max_body_bytes=1000)
     assert caught.value.reason == reason
     assert "articles/0@7" in str(caught.value)
 
@@ -116,3 +116,38 @@ def test_record_time_fixes_detection_time(detector: Detector) -> None:
     outcome = detector.detect(record("a1"), origin="o", record_time=at)
     assert {d.detected_at for _, d in outcome.detections} == {at}
     assert outcome.article.received_at == at
+
+
+LEAD = "Engineers found a leak on the northern pipeline on Monday"
+WITH_TEASERS = f"{LEAD}.\n{LEAD}\nValves closed at the pumping station after a leak"
+
+
+def test_a_page_written_unsplit_has_its_teasers_detected(detector: Detector) -> None:
+    """A record whose body still ends with teasers (kcat) is split as produce would split it."""
+    outcome = detector.detect(record("p1", WITH_TEASERS), origin="o")
+    page, *teasers = outcome.parts
+    assert page.article.body == f"{LEAD}."
+    assert [t.article.kind for t in teasers] == ["teaser", "teaser"]
+    found = [d for t in teasers for _, d in t.detections]
+    assert found
+    assert all(d.article_kind == "teaser" for d in found)
+    assert {d.found_on.id for d in found if d.found_on} == {"p1"}
+
+
+def test_a_teaser_never_shares_its_pages_story(detector: Detector) -> None:
+    """Even when a teaser repeats the page's lead, page and teaser stay in separate stories."""
+    outcome = detector.detect(record("p1", WITH_TEASERS), origin="o")
+    stories = [part.story.story_id for part in outcome.parts if part.story]
+    assert len(stories) == 3
+    assert len(set(stories)) == 3
+
+
+def test_a_page_arriving_after_its_teaser_stays_apart(detector: Detector) -> None:
+    """The guard holds in the other order too: teasers and pages travel on different partitions."""
+    page, teaser, _ = decode_articles(record("p1", WITH_TEASERS), origin="o", max_body_bytes=10**6)
+    first = detector.detect(teaser.model_dump_json().encode(), origin="o")
+    second = detector.detect(page.model_dump_json().encode(), origin="o")
+    assert first.story is not None
+    assert second.story is not None
+    assert first.story.story_id != second.story.story_id
+    assert second.teasers == ()

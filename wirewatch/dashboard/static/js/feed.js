@@ -1,6 +1,6 @@
 // The alert feed: cards newest first, a snapshot on (re)connect, then live additions.
 
-import { figure, h, highlight, plural, safeUrl, timeEl } from "./dom.js";
+import { figure, h, highlight, plural, safeUrl, teaserNote, timeEl } from "./dom.js";
 
 const MAX_SHOWN = 200;
 let cardNumber = 0;
@@ -12,7 +12,7 @@ function sourceList(alert) {
       const name = evidence.source;
       return h("li", {},
         url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, name) : name,
-        " ", timeEl(evidence.published_at));
+        " ", timeEl(evidence.published_at), teaserNote(evidence) ? [" · ", teaserNote(evidence)] : null);
     }));
 }
 
