@@ -18,7 +18,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from alerts.grouping import Notification
-from schemas import Alert, Evidence, ExtractedValue
+from schemas import Alert, Evidence, ExtractedValue, FigureChange, FigurePoint
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 BodyFormat = Literal["text", "markdown", "html"]
@@ -63,6 +63,26 @@ class EvidenceView:
 
 
 @dataclass(frozen=True)
+class PointView:
+    """One report of a figure: ``21.6 USD/bbl``, who said it, when."""
+
+    value: str
+    source: str
+    at: str
+    url: str | None
+
+
+@dataclass(frozen=True)
+class ChangeView:
+    """A change rule's comparison: the series, this report, the one before, and the move."""
+
+    series: str
+    current: PointView
+    reference: PointView | None
+    move: str
+
+
+@dataclass(frozen=True)
 class AlertView:
     """One alert as a template shows it."""
 
@@ -79,6 +99,7 @@ class AlertView:
     figures: tuple[str, ...]
     evidence: tuple[EvidenceView, ...]
     link: str | None
+    change: ChangeView | None = None
 
 
 def highlight_segments(
@@ -116,6 +137,36 @@ def describe_figure(value: ExtractedValue) -> str:
     return f"{subject} {text}".strip() + f" (“{value.span.text}”)"
 
 
+def _point_view(point: FigurePoint, unit: str) -> PointView:
+    return PointView(
+        value=f"{point.value:g}{' ' + unit if unit else ''}",
+        source=point.source,
+        at=point.at.strftime("%Y-%m-%d %H:%M UTC"),
+        url=point.url,
+    )
+
+
+def change_view(change: FigureChange) -> ChangeView:
+    """Return the template view of a change rule's comparison."""
+    unit = "/".join(part for part in (change.currency, change.unit) if part)
+    subject = change.commodity.partition(":")[2] or change.commodity
+    if change.benchmark:
+        subject += f" vs {change.benchmark.partition(':')[2] or change.benchmark}"
+    move = ""
+    if change.delta is not None:
+        move = f"{change.delta:+.2f}{' ' + unit if unit else ''}"
+        if change.change_pct is not None:
+            move += f" ({change.change_pct:+.1f} %)"
+        if change.since_s is not None and change.reference is not None:
+            move += f" over {round(change.since_s / 3600):g} h"
+    return ChangeView(
+        series=f"{subject} {change.level}",
+        current=_point_view(change.current, unit),
+        reference=_point_view(change.reference, unit) if change.reference else None,
+        move=move,
+    )
+
+
 def _evidence_view(evidence: Evidence) -> EvidenceView:
     page = evidence.found_on
     return EvidenceView(
@@ -148,6 +199,7 @@ def alert_view(alert: Alert) -> AlertView:
         figures=tuple(describe_figure(value) for value in alert.values),
         evidence=tuple(_evidence_view(e) for e in alert.evidence),
         link=next((e.url for e in alert.evidence if e.url), None),
+        change=change_view(alert.change) if alert.change else None,
     )
 
 

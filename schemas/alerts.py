@@ -8,7 +8,7 @@ from pydantic import Field
 
 from schemas.articles import ArticleKind, PageRef
 from schemas.common import Message, Severity, Timestamp, utcnow
-from schemas.detections import EntityMention, ExtractedValue
+from schemas.detections import EntityMention, ExtractedValue, FigureChange
 
 ALERT_SCHEMA_VERSION: Literal[1] = 1
 
@@ -36,7 +36,8 @@ class Alert(Message):
     ``key`` is the idempotency key: ``rule_id@rule_version/story_id/window``. A
     replay after a crash yields the same key, so receivers and the delivery
     ledger can drop repeats. ``is_update`` marks a re-notification of a story
-    that changed materially (a new figure, more sources).
+    that changed materially (a new figure, more sources). ``change`` is the
+    comparison a change rule made (both figures, their sources and times).
     """
 
     schema_version: Literal[1] = ALERT_SCHEMA_VERSION
@@ -57,6 +58,7 @@ class Alert(Message):
     source_count: Annotated[int, Field(ge=1)] = 1
     is_update: bool = False
     created_at: Timestamp = Field(default_factory=utcnow)
+    change: FigureChange | None = None
 
     @property
     def headline(self) -> str:

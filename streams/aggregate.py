@@ -274,4 +274,5 @@ def _alert(
         article_count=len({m.evidence.article_id for m in members}),
         source_count=max(1, _source_count(members)),
         is_update=is_update,
+        change=detection.change,
     )

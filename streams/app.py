@@ -1,10 +1,15 @@
 """The faust app of the stream workers: topics, tables, agents and web pages.
 
 Built by :func:`create_app` from the settings (nothing here reads the
-environment). Two agents, each a thin shell around a pure function:
+environment). Three agents, each a thin shell around a pure function:
 
 - ``detect`` reads ``articles`` (raw bytes), calls :meth:`Detector.detect`,
-  and sends detections keyed ``<rule id>|<group>`` to ``detections``;
+  and sends detections keyed ``<rule id>|<group>`` to ``detections``, and
+  those of change rules keyed by figure series to the internal series topic;
+- ``compare`` reads the series topic, judges each detection against its
+  series' history (a table with a changelog, keyed by series) with
+  :func:`streams.series.judge`, and sends those that hold to ``detections``
+  keyed ``<rule id>|series:<series>``;
 - ``aggregate`` reads ``detections``, folds each into its group's state (a
   table with a changelog) with :func:`streams.aggregate.decide`, and sends
   alerts keyed by their idempotency key to ``alerts``.
@@ -37,12 +42,13 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from schemas import DeadLetter, Detection, InvalidRecordError, Settings
 from schemas.kafka import TopicSpec, client_options, ensure_topics, pipeline_topics
-from streams.aggregate import GroupState, decide, split_detection_key
+from streams.aggregate import GroupState, decide, detection_key, split_detection_key
 from streams.detect import Detector, Outcome
 from streams.follower import follow_topic
 from streams.metrics import PipelineMetrics
 from streams.rulebook import RuleBook
 from streams.rules import RuleSet
+from streams.series import SeriesState, judge
 from streams.stories import StoryEntry
 from streams.transport import use_rewinding_transport
 
@@ -64,9 +70,14 @@ def stories_topic(settings: Settings) -> TopicSpec:
     return TopicSpec(f"{app_id(settings)}-stories", 1, {"retention.ms": str(retention_ms)})
 
 
+def series_topic(settings: Settings) -> TopicSpec:
+    """Return the internal topic of change rules' detections, keyed by figure series."""
+    return TopicSpec(f"{app_id(settings)}-series", settings.partitions, {})
+
+
 def worker_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic a worker needs to exist before it starts consuming."""
-    return [*pipeline_topics(settings), stories_topic(settings)]
+    return [*pipeline_topics(settings), stories_topic(settings), series_topic(settings)]
 
 
 def settle_heap() -> None:
@@ -149,6 +160,14 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     alerts = raw_topic(names.alerts)
     dead_letters = raw_topic(names.articles_dlq)
     stories = raw_topic(stories_topic(settings).name)
+    by_series = raw_topic(series_topic(settings).name)
+    series_states = app.Table(
+        "series-state",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        default=None,
+    )
     windows = app.Table(
         "aggregate-windows",
         key_type=bytes,
@@ -200,6 +219,8 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 partition=message.partition,
                 offset=message.offset,
             )
+        for series, found in outcome.series:
+            await send(by_series, series.encode(), found.model_dump_json().encode())
         if outcome.story is not None:
             # Sent like a detection, so it is acknowledged before the article's
             # offset is committed: a restarted worker finds the story again.
@@ -230,6 +251,39 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                     event, "detect", "detect_error", f"{type(exc).__name__}: {exc}", origin
                 )
             detect_seconds.observe(time.perf_counter() - started)
+
+    @app.agent(by_series, concurrency=1)
+    async def compare(stream: Any) -> None:
+        await rulebook.ready.wait()
+        async for event in stream.events():
+            message = event.message
+            origin = f"{message.topic}/{message.partition}@{message.offset}"
+            try:
+                series = (event.key or b"").decode("utf-8")
+                found = Detection.model_validate_json(event.value)
+                stored = series_states.get(event.key)
+                state = SeriesState.model_validate_json(stored) if stored else SeriesState()
+                judged = judge(state, found, rulebook.current.condition(found.rule_id), series)
+                if judged.state is not state:
+                    series_states[event.key] = judged.state.model_dump_json().encode()
+                log.info(
+                    "series_judged",
+                    series=series,
+                    rule_id=found.rule_id,
+                    article_id=found.article_id,
+                    passed=judged.detection is not None,
+                )
+                if judged.detection is not None:
+                    key = detection_key(found.rule_id, f"series:{series}")
+                    await send(
+                        detections, key.encode(), judged.detection.model_dump_json().encode()
+                    )
+                    metrics.detections.labels(category=found.category).inc()
+            except Exception as exc:
+                # Judging a series is the first step of aggregation.
+                await dead_letter(
+                    event, "aggregate", "compare_error", f"{type(exc).__name__}: {exc}", origin
+                )
 
     @app.agent(detections, concurrency=1)
     async def aggregate(stream: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from schemas import Article, Detection, InvalidRecordError, Settings
@@ -24,6 +24,7 @@ from schemas.teasers import teaser_id
 from streams.aggregate import detection_key, group_keys
 from streams.dedup import RecentIds
 from streams.rules import RuleSet
+from streams.series import series_keys
 from streams.stories import StoryEntry, StoryIndex, sketch_text
 
 
@@ -37,6 +38,8 @@ class Outcome:
         story: the article's story entry when it was newly indexed (to publish);
             only articles that fire a rule are indexed.
         detections: ``(key, detection)`` pairs to send, keyed by rule and group.
+        series: ``(series, detection)`` pairs of change rules, to be judged
+            against the series' history (:mod:`streams.series`).
         teasers: the outcomes of the teasers split off the record's page here.
     """
 
@@ -44,6 +47,7 @@ class Outcome:
     repeat: bool = False
     story: StoryEntry | None = None
     detections: list[tuple[str, Detection]] = field(default_factory=list)
+    series: list[tuple[str, Detection]] = field(default_factory=list)
     teasers: tuple[Outcome, ...] = ()
 
     @property
@@ -120,16 +124,14 @@ class Detector:
         if not teasers:
             return outcome
         parts = tuple(self.detect_article(teaser, record_time) for teaser in teasers)
-        return Outcome(
-            outcome.article, outcome.repeat, outcome.story, outcome.detections, teasers=parts
-        )
+        return replace(outcome, teasers=parts)
 
     def detect_article(self, article: Article, record_time: datetime | None = None) -> Outcome:
         """Return the outcome of one validated article (see :meth:`detect`)."""
         if self.recent.check_and_add(article.id):
             return Outcome(article, repeat=True)
         rules = self._rules()
-        found = rules.evaluate(article)
+        found = rules.evaluate(article, defer_history=True)
         if not found:
             # A story matters only for alerts: an article no rule fires on is not
             # sketched or indexed, which halves the cost of the common case.
@@ -143,14 +145,19 @@ class Detector:
         if record_time is not None:
             update["detected_at"] = record_time
         keyed: list[tuple[str, Detection]] = []
+        by_series: list[tuple[str, Detection]] = []
         for detection in found:
             spec = rules.rules.get(detection.rule_id)
             if spec is None:
                 continue
             detection = detection.model_copy(update=update)
+            condition = rules.condition(detection.rule_id)
+            if condition is not None and condition.level is not None:
+                by_series.extend((s, detection) for s in series_keys(detection, condition.level))
+                continue
             for group in group_keys(detection, spec.alert):
                 keyed.append((detection_key(detection.rule_id, group), detection))
-        return Outcome(article, story=story if is_new else None, detections=keyed)
+        return Outcome(article, story=story if is_new else None, detections=keyed, series=by_series)
 
 
 def _kept_apart(article: Article) -> frozenset[str]:

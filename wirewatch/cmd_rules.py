@@ -18,11 +18,12 @@ from wirewatch.options import pass_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from schemas import Detection
+    from schemas import Article, Detection
     from schemas.rules import RulePack
     from streams.rules import RuleSet
     from streams.rules.backtest import CategoryScore
     from streams.rules.entities import Gazetteer
+    from streams.series import OfflineSeries
 
 _PACKS_HELP = (
     "A rule pack file or a directory of packs (default: WIREWATCH_RULES_PATH, seeds/rules)."
@@ -190,11 +191,14 @@ def scan(
     Reads the same inputs as 'wirewatch produce' (.txt pages, .jsonl, .json,
     RSS/Atom; directories recursively), the teasers a page closes with as
     articles of their own; records that are not valid articles are counted and
-    skipped. Prints hits per rule and per category; with --labels, precision,
-    recall and F1 per category and the missed and false articles.
+    skipped. Change rules (previous(), change_pct_since()) compare each figure
+    with the reports read before it, in input order, timed by publication.
+    Prints hits per rule and per category; with --labels, precision, recall and
+    F1 per category and the missed and false articles.
     """
     from ingest.sources import Accepted, read_articles
     from streams.rules.backtest import read_labels, score_categories
+    from streams.series import OfflineSeries
 
     truth = read_labels(labels) if labels else None
     ruleset = _compile_or_exit(
@@ -206,6 +210,7 @@ def scan(
     rejected: Counter[str] = Counter()
     detections = 0
     teasers = 0
+    series = OfflineSeries()
     with _scan_progress() as advance:
         for item in read_articles(paths, settings):
             if not isinstance(item, Accepted):
@@ -213,7 +218,7 @@ def scan(
                 continue
             article = item.article
             teasers += article.kind == "teaser"
-            found = ruleset.evaluate(article)
+            found = _judged(ruleset, series, article)
             predicted[article.id] = {d.category for d in found}
             titles[article.id] = article.title
             rule_hits.update(d.rule_id for d in found)
@@ -240,6 +245,20 @@ def scan(
         unseen = len(set(truth) - set(predicted))
         if unseen:
             console.print(f"[yellow]{unseen} labelled articles were not in the input[/]")
+
+
+def _judged(ruleset: RuleSet, series: OfflineSeries, article: Article) -> list[Detection]:
+    """The detections of ``article``, change rules judged against the series read so far."""
+    at = article.published_at or article.received_at
+    found = []
+    for detection in ruleset.evaluate(article, defer_history=True):
+        condition = ruleset.condition(detection.rule_id)
+        if condition is None or condition.level is None:
+            found.append(detection)
+            continue
+        passed = series.judge(detection.model_copy(update={"detected_at": at}), condition)
+        found.extend(passed[:1])  # once per article, whichever series changed
+    return found
 
 
 @contextmanager
@@ -286,6 +305,7 @@ def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
             "snippet_highlights",
             "entities",
             "values",
+            "change",
         },
     )
     record["origin"] = origin

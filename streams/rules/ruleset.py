@@ -18,7 +18,12 @@ from schemas.rules import EntityRequirement, RulePack, RuleSpec
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, explain
-from streams.rules.loader import RulePackError, rule_version, ruleset_version
+from streams.rules.loader import (
+    RulePackError,
+    change_rule_problems,
+    rule_version,
+    ruleset_version,
+)
 from streams.rules.matcher import FIELD_BITS, Matcher, compile_regex
 from streams.rules.numbers import extract_values
 from streams.rules.query import Regex, parse_query, terms_of
@@ -115,6 +120,9 @@ class RuleSet:
         self.rules: Mapping[str, RuleSpec] = MappingProxyType(dict(rules))
         self.gazetteer = gazetteer
         self._compiled = tuple(compiled)
+        self._conditions = {
+            rule.spec.id: rule.condition for rule in self._compiled if rule.condition is not None
+        }
         self._queries = tuple(queries)
         self._matcher = matcher
 
@@ -165,6 +173,11 @@ class RuleSet:
                         condition = compile_condition(spec.where, origin=f"rule {spec.id}")
                     except ConfigError as exc:
                         problems.append(f"{pack.name}: rule {spec.id}: where: {exc}")
+                    else:
+                        problems.extend(
+                            f"{pack.name}: rule {spec.id}: {message}"
+                            for _, message in change_rule_problems(spec, condition.level)
+                        )
                 compiled.append(
                     _Rule(
                         spec,
@@ -187,12 +200,23 @@ class RuleSet:
             gazetteer=gazetteer,
         )
 
-    def evaluate(self, article: Article, *, story_id: str | None = None) -> list[Detection]:
+    def condition(self, rule_id: str) -> Condition | None:
+        """The compiled ``where`` of an enabled rule; None when it has none (or is unknown)."""
+        return self._conditions.get(rule_id)
+
+    def evaluate(
+        self, article: Article, *, story_id: str | None = None, defer_history: bool = False
+    ) -> list[Detection]:
         """Return the detections of every rule that fires on ``article``, in rule order.
 
         Args:
             article: the article to match.
             story_id: the story the article belongs to; defaults to the article id.
+            defer_history: a rule whose ``where`` reads a series' history
+                fires whenever the article reports a figure of that series,
+                its condition left to the stage that holds the history (the
+                stream workers, :mod:`streams.series`). Without it, the
+                history is unknown and the rule fires when it may hold.
         """
         matcher = self._matcher
         scan = matcher.scan(article)
@@ -223,7 +247,11 @@ class RuleSet:
                 values = facts.values
                 if rule.kinds:
                     values = tuple(v for v in values if v.kind in rule.kinds)
-                if rule.condition is not None and not rule.condition.matches(values):
+                condition = rule.condition
+                if condition is not None and condition.level is not None and defer_history:
+                    if not any(v.kind == condition.level and v.series for v in values):
+                        continue
+                elif condition is not None and not condition.matches(values):
                     continue
             occurrences = [
                 occurrence

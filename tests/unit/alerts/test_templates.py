@@ -147,3 +147,44 @@ def test_an_alert_from_a_teaser_says_so_and_links_the_page(kind: str) -> None:
     assert "teaser" in body.lower()
     assert "Talks resume" in body
     assert "https://wire.example/page" in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_change_alert_shows_both_figures_with_sources_and_times(kind: str) -> None:
+    """A change rule's alert shows this report and the one before, who said them, when, and the move."""
+    from datetime import UTC, datetime
+
+    from schemas import FigureChange, FigurePoint
+
+    change = FigureChange(
+        series="spread|commodity:urals|commodity:brent|USD|bbl",
+        level="spread",
+        commodity="commodity:urals",
+        benchmark="commodity:brent",
+        currency="USD",
+        unit="bbl",
+        current=FigurePoint(
+            value=21.6, at=datetime(2026, 11, 11, 8, 0, tzinfo=UTC), article_id="b", source="Desk B"
+        ),
+        reference=FigurePoint(
+            value=19.4,
+            at=datetime(2026, 11, 10, 9, 30, tzinfo=UTC),
+            article_id="a",
+            source="Desk A",
+            url="https://a.example/1",
+        ),
+        delta=2.2,
+        change_pct=11.34,
+    )
+    body = Templates().render(kind, notification(make_alert(change=change))).body
+    for expected in (
+        "urals vs brent spread",
+        "21.6 USD/bbl",
+        "Desk B",
+        "2026-11-11 08:00 UTC",
+        "19.4 USD/bbl",
+        "Desk A",
+        "2026-11-10 09:30 UTC",
+        "+2.20 USD/bbl (+11.3 %)",
+    ):
+        assert expected in body, (kind, expected, body)

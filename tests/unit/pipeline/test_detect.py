@@ -151,3 +151,33 @@ def test_a_page_arriving_after_its_teaser_stays_apart(detector: Detector) -> Non
     assert second.story is not None
     assert first.story.story_id != second.story.story_id
     assert second.teasers == ()
+
+
+def test_change_rules_are_sent_by_series(unit_settings: Settings) -> None:
+    """A change rule's detection is keyed by the series it reports, its condition left for later."""
+    from streams.rules import load_gazetteer
+
+    pack = json.dumps(
+        {
+            "rules": [
+                {
+                    "id": "urals-widens",
+                    "title": "Urals discount widens",
+                    "category": "commodity_price_move",
+                    "severity": "high",
+                    "query": "Urals",
+                    "extract": ["spread"],
+                    "where": "spread - previous(spread) >= 2",
+                }
+            ]
+        }
+    )
+    gazetteer = load_gazetteer(unit_settings.gazetteer_path)
+    rules = RuleSet.compile([load_pack_text(pack, name="t")], gazetteer=gazetteer)
+    detector = Detector(unit_settings, lambda: rules, clock=lambda: 1_000.0)
+    body = "The discount on Urals crude to Brent was 19.40 dollars per barrel on Monday."
+    outcome = detector.detect(record("u1", body, title="Urals"), origin="o")
+    assert outcome.detections == []
+    assert [key for key, _ in outcome.series] == ["spread|commodity:urals|commodity:brent|USD|bbl"]
+    quiet = detector.detect(record("u2", "Urals loadings were steady.", title="Urals"), origin="o")
+    assert quiet.series == []
