@@ -19,6 +19,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from alerts.grouping import Notification
 from schemas import Alert, Evidence, ExtractedValue, FigureChange, FigurePoint
+from schemas.alerts import SpikeFigures
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 BodyFormat = Literal["text", "markdown", "html"]
@@ -83,6 +84,27 @@ class ChangeView:
 
 
 @dataclass(frozen=True)
+class SpikeView:
+    """A spike alert's figures in words, and its top stories."""
+
+    summary: str
+    stories: tuple[tuple[str, str | None, int, int], ...]
+
+
+def spike_view(spike: SpikeFigures) -> SpikeView:
+    """Return the template view of a spike: count against baseline, and the top stories."""
+    usual = "this hour of the week" if spike.reference == "week" else "this hour of day"
+    summary = (
+        f"{spike.current} articles in the last {_window(spike.window_s)} on {spike.key}, "
+        f"usually {spike.baseline:g} at {usual} ({spike.slots} "
+        f"{'week' if spike.reference == 'week' else 'day'}{'s' if spike.slots != 1 else ''} "
+        f"back): x{spike.ratio:g}, {spike.sources} sources"
+    )
+    stories = tuple((s.title, s.url, s.articles, s.sources) for s in spike.top_stories)
+    return SpikeView(summary=summary, stories=stories)
+
+
+@dataclass(frozen=True)
 class AlertView:
     """One alert as a template shows it."""
 
@@ -100,6 +122,7 @@ class AlertView:
     evidence: tuple[EvidenceView, ...]
     link: str | None
     change: ChangeView | None = None
+    spike: SpikeView | None = None
 
 
 def highlight_segments(
@@ -200,6 +223,7 @@ def alert_view(alert: Alert) -> AlertView:
         evidence=tuple(_evidence_view(e) for e in alert.evidence),
         link=next((e.url for e in alert.evidence if e.url), None),
         change=change_view(alert.change) if alert.change else None,
+        spike=spike_view(alert.spike) if alert.spike else None,
     )
 
 

@@ -30,6 +30,36 @@ class Evidence(Message):
     snippet_highlights: tuple[tuple[int, int], ...] = ()
 
 
+class StoryCount(Message):
+    """One story of a spike: how many of the window's articles it has, from how many sources."""
+
+    story_id: str
+    title: str
+    url: str | None = None
+    articles: Annotated[int, Field(ge=1)]
+    sources: Annotated[int, Field(ge=1)]
+
+
+class SpikeFigures(Message):
+    """Why a spike alert fired: the window's count against its baseline.
+
+    ``baseline`` is the mean count of the same window ``slots`` weeks back
+    (``reference`` ``week``), or on the previous days while less than a week
+    is known (``day``). ``ratio`` is ``current`` over the baseline, a baseline
+    under one article counting as one.
+    """
+
+    key: str
+    window_s: float
+    current: Annotated[int, Field(ge=0)]
+    baseline: Annotated[float, Field(ge=0)]
+    ratio: Annotated[float, Field(ge=0)]
+    sources: Annotated[int, Field(ge=0)]
+    reference: Literal["week", "day"]
+    slots: Annotated[int, Field(ge=1)]
+    top_stories: tuple[StoryCount, ...] = ()
+
+
 class Alert(Message):
     """An alert on the alerts topic.
 
@@ -37,7 +67,8 @@ class Alert(Message):
     replay after a crash yields the same key, so receivers and the delivery
     ledger can drop repeats. ``is_update`` marks a re-notification of a story
     that changed materially (a new figure, more sources). ``change`` is the
-    comparison a change rule made (both figures, their sources and times).
+    comparison a change rule made (both figures, their sources and times);
+    ``spike`` the counts behind a spike alert.
     """
 
     schema_version: Literal[1] = ALERT_SCHEMA_VERSION
@@ -49,7 +80,7 @@ class Alert(Message):
     severity: Severity
     tags: tuple[str, ...] = ()
     story_id: str
-    policy: Literal["immediate", "threshold", "corroboration"] = "immediate"
+    policy: Literal["immediate", "threshold", "corroboration", "spike"] = "immediate"
     window_start: Timestamp | None = None
     evidence: tuple[Evidence, ...]
     entities: tuple[EntityMention, ...] = ()
@@ -59,6 +90,7 @@ class Alert(Message):
     is_update: bool = False
     created_at: Timestamp = Field(default_factory=utcnow)
     change: FigureChange | None = None
+    spike: SpikeFigures | None = None
 
     @property
     def headline(self) -> str:

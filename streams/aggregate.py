@@ -78,15 +78,19 @@ class Decision:
 def group_keys(detection: Detection, policy: AlertPolicy) -> list[str]:
     """Return the groups a detection counts in: its story, or each of its entities.
 
-    Only a threshold policy groups by anything but the story: by every entity
-    (``entity``), by entities of one kind (``entity:<kind>``) or by the
-    commodities its figures are bound to (``commodity``). A detection with no
+    Only a threshold or spike policy groups by anything but the story: by every
+    entity (``entity``), by entities of one kind (``entity:<kind>``) or by the
+    commodities its figures are bound to (``commodity``); a spike also by its
+    rule (``rule``) or category (``category:<name>``). A detection with no
     such entity falls back to its story.
     """
     groups: set[str] = set()
-    if policy.policy == "threshold" and policy.group_by == "commodity":
+    counted = policy.policy in ("threshold", "spike")
+    if policy.policy == "spike" and policy.group_by in ("rule", "category"):
+        return ["rule" if policy.group_by == "rule" else f"category:{detection.category}"]
+    if counted and policy.group_by == "commodity":
         groups = {f"entity:{value.commodity}" for value in detection.values if value.commodity}
-    elif policy.policy == "threshold" and policy.group_by.startswith("entity"):
+    elif counted and policy.group_by.startswith("entity"):
         _, _, kind = policy.group_by.partition(":")
         groups = {
             f"entity:{entity.id}"

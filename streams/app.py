@@ -11,8 +11,9 @@ environment). Three agents, each a thin shell around a pure function:
   :func:`streams.series.judge`, and sends those that hold to ``detections``
   keyed ``<rule id>|series:<series>``;
 - ``aggregate`` reads ``detections``, folds each into its group's state (a
-  table with a changelog) with :func:`streams.aggregate.decide`, and sends
-  alerts keyed by their idempotency key to ``alerts``.
+  table with a changelog) with :func:`streams.aggregate.decide` (or, for a
+  spike policy, :func:`streams.spikes.decide_spike`, another table), and
+  sends alerts keyed by their idempotency key to ``alerts``.
 
 Delivery is at least once. faust commits offsets every
 ``pipeline_commit_interval_s`` and flushes the producer first, so a record's
@@ -40,8 +41,9 @@ import faust
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from schemas import DeadLetter, Detection, InvalidRecordError, Settings
+from schemas import Alert, DeadLetter, Detection, InvalidRecordError, Settings
 from schemas.kafka import TopicSpec, client_options, ensure_topics, pipeline_topics
+from schemas.rules import RuleSpec
 from streams.aggregate import GroupState, decide, detection_key, split_detection_key
 from streams.detect import Detector, Outcome
 from streams.follower import follow_topic
@@ -49,6 +51,7 @@ from streams.metrics import PipelineMetrics
 from streams.rulebook import RuleBook
 from streams.rules import RuleSet
 from streams.series import SeriesState, judge
+from streams.spikes import SpikeRule, SpikeState, decide_spike
 from streams.stories import StoryEntry
 from streams.transport import use_rewinding_transport
 
@@ -163,6 +166,13 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     by_series = raw_topic(series_topic(settings).name)
     series_states = app.Table(
         "series-state",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        default=None,
+    )
+    spikes = app.Table(
+        "spike-counts",
         key_type=bytes,
         value_type=bytes,
         partitions=settings.partitions,
@@ -285,6 +295,34 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                     event, "aggregate", "compare_error", f"{type(exc).__name__}: {exc}", origin
                 )
 
+    def count_group(
+        key: bytes, found: Detection, spec: RuleSpec, group: str
+    ) -> tuple[tuple[Alert, ...], bool]:
+        stored = windows.get(key)
+        state = GroupState.model_validate_json(stored) if stored else GroupState()
+        decision = decide(state, found, spec.alert, group=group)
+        if not decision.replayed:
+            windows[key] = decision.state.model_dump_json().encode()
+        return decision.alerts, decision.replayed
+
+    def count_spike(
+        key: bytes, found: Detection, spec: RuleSpec, group: str
+    ) -> tuple[tuple[Alert, ...], bool]:
+        stored = spikes.get(key)
+        state = SpikeState.model_validate_json(stored) if stored else SpikeState()
+        rule = SpikeRule(
+            spec.id,
+            rulebook.current.version_of(spec.id),
+            spec.title,
+            spec.category,
+            spec.severity,
+            spec.tags,
+        )
+        decision = decide_spike(state, found, spec.alert, group=group, rule=rule)
+        if not decision.replayed:
+            spikes[key] = decision.state.model_dump_json().encode()
+        return decision.alerts, decision.replayed
+
     @app.agent(detections, concurrency=1)
     async def aggregate(stream: Any) -> None:
         await rulebook.ready.wait()
@@ -299,12 +337,9 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 if spec is None:
                     log.info("rule_gone", rule_id=rule_id, article_id=found.article_id)
                     continue
-                stored = windows.get(event.key)
-                state = GroupState.model_validate_json(stored) if stored else GroupState()
-                decision = decide(state, found, spec.alert, group=group)
-                if not decision.replayed:
-                    windows[event.key] = decision.state.model_dump_json().encode()
-                for alert in decision.alerts:
+                fold = count_spike if spec.alert.policy == "spike" else count_group
+                raised, replayed = fold(event.key, found, spec, group)
+                for alert in raised:
                     await send(alerts, alert.key.encode(), alert.model_dump_json().encode())
                     metrics.alerts.labels(
                         policy=alert.policy, update=str(alert.is_update).lower()
@@ -315,7 +350,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                         rule_id=rule_id,
                         article_id=found.article_id,
                         story_id=alert.story_id,
-                        replayed=decision.replayed,
+                        replayed=replayed,
                         partition=message.partition,
                         offset=message.offset,
                     )

@@ -157,7 +157,28 @@ class Detector:
                 continue
             for group in group_keys(detection, spec.alert):
                 keyed.append((detection_key(detection.rule_id, group), detection))
+        keyed.extend(_category_spike_counts(rules, keyed))
         return Outcome(article, story=story if is_new else None, detections=keyed, series=by_series)
+
+
+def _category_spike_counts(
+    rules: RuleSet, keyed: list[tuple[str, Detection]]
+) -> list[tuple[str, Detection]]:
+    """The article once for each spike rule counting its category that did not fire on it itself.
+
+    A spike ``group_by: category`` counts every article any rule of its
+    category fired on; the detection is the first of that category.
+    """
+    fired = {detection.rule_id for _, detection in keyed}
+    first: dict[str, Detection] = {}
+    for _, detection in keyed:
+        first.setdefault(detection.category, detection)
+    return [
+        (detection_key(spike, f"category:{category}"), detection)
+        for category, detection in first.items()
+        for spike in rules.category_spikes(category)
+        if spike not in fired
+    ]
 
 
 def _kept_apart(article: Article) -> frozenset[str]:

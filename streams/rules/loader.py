@@ -282,6 +282,14 @@ def change_rule_problems(rule: RuleSpec, level: str | None) -> list[tuple[tuple[
     if level is None:
         return []
     problems: list[tuple[tuple[str, ...], str]] = []
+    if rule.alert.policy == "spike":
+        return [
+            (
+                ("alert", "policy"),
+                f"alert.policy: a rule reading the history of {level} (previous, "
+                "change_pct_since) cannot count a spike; use another policy",
+            )
+        ]
     if rule.extract and level not in rule.extract:
         problems.append(
             (

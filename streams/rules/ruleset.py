@@ -123,6 +123,13 @@ class RuleSet:
         self._conditions = {
             rule.spec.id: rule.condition for rule in self._compiled if rule.condition is not None
         }
+        self._versions = {rule.spec.id: rule.version for rule in self._compiled}
+        spikes: dict[str, list[str]] = {}
+        for rule in self._compiled:
+            policy = rule.spec.alert
+            if policy.policy == "spike" and policy.group_by == "category":
+                spikes.setdefault(rule.spec.category, []).append(rule.spec.id)
+        self._category_spikes = {category: tuple(ids) for category, ids in spikes.items()}
         self._queries = tuple(queries)
         self._matcher = matcher
 
@@ -199,6 +206,14 @@ class RuleSet:
             matcher=matcher,
             gazetteer=gazetteer,
         )
+
+    def version_of(self, rule_id: str) -> str:
+        """The version of an enabled rule (:func:`rule_version`); "" when unknown."""
+        return self._versions.get(rule_id, "")
+
+    def category_spikes(self, category: str) -> tuple[str, ...]:
+        """The spike rules counting every article of ``category`` (``group_by: category``)."""
+        return self._category_spikes.get(category, ())
 
     def condition(self, rule_id: str) -> Condition | None:
         """The compiled ``where`` of an enabled rule; None when it has none (or is unknown)."""

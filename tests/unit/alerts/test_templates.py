@@ -188,3 +188,41 @@ def test_a_change_alert_shows_both_figures_with_sources_and_times(kind: str) -> 
         "+2.20 USD/bbl (+11.3 %)",
     ):
         assert expected in body, (kind, expected, body)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_spike_alert_shows_count_baseline_ratio_and_top_stories(kind: str) -> None:
+    """A spike alert says how many articles against how many usually, the ratio and the stories."""
+    from schemas.alerts import SpikeFigures, StoryCount
+
+    spike = SpikeFigures(
+        key="entity:country:PL",
+        window_s=3600,
+        current=12,
+        baseline=1.5,
+        ratio=8.0,
+        sources=4,
+        reference="week",
+        slots=3,
+        top_stories=(
+            StoryCount(story_id="s1", title="Drones over Rzeszow", articles=7, sources=3),
+            StoryCount(
+                story_id="s2",
+                title="Warsaw summons envoy",
+                url="https://x/2",
+                articles=5,
+                sources=2,
+            ),
+        ),
+    )
+    body = Templates().render(kind, notification(make_alert(policy="spike", spike=spike))).body
+    for expected in (
+        "12 articles in the last 60 minutes on entity:country:PL",
+        "usually 1.5 at this hour of the week (3 weeks back)",
+        "x8",
+        "4 sources",
+        "Drones over Rzeszow",
+        "7 articles, 3 sources",
+        "Warsaw summons envoy",
+    ):
+        assert expected in body, (kind, expected, body)

@@ -181,3 +181,42 @@ def test_change_rules_are_sent_by_series(unit_settings: Settings) -> None:
     assert [key for key, _ in outcome.series] == ["spread|commodity:urals|commodity:brent|USD|bbl"]
     quiet = detector.detect(record("u2", "Urals loadings were steady.", title="Urals"), origin="o")
     assert quiet.series == []
+
+
+def test_a_category_spike_counts_every_rule_of_its_category(unit_settings: Settings) -> None:
+    """A spike grouped by category counts an article any rule of its category fired on, once."""
+    pack = json.dumps(
+        {
+            "rules": [
+                {
+                    "id": "leak",
+                    "title": "Leak",
+                    "category": "energy",
+                    "severity": "high",
+                    "query": "leak*",
+                },
+                {
+                    "id": "valve",
+                    "title": "Valve",
+                    "category": "energy",
+                    "severity": "low",
+                    "query": "valve*",
+                },
+                {
+                    "id": "energy-spike",
+                    "title": "Energy news spike",
+                    "category": "energy",
+                    "severity": "high",
+                    "query": "outage",
+                    "alert": {"policy": "spike", "group_by": "category"},
+                },
+            ]
+        }
+    )
+    rules = RuleSet.compile([load_pack_text(pack, name="t")])
+    detector = Detector(unit_settings, lambda: rules, clock=lambda: 1_000.0)
+    outcome = detector.detect(record("s1", "A leak closed two valves."), origin="o")
+    keys = [key for key, _ in outcome.detections]
+    assert keys.count("energy-spike|category:energy") == 1
+    own = detector.detect(record("s2", "An outage after a leak."), origin="o")
+    assert [k for k, _ in own.detections].count("energy-spike|category:energy") == 1
