@@ -291,7 +291,12 @@ class Notifier:
             remaining = await self._drop_muted(notification)
             if not remaining:
                 return
-            notification = replace(notification, items=remaining)
+            known = frozenset(
+                item.alert.story_id
+                for item in remaining
+                if self._repeats.knows(receiver, item.alert.story_id)
+            )
+            notification = replace(notification, items=remaining, known_stories=known)
             kind = self._routes.receivers[receiver].template
             rendered = self._templates.render(kind, notification)
             keys = [item.alert.key for item in notification.items]
@@ -327,7 +332,7 @@ class Notifier:
             now = self._clock()
             for item in notification.items:
                 if outcome.ok:
-                    self._repeats.note(receiver, item.alert.story_id, now)
+                    self._repeats.note(receiver, item.alert.story_id, item.alert.rule_id, now)
                 self._claimed.discard((item.alert.key, receiver))
                 self._settle(item.origin)
             # Counted once recorded, so a metric never runs ahead of the ledger.
@@ -467,8 +472,9 @@ class Notifier:
 
     def _restored(self, delivery: Delivery) -> None:
         if delivery.status == "delivered":
+            rule_id = delivery.alert_key.partition("@")[0]  # keys are rule@version/...
             self._repeats.note(
-                delivery.receiver, delivery.story_id, delivery.recorded_at.timestamp()
+                delivery.receiver, delivery.story_id, rule_id, delivery.recorded_at.timestamp()
             )
 
     def _apply_silence(self, key: bytes | None, value: bytes | None) -> None:

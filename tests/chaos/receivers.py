@@ -3,10 +3,11 @@
 apprise hands a receiver a title and a rendered body, not alert keys. The
 harness's rules and articles are made to be recognisable in any template: a
 rule's title is ``Chaos watch <rule id>`` and an article's headline starts with
-its id, and every template shows an alert's rule title before its headline.
-So each rule title in a notification, paired with the first article id after
-it, is one alert it carried: a (rule id, article id) pair, which the oracle
-maps to the alert's key.
+its id, and every template shows an alert's rule title before the headlines
+of its story's articles (a digest line: the rule titles, then the headline).
+In the corpus a story is one article, so each rule title in a notification,
+paired with the first article id after it, is one alert it carried: a (rule
+id, article id) pair, which the oracle maps to the alert's key.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 Pure data, no Kafka and no web: :class:`Feed` keeps at most ``capacity``
 alerts ordered by creation time, :class:`AlertFilter` decides what a reader
-asked to see, and :func:`story_view` gathers the articles behind one story.
+asked to see, :func:`story_card` makes one card of everything the alerts of a
+story say (the feed shows one card per story, not one per alert), and
+:func:`story_view` gathers the articles behind one story.
 """
 
 from __future__ import annotations
@@ -122,6 +124,7 @@ class Feed:
         self._entries: list[FeedEntry] = []
         self._keys: list[tuple[float, str]] = []
         self._by_key: dict[str, FeedEntry] = {}
+        self._by_story: dict[str, list[FeedEntry]] = {}
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -138,10 +141,16 @@ class Feed:
         self._keys.insert(index, key)
         self._entries.insert(index, entry)
         self._by_key[alert.key] = entry
+        story = self._by_story.setdefault(alert.story_id, [])
+        story.insert(bisect.bisect([e.sort_key for e in story], key), entry)
         while len(self._entries) > self.capacity:
             self._keys.pop(0)
             dropped = self._entries.pop(0)
             del self._by_key[dropped.alert.key]
+            left = self._by_story[dropped.alert.story_id]
+            left.remove(dropped)
+            if not left:
+                del self._by_story[dropped.alert.story_id]
         return entry
 
     def newest(self, where: AlertFilter = AlertFilter()) -> Iterator[FeedEntry]:
@@ -150,7 +159,28 @@ class Feed:
 
     def story(self, story_id: str) -> list[Alert]:
         """Return the alerts of ``story_id`` in the feed, newest first."""
-        return [e.alert for e in reversed(self._entries) if e.alert.story_id == story_id]
+        return [e.alert for e in reversed(self._by_story.get(story_id, []))]
+
+    def story_entries(self, story_id: str) -> list[FeedEntry]:
+        """Return the entries of ``story_id``, oldest first."""
+        return list(self._by_story.get(story_id, []))
+
+    def stories(self, where: AlertFilter = AlertFilter()) -> Iterator[list[FeedEntry]]:
+        """Yield the stories with an alert passing ``where``, latest alert first (oldest first within)."""
+        seen: set[str] = set()
+        for entry in reversed(self._entries):
+            story_id = entry.alert.story_id
+            if story_id in seen:
+                continue
+            seen.add(story_id)
+            entries = self._by_story[story_id]
+            if any(where.matches(e) for e in entries):
+                yield entries
+
+    @property
+    def story_count(self) -> int:
+        """How many stories the alerts in memory belong to."""
+        return len(self._by_story)
 
     def facets(self) -> dict[str, Any]:
         """Return the categories and entities present, to offer as filter choices.
@@ -194,6 +224,61 @@ def story_values(alerts: list[Alert]) -> list[ExtractedValue]:
                 seen.add(identity)
                 values.append(value)
     return values
+
+
+def story_card(entries: list[FeedEntry]) -> dict[str, Any]:
+    """Return the JSON of one story's card: every rule that fired on it, its sources over time.
+
+    ``entries`` are the story's alerts, oldest first. An alert is marked as an
+    update when it is one (a new figure, more sources) or when it brought an
+    article the story's earlier alerts did not have: three rules firing on
+    one article are one event, a later article is news about the story.
+    """
+    alerts = [entry.alert for entry in entries]
+    first, last = alerts[0], alerts[-1]
+    seen: set[str] = set()
+    rows = []
+    for alert, entry in zip(alerts, entries, strict=True):
+        articles = {e.article_id for e in alert.evidence}
+        rows.append(
+            {
+                **{
+                    name: entry.view[name]
+                    for name in ("key", "rule_id", "rule_title", "category", "severity")
+                },
+                **{name: entry.view[name] for name in ("policy", "created_at", "change", "spike")},
+                "update": alert.is_update or (bool(seen) and not articles <= seen),
+            }
+        )
+        seen |= articles
+    sources = story_articles(alerts)
+    quoted = next((e for e in reversed(alerts) if e.evidence and e.evidence[0].snippet), last)
+    evidence = quoted.evidence[0] if quoted.evidence else None
+    names: dict[str, str] = {}
+    for alert in alerts:
+        for entity in alert.entities:
+            names.setdefault(entity.id, entity.name)
+    return {
+        "story_id": first.story_id,
+        "headline": first.headline,
+        "severity": max((a.severity for a in alerts), key=lambda s: s.rank).value,
+        "categories": list(dict.fromkeys(a.category for a in alerts)),
+        "first_at": first.created_at.isoformat(),
+        "updated_at": max(a.created_at for a in alerts).isoformat(),
+        "alerts": rows,
+        "updates": sum(row["update"] for row in rows),
+        "sources": [
+            e.model_dump(mode="json", exclude={"snippet", "snippet_highlights"}) for e in sources
+        ],
+        "article_count": max(len(sources), max(a.article_count for a in alerts)),
+        "source_count": max(
+            len({e.source.casefold() for e in sources}), max(a.source_count for a in alerts)
+        ),
+        "snippet": evidence.snippet if evidence else "",
+        "snippet_highlights": list(evidence.snippet_highlights) if evidence else [],
+        "entities": [{"id": i, "name": n} for i, n in names.items()],
+        "values": [v.model_dump(mode="json") for v in story_values(alerts)],
+    }
 
 
 def story_view(story_id: str, alerts: list[Alert]) -> dict[str, Any]:

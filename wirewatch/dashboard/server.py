@@ -116,7 +116,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         BrokerError: Kafka cannot be reached or a topic cannot be read.
     """
     hub = Hub()
-    state = DashboardState(settings, on_new_alert=hub.publish_alert)
+    state = DashboardState(settings, on_new_alert=hub.publish_story)
     app = create_app(settings, state, hub, write_silence=partial(write_silence, settings))
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

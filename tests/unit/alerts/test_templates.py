@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from alerts.grouping import Notification, Pending
 from alerts.routing import Route
-from alerts.templates import KINDS, Templates, highlight_segments
+from alerts.templates import KINDS, Templates
+from alerts.views import highlight_segments
 from schemas import Alert, Evidence
 from tests.unit.alerts.factories import make_alert
 
@@ -48,11 +49,11 @@ def test_single_alert_renders_everything(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_group_lists_every_alert(kind: str) -> None:
-    """A group of alerts is titled with its count and lists each headline."""
+def test_group_lists_every_story(kind: str) -> None:
+    """A group of alerts on five stories is titled with the count and lists each headline."""
     alerts = [make_alert() for _ in range(5)]
     rendered = Templates().render(kind, notification(*alerts))
-    assert rendered.title == "[HIGH] 5 alerts: sanctions"
+    assert rendered.title == "[HIGH] 5 stories: sanctions"
     for alert in alerts:
         assert alert.headline in rendered.body
 
@@ -226,3 +227,58 @@ def test_a_spike_alert_shows_count_baseline_ratio_and_top_stories(kind: str) -> 
         "Warsaw summons envoy",
     ):
         assert expected in body, (kind, expected, body)
+
+
+def on_story(category: str, rule: str, minutes: int, **fields: object) -> Alert:
+    """An alert of rule ``rule`` on story s1, its article published at 09:``minutes``."""
+    from datetime import UTC, datetime
+
+    return make_alert(
+        story_id="s1",
+        category=category,
+        rule_id=rule,
+        rule_title=f"Rule {rule}",
+        evidence=(
+            Evidence(
+                article_id=f"a{minutes}",
+                source=f"Desk {minutes}",
+                title=f"Report {minutes}",
+                url=f"https://news.example/{minutes}",
+                published_at=datetime(2026, 11, 10, 9, minutes, tzinfo=UTC),
+            ),
+        ),
+        **fields,
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_one_story_is_one_card_with_every_rule(kind: str) -> None:
+    """Three rules firing on one story make one story listing each rule, category and source."""
+    alerts = [
+        on_story("airspace_violation", "drones", 5),
+        on_story("military_offensive", "offensive", 5),
+        on_story("peace_talks", "talks", 30, is_update=True),
+    ]
+    rendered = Templates().render(kind, notification(*alerts))
+    body = rendered.body
+    assert rendered.title == f"[HIGH] Update: {alerts[0].headline}"
+    assert body.count(alerts[0].headline) == 2  # the headline, and its article among the sources
+    for expected in ("Rule drones", "Rule offensive", "Rule talks", "airspace_violation"):
+        assert expected in body, (kind, expected, body)
+    assert "military_offensive" in body
+    assert "peace_talks" in body
+    assert body.index("Desk 5") < body.index("Desk 30")
+    assert "2026-11-10 09:05 UTC" in body
+    assert "update" in body.lower()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_story_the_receiver_knows_is_an_update(kind: str) -> None:
+    """A new rule on a story already notified to the receiver is shown as an update of it."""
+    from dataclasses import replace
+
+    alert = on_story("sanctions", "visa", 5)
+    fresh = Templates().render(kind, notification(alert))
+    known = Templates().render(kind, replace(notification(alert), known_stories=frozenset({"s1"})))
+    assert not fresh.title.startswith("[HIGH] Update:")
+    assert known.title == f"[HIGH] Update: {alert.headline}"

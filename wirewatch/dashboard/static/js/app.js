@@ -18,8 +18,8 @@ const silences = new Silences(document.getElementById("silences"));
 const story = new StoryView(document.getElementById("story"));
 new Playground(document.getElementById("playground"));
 const feed = new Feed(document.getElementById("alerts"), document.getElementById("feed-count"), {
-  onStory: (alert) => story.open(alert),
-  onSilence: (alert) => silences.prefill(alert),
+  onStory: (card) => story.open(card),
+  onSilence: (rule) => silences.prefill(rule),
 });
 
 let source = null;
@@ -45,7 +45,7 @@ function connect() {
   source.addEventListener("open", () => setConnection("live", "Live"));
   source.addEventListener("error", () => setConnection("down", "Reconnecting…"));
   source.addEventListener("feed", (event) => feed.snapshot(JSON.parse(event.data)));
-  source.addEventListener("alert", (event) => feed.add(JSON.parse(event.data)));
+  source.addEventListener("story", (event) => feed.update(JSON.parse(event.data)));
   source.addEventListener("status", (event) => render(JSON.parse(event.data)));
 }
 
@@ -62,7 +62,7 @@ function keepOptions(select, values, label) {
 function render(status) {
   health.render(status);
   silences.render(status.silences);
-  feed.total = status.alerts_total;
+  feed.total = status.stories_total;
   feed.count();
   keepOptions(filters.elements.category, status.facets.categories, (c) => c.replaceAll("_", " "));
   document.getElementById("entity-choices").replaceChildren(
