@@ -91,6 +91,26 @@ def test_one_card_per_story_with_every_rule_and_its_updates(
     monitor.screenshot(page, "desk-story-card")
 
 
+def test_an_alert_from_a_teaser_links_the_page_it_was_read_on(
+    page: Page, monitor: Monitor, console: Console
+) -> None:
+    """A teaser closing a page alerts on its own card, which names and links the page."""
+    port = unique("Gdynia")
+    body = (
+        f"The harbour master of {port} reopened the northern basin on Monday.\n"
+        f"Pipeline leak closes the {port} oil terminal\nFerry timetables change next week"
+    )
+    record = article(f"page-{port}", f"Harbour reopens at {port}", body, "Coast Post")
+    record["url"] = f"https://coast.example/{port}"
+    monitor.produce(record)
+    teaser = card(page, f"Pipeline leak closes the {port}")
+    expect(teaser).to_be_visible(timeout=20 * SECONDS)
+    note = teaser.locator(".teaser-note")
+    expect(note).to_contain_text(f"teaser read on Harbour reopens at {port}")
+    expect(note.get_by_role("link")).to_have_attribute("href", f"https://coast.example/{port}")
+    monitor.screenshot(page, "desk-teaser")
+
+
 def test_filters_narrow_the_feed(page: Page, monitor: Monitor, console: Console) -> None:
     """The category and text filters keep only the stories with a matching alert, and survive a reload."""
     field = unique("Orlen")
