@@ -210,8 +210,7 @@ def _block_start(
         text = lines[window[position]]
         if not _teaser_shaped(text):
             break
-        if "http" in text:
-            text = _without_url(text).text
+        text = _without_url(text).text
         shaped = not text.endswith(SENTENCE_END) or _title_case(text)
         if not shaped:
             if folded_lead is None:
@@ -263,7 +262,7 @@ def _title_case(text: str) -> bool:
 
 def _without_url(text: str) -> Teaser:
     """The line without a URL closing it (``Headline https://...``), and that URL."""
-    found = _TRAILING_URL.match(text)
+    found = _TRAILING_URL.match(text) if "http" in text else None
     return Teaser(text=found.group(1), url=found.group(2)) if found else Teaser(text=text)
 
 
