@@ -12,6 +12,11 @@ Decisions a producer in another language needs to know:
   ``article`` are ``body``; ``link`` is ``url``; ``guid`` is ``id``;
   ``lang`` is ``language``; ``published``, ``date``, ``pubDate`` and
   ``datetime`` are ``published_at``. Any other field is kept in ``meta``.
+* Language: a record without ``language`` has it identified from its text
+  (:mod:`schemas.languages`); the guess and its confidence are kept in
+  ``language_detection``, and the language is ``unknown`` when the guess is
+  not trusted. A record that carries both (an article produced by Wirewatch)
+  keeps them, so the worker does not identify it again.
 * Times: ISO 8601 strings, RFC 2822 strings (RSS ``pubDate``) and Unix
   epoch numbers (seconds; milliseconds when larger than 10^11). A time
   without a zone is taken as UTC: wire feeds and scrapers mostly send UTC,
@@ -35,8 +40,9 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
-from schemas.articles import Article, normalize_line
+from schemas.articles import Article, normalize_line, normalize_text
 from schemas.errors import InvalidRecordError
+from schemas.languages import identify_language, sample_of
 from schemas.teasers import split_teasers
 
 MAX_META_DEPTH = 32
@@ -50,6 +56,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "summary": ("summary", "standfirst", "description", "subtitle", "lede"),
     "body": ("body", "text", "content", "article"),
     "language": ("language", "lang"),
+    "language_detection": ("language_detection",),
     "published_at": ("published_at", "published", "date", "pubDate", "datetime"),
     "received_at": ("received_at",),
     "kind": ("kind",),
@@ -416,6 +423,12 @@ def _build(
     language = _text(values, "language")
     if language is not None and language.strip():
         fields["language"] = language
+        if "language_detection" in values:
+            fields["language_detection"] = values["language_detection"]
+    else:
+        sample = sample_of(title, fields["summary"], body)
+        fields["language"], guess, confidence = identify_language(normalize_text(sample))
+        fields["language_detection"] = {"language": guess, "confidence": confidence}
     try:
         article = Article(**fields)
     except ValidationError as exc:

@@ -93,11 +93,26 @@ class PageRef(Message):
     title: str | None = None
 
 
+class LanguageDetection(Message):
+    """What language identification made of an article whose record gave no language.
+
+    ``language`` is the identifier's best guess, kept even when it was not
+    trusted (then the article's own ``language`` is ``unknown``);
+    ``confidence`` is its probability, from 0 to 1.
+    """
+
+    language: Annotated[str, Field(min_length=2, max_length=16)]
+    confidence: Annotated[float, Field(ge=0, le=1)]
+
+
 class Article(Message):
     """One news article, as it travels on the articles topic.
 
     ``id`` is stable: the same article produced twice has the same id and the
     same Kafka key. ``meta`` keeps any extra fields the input record carried.
+    ``language`` is the record's own tag, else the identified language, else
+    ``unknown``; ``language_detection`` says how it was identified (None when
+    the record gave it).
 
     A ``teaser`` is a headline-only article (``body`` empty): one of the
     related headlines a page closes with, split off the page at ingest
@@ -111,7 +126,8 @@ class Article(Message):
     title: Annotated[str, Field(min_length=1, max_length=2_000)]
     summary: str | None = None
     body: str
-    language: Annotated[str, Field(min_length=2, max_length=16)] = "en"
+    language: Annotated[str, Field(min_length=2, max_length=16)] = "unknown"
+    language_detection: LanguageDetection | None = None
     published_at: Timestamp | None = None
     received_at: Timestamp = Field(default_factory=utcnow)
     meta: dict[str, JsonValue] = Field(default_factory=dict)

@@ -318,6 +318,7 @@ def split_teasers(article: Article, *, links: Mapping[str, str] | None = None) -
                 summary=None,
                 body="",
                 language=article.language,
+                language_detection=article.language_detection,
                 published_at=article.published_at,
                 received_at=article.received_at,
                 meta={},

@@ -34,7 +34,7 @@ from schemas.articles import Article
 from schemas.common import Span, TextField
 from schemas.detections import EntityMention
 from schemas.errors import ConfigError
-from streams.rules.text import fold
+from streams.rules.text import Offsets, fold, fold_with_offsets
 
 KINDS = ("country", "org", "person", "place", "commodity")
 _ENTITY_ID = re.compile(r"^(country|org|person|place|commodity):[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -186,7 +186,7 @@ class Gazetteer:
         """Leftmost-longest whole-word ``(start, end, entity)`` matches, ``not`` phrases removed."""
         if not self.entities:
             return []
-        folded = folded_text(text)
+        folded, original = folded_text(text)
         size = len(folded)
         # (start, -end, entity): sorting puts the leftmost, then longest, first.
         candidates: list[tuple[int, int, int]] = []
@@ -202,7 +202,9 @@ class Gazetteer:
                     while stop < size and folded[stop].isalnum():
                         stop += 1
                     candidates.append((start, -stop, alias.entity))
-                elif whole_word and (alias.cased is None or text[start:end] == alias.cased):
+                elif whole_word and (
+                    alias.cased is None or _cased(text, original, start, end, alias.cased)
+                ):
                     candidates.append((start, -end, alias.entity))
         candidates.sort()
         chosen: list[tuple[int, int, int]] = []
@@ -212,7 +214,16 @@ class Gazetteer:
                 last_end = -negative_end
                 if entity != _NEGATIVE:
                     chosen.append((start, last_end, entity))
-        return chosen
+        if original is None:
+            return chosen
+        return [(original.start(s), original.end(e), entity) for s, e, entity in chosen]
+
+
+def _cased(text: str, original: Offsets | None, start: int, end: int, cased: str) -> bool:
+    """True when the folded match ``[start, end)`` is written exactly ``cased`` in ``text``."""
+    if original is not None:
+        start, end = original.start(start), original.end(end)
+    return text[start:end] == cased
 
 
 def load_gazetteer(directory: Path) -> Gazetteer | None:
@@ -225,14 +236,14 @@ def load_gazetteer(directory: Path) -> Gazetteer | None:
 
 
 @lru_cache(maxsize=32)
-def folded_text(text: str) -> str:
-    """:func:`~streams.rules.text.fold`, remembered for the last few texts.
+def folded_text(text: str) -> tuple[str, Offsets | None]:
+    """:func:`~streams.rules.text.fold_with_offsets`, remembered for the last few texts.
 
     The gazetteer and the number extractors read the same article fields one
     after the other; folding a 3 KB text with non-ASCII characters costs more
     than either of them, so they share the result.
     """
-    return fold(text)
+    return fold_with_offsets(text)
 
 
 def _spellings(aliases: list[tuple[str, bool, bool]]) -> Iterator[tuple[str, bool, bool]]:

@@ -33,7 +33,8 @@ import re2
 
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
-from streams.rules.text import fold
+from streams.rules.stems import StemIndex, StemTerm
+from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
 from streams.rules.words import Respacer, word_spans, word_text
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
@@ -87,6 +88,8 @@ class CompiledTerm:
     words: int
     label: str
     regex: re2._Regexp | None = None
+    stem: tuple[str, ...] | None = None
+    """The words of a ``~`` term as written, lower-cased: what the stemmers read."""
 
 
 # --- per-article state --------------------------------------------------------------
@@ -143,10 +146,24 @@ class ArticleScan:
         self._hits: list[tuple[int, int]] = list(matcher.automaton.iter(self.stream))
         self._hit_terms: list[int] | None = None
         self.present: set[int] = set(map(_TERM, self._hits))
-        self.folded: dict[int, str] = {}
+        self.folded: dict[int, tuple[str, Offsets | None]] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
+        if matcher.stems is not None:
+            self._find_stems(matcher.stems)
+
+    def _find_stems(self, stems: StemIndex) -> None:
+        """Add the ``~`` terms that match (found by the stem index, not the automaton)."""
+        fields = []
+        for (bit, first, _), (_, _, spaced) in zip(self.field_ranges, self._segments, strict=True):
+            starts, ends = self.token_spans(bit)
+            text = self.article.text_of(BIT_FIELDS[bit])
+            fields.append((bit, first, spaced.split(), list(zip(starts, ends, strict=True)), text))
+        language = self.article.language.split("-")[0].lower()
+        found = stems.find(language, fields)
+        self._occurrences.update(found)
+        self.present.update(found)
 
     def token_spans(self, bit: int) -> tuple[list[int], list[int]]:
         """Return the start and end offsets of every word of field ``bit``, in its text."""
@@ -216,7 +233,9 @@ class ArticleScan:
             bit, base = segment[0], segment[1]
             respacer = self._respacers.get(bit)
             if respacer is None:
-                respacer = self._respacers[bit] = Respacer(segment[2])
+                respacer = self._respacers[bit] = Respacer(
+                    segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
+                )
             found.append(
                 (
                     bit,
@@ -233,14 +252,19 @@ class ArticleScan:
         assert term.regex is not None
         found: list[Occurrence] = []
         for bit, first, count in self.field_ranges:
-            folded = self.folded.get(bit)
-            if folded is None:
-                folded = self.folded[bit] = fold(self.article.text_of(BIT_FIELDS[bit]))
+            folding = self.folded.get(bit)
+            if folding is None:
+                folding = self.folded[bit] = fold_with_offsets(
+                    self.article.text_of(BIT_FIELDS[bit])
+                )
+            folded, original = folding
             starts: list[int] | None = None
             for match in term.regex.finditer(folded):
                 start, end = match.start(), match.end()
                 if start == end:
                     continue
+                if original is not None:
+                    start, end = original.start(start), original.end(end)
                 if starts is None:
                     starts = self.token_spans(bit)[0]
                 low = max(bisect_right(starts, start) - 1, 0)
@@ -315,6 +339,12 @@ class _RegexEval(_TermEval):
 
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
         return self.witness(scan, mask)
+
+
+class _StemEval(_RegexEval):
+    """A ``~`` term: its occurrences come from the stem index, found when the article is scanned."""
+
+    __slots__ = ()
 
 
 class _TermSetEval(_Eval):
@@ -552,6 +582,7 @@ class Matcher:
     anchor_terms: frozenset[int]
     others: tuple[tuple[frozenset[int], ...], ...]
     always: tuple[int, ...]
+    stems: StemIndex | None = None
 
     @classmethod
     def build(cls, trees: Sequence[Node]) -> Matcher:
@@ -564,12 +595,13 @@ class Matcher:
         queries = [builder.query(i, tree) for i, tree in enumerate(trees)]
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for term in builder.terms:
-            if term.regex is None:
+            if term.regex is None and term.stem is None:
                 automaton.add_word(term.key, term.id)
         if len(automaton) == 0:
             # an empty automaton cannot be built; a key no word stream contains
             automaton.add_word("\x00", -1)
         automaton.make_automaton()
+        stem_terms = [StemTerm(t.id, t.stem) for t in builder.terms if t.stem is not None]
         anchors: dict[int, list[int]] = {}
         always: list[int] = []
         for query in queries:
@@ -588,6 +620,7 @@ class Matcher:
             anchor_terms=frozenset(anchors),
             others=tuple(query.clauses[1:] for query in queries),
             always=tuple(always),
+            stems=StemIndex(stem_terms) if stem_terms else None,
         )
 
     def scan(self, article: Article) -> ArticleScan:
@@ -646,19 +679,26 @@ class _Builder:
                 f"regex:{node.pattern}",
                 lambda i: CompiledTerm(i, f"regex:{node.pattern}", 0, f"/{node.pattern}/", regex),
             )
+        if node.stem:
+            stem_key = "~" + " ".join(node.words)
+            written = word_spans(node.source)
+            stem = tuple(node.source[s:e].lower() for s, e in zip(*written, strict=True))
+            return self.term_id(
+                stem_key, lambda i: CompiledTerm(i, stem_key, len(node.words), stem_key, stem=stem)
+            )
         key = " " + " ".join(node.words) + ("" if node.prefix else " ")
         label = " ".join(node.words) + ("*" if node.prefix else "")
         return self.term_id(key, lambda i: CompiledTerm(i, key, len(node.words), label))
 
     def compile(self, node: Node) -> _Eval:
         if isinstance(node, Term):
-            return _TermEval(self.leaf(node))
+            return _StemEval(self.leaf(node)) if node.stem else _TermEval(self.leaf(node))
         if isinstance(node, Regex):
             return _RegexEval(self.leaf(node))
         if isinstance(node, And):
             return _AndEval([self.compile(op) for op in node.operands])
         if isinstance(node, Or):
-            if all(isinstance(op, Term) for op in node.operands):
+            if all(isinstance(op, Term) and not op.stem for op in node.operands):
                 return _TermSetEval([self.leaf(op) for op in node.operands if isinstance(op, Term)])
             return _OrEval([self.compile(op) for op in node.operands])
         if isinstance(node, Not):

@@ -57,6 +57,7 @@ from schemas.articles import Article
 from schemas.common import Span, TextField
 from schemas.detections import EntityMention, ExtractedValue
 from streams.rules.entities import folded_text
+from streams.rules.text import Offsets
 
 _FIELDS = (TextField.TITLE, TextField.SUMMARY, TextField.BODY)
 
@@ -101,18 +102,24 @@ def _words(*words: str) -> str:
     return "|".join(sorted(words, key=len, reverse=True))
 
 
-# An amount: 4,400 / 4,400.50 / 19.40 / 19,40 (a decimal comma, as in Russian).
-_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
-_CUR_BEFORE = _words(r"us\$", r"\$", "€", "£", "₽", "usd", "eur", "gbp", "rub", "cny", "uah")
+# An amount: 4,400 / 4,400.50 / 19.40 / 19,40 (a decimal comma, as in most of Europe) /
+# 1.250,50 and 1.250.000 (thousands with dots, as in German, Spanish and Polish).
+_NUM = (
+    r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d{1,3}(?:\.\d{3})+,\d+|\d{1,3}(?:\.\d{3}){2,}|\d+(?:[.,]\d+)?"
+)
+_CUR_BEFORE = _words(r"us\$", r"\$", "€", "£", "₽", "usd", "eur", "gbp", "rub", "cny", "uah", "pln")
 _CUR_AFTER = _words(
     "dollars", "dollar", "usd", "euros", "euro", "eur", "gbp", "roubles", "rouble",
     "rubles", "ruble", "rub", "yuan", "cny", "uah", "hryvnias", "hryvnia",
     r"долл[@L]*\.?", r"долар[@L]*", "евро", "євро", r"руб[@L]*\.?", r"юан[@L]*",
     r"грн\.?", r"гривн[@L]*", r"гривен[@L]*",
+    r"dolar[@L]*", "rubel", r"rubl[@L]*", "zl", r"zlot[@L]*", "pln", r"yuan[@L]*",
 )  # fmt: skip
 _MULTIPLIER = _words(
-    "bn", "billion", "mln", "million", "trillion", "tn", "thousand", "млрд", "млн", "трлн"
-)
+    "bn", "billion", "mln", "million", "trillion", "tn", "thousand", "млрд", "млн", "трлн",
+    "mrd", "mio", "md", "mld", "tys", "mil", r"milliard[@L]*", r"million[@L]*", r"miliard[@L]*",
+    r"milion[@L]*", r"millon[@L]*", r"billion[@L]*", r"тысяч[@L]*", r"тисяч[@L]*",
+)  # fmt: skip
 _UNIT = _words(
     "bbl", "barrels", "barrel", r"баррел[@L]*", r"барел[@L]*",
     "troy ounces", "troy ounce", "ounces", "ounce", "oz", r"унци[@L]*",
@@ -123,6 +130,10 @@ _UNIT = _words(
     "pounds", "pound", "lbs", "lb", "litres", "litre", "liters", "liter",
     "thousand cubic metres", "thousand cubic meters", "1,000 cubic metres",
     "1,000 cubic meters", "tcm", "тысячу кубометров", "тисячу кубометрів",
+    "baril", "barril", r"barylk[@L]*", "fass",
+    r"megawattstunde[@L]*", r"megawattheure[@L]*", r"megavatios? hora", r"megawatogodzin[@L]*",
+    r"feinunze[@L]*", r"unze[@L]*", "once", r"onzas?", r"uncj[@L]*",
+    r"toneladas?", "tone", "tony", r"litr[@L]*",
 )  # fmt: skip
 _UNIT_CODES = {
     "bbl": "bbl", "barrel": "bbl", "баррел": "bbl", "барел": "bbl",
@@ -133,6 +144,10 @@ _UNIT_CODES = {
     "bushel": "bu", "bu": "bu", "gallon": "gal", "gal": "gal",
     "pound": "lb", "lb": "lb", "lbs": "lb", "litre": "l", "liter": "l",
     "thousand": "tcm", "1,000": "tcm", "tcm": "tcm", "тысячу": "tcm", "тисячу": "tcm",
+    "baril": "bbl", "barril": "bbl", "barylk": "bbl", "fass": "bbl",
+    "megawattstunde": "MWh", "megawattheure": "MWh", "megavatio": "MWh", "megawatogodzin": "MWh",
+    "feinunze": "oz", "unze": "oz", "once": "oz", "onza": "oz", "uncj": "oz", "tonelada": "t",
+    "litr": "l",
 }  # fmt: skip
 _CURRENCY_CODES = {
     "us$": "USD", "$": "USD", "usd": "USD", "dollar": "USD", "долл": "USD", "долар": "USD",
@@ -141,6 +156,7 @@ _CURRENCY_CODES = {
     "₽": "RUB", "rub": "RUB", "rouble": "RUB", "ruble": "RUB", "руб": "RUB",
     "cny": "CNY", "yuan": "CNY", "юан": "CNY",
     "uah": "UAH", "hryvnia": "UAH", "грн": "UAH", "гривн": "UAH", "гривен": "UAH",
+    "dolar": "USD", "rubel": "RUB", "rubl": "RUB", "zl": "PLN", "zlot": "PLN", "pln": "PLN",
 }  # fmt: skip
 
 # Every quantifier below is a single character class or a bounded repeat of
@@ -150,11 +166,13 @@ _MONEY = _compile(
     rf"(?:^|[^@L0-9])(?:"
     rf"(?P<cur1>{_CUR_BEFORE})\s?(?P<num1>{_NUM})(?:\s?(?P<mult1>{_MULTIPLIER}))?"
     rf"|(?P<num2>{_NUM})\s?(?:(?P<mult2>{_MULTIPLIER})\s)?(?P<cur2>{_CUR_AFTER}))"
-    rf"(?:(?:\s?/\s?|\s(?:per|an?|each|за)\s)(?P<unit>{_UNIT}))?"
+    rf"(?:(?:\s?/\s?|\s(?:per|an?|each|за|je|pro|le|la|par|por|el|za)\s|\sl'|\sthe\s)"
+    rf"(?P<unit>{_UNIT}))?"
 )
 _PERCENT = _compile(
     r"(?:^|[^@L0-9.,+\-−])(?P<sign>[+\-−])?(?P<num>\d+(?:[.,]\d+)?)\s?"
-    r"(?P<pct>%|percent|per cent|pct|процент[@L]*|проц\.|відсот[@L]*)"
+    r"(?P<pct>%|percent|per cent|pct|процент[@L]*|проц\.|відсот[@L]*|prozent|pour cent"
+    r"|pourcent|por ciento|procent[@L]*|proc\.?|pkt proc\.?)"
 )
 _UP = (
     "rose", "rise", "rises", "rising", "risen", "up", "gained", "gain", "gains", "gaining",
@@ -164,7 +182,14 @@ _UP = (
     "increases", "higher", "spiked", "spike", "rebounded", "rebound", "firmed", "strengthened",
     r"вырос[@L]*", r"подорожал[@L]*", r"повысил[@L]*", r"прибавил[@L]*",
     r"подскочил[@L]*", r"рост[@L]*", r"зрос[@L]*", "зріс", r"подорожчал[@L]*",
-    r"підвищил[@L]*", r"додал[@L]*", r"підскочил[@L]*",
+    r"підвищил[@L]*", r"додал[@L]*", r"підскочил[@L]*", r"подорожча[@L]*", r"підвищи[@L]*",
+    "додав", r"підскочи[@L]*", "виріс",
+    # de, fr, es, pl (folded: no accents)
+    r"gestiegen", "stieg", "steigt", "zugelegt", r"legte[@L]* zu", r"kletter[@L]*", "sprang",
+    r"verteuer[@L]*", r"erhoht[@L]*", r"anstieg[@L]*",
+    "hausse", r"grimp[@L]*", "bondi", r"progress[@L]*", "gagne", "gagnant", r"augment[@L]*",
+    "monte", "sube", "subio", "subieron", r"aumento[@L]*", "gano", "avanzo", "repunto", "alza",
+    r"wzrosl[@L]*", r"wzrost[@L]*", r"podrozal[@L]*", r"zyskal[@L]*", r"skoczyl[@L]*",
 )  # fmt: skip
 _DOWN = (
     "fell", "fall", "falls", "falling", "fallen", "down", "dropped", "drop", "drops",
@@ -175,7 +200,13 @@ _DOWN = (
     "decrease", "lower", "crashed", "crash", "shed", "sheds", "weakened", "slipped", "slip",
     r"упал[@L]*", r"подешевел[@L]*", r"снизил[@L]*", r"опустил[@L]*", r"потерял[@L]*",
     r"обвалил[@L]*", r"падени[@L]*", r"снижени[@L]*", r"впал[@L]*", r"подешевшал[@L]*",
-    r"знизил[@L]*", r"втратил[@L]*", r"падінн[@L]*", r"зниженн[@L]*",
+    r"знизил[@L]*", r"втратил[@L]*", r"падінн[@L]*", r"зниженн[@L]*", r"подешевша[@L]*",
+    "впав", r"знизи[@L]*", r"втрати[@L]*",
+    "fiel", "gefallen", "sank", "gesunken", "verlor", r"verbillig[@L]*", "gab nach",
+    r"rutscht[@L]*", "brach ein", "eingebrochen",
+    "baisse", "recul", "recule", "chute", r"perdu", "cede", r"plonge", "glisse",
+    "bajo", "bajaron", "cayo", "cae", "cayeron", "perdio", "retrocedio", "descendio", "desplomo",
+    r"spadl[@L]*", r"spadek", r"potanial[@L]*", r"stracil[@L]*", r"obnizyl[@L]*",
 )  # fmt: skip
 _DIRECTION = _compile_small(
     rf"(?<![@L0-9])(?:(?P<up>{_words(*_UP)})|(?P<down>{_words(*_DOWN)}))(?![@L0-9])"
@@ -216,23 +247,44 @@ _EXTREME = _compile(
     rf"(?:a|an|{_NUMBER_WORD})\s(?:{_PERIOD})s?)"
     r"|(?:рекордн[@L]*|историческ[@L]*|многолетн[@L]*|годов[@L]*|історичн[@L]*"
     r"|багаторічн[@L]*|річн[@L]*)\s(?P<hl3>максимум|минимум|мінімум)[@L]*"
-    r"|(?P<hl4>максимум|минимум|мінімум)[@L]*\s(?:с|з|за|since)\s\d{4}"
+    r"|(?P<hl4>максимум|минимум|мінімум)[@L]*\s(?:(?:с|з|за|since)\s\d{4}"
+    r"|за\s(?:год|месяц|неделю|рік|місяць|тиждень|\d+\s[@L]+|(?:два|три|пять|шесть)\s[@L]+))"
+    # de: Jahreshoch, Rekordtief, Sechsmonatshoch; höchster Stand seit einem Jahr
+    r"|[@L]*(?:jahres|monats|wochen|rekord|allzeit)(?P<hl5>hoch|tief)[@L]*"
+    r"|(?P<hl6>hochst|tiefst|niedrigst)[@L]*\s(?:stand|niveau|wert)[@L]*\sseit\s"
+    r"(?:\d{4}|einem\s(?:jahr|monat)|[@L]+\s(?:jahren|monaten|wochen))"
+    # fr: plus haut depuis un an, plus bas historique
+    r"|plus\s(?P<hl7>haut|bas)\s(?:depuis\s(?:\d{4}|un an|une annee|un mois|[@L]+\s"
+    r"(?:ans|mois|semaines))|historique)"
+    # es: máximo de un año, nivel más alto en un mes, mínimos desde 2020
+    r"|(?P<hl8>maximo|minimo|mas alto|mas bajo)s?\s(?:de|desde|en)\s(?:\d{4}|un ano|un mes"
+    r"|[@L]+\s(?:anos|meses|semanas))"
+    # pl: najwyżej od miesiąca, najniższy poziom od 2022
+    r"|(?P<hl9>najwyz|najniz)[@L]*(?:\spoziom[@L]*)?\sod\s(?:\d{4}|roku|miesiaca|tygodnia"
+    r"|[@L]+\s(?:lat|miesiecy|tygodni))"
     r")(?:[^@L0-9]|$)"
 )
 _SPREAD_WORDS = (
     r"(?:discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
-    r"|преми[@L]*|знижк[@L]*)(?![@L0-9])"
+    r"|преми[@L]*|знижк[@L]*|(?:preis)?abschlag[@L]*|aufschlag[@L]*|differenz[@L]*"
+    r"|abstand[@L]*|decote[@L]*|ecart[@L]*|descuento[@L]*|diferencial[@L]*|dyskont[@L]*"
+    r"|premia|premii|roznic[@L]*)(?![@L0-9])"
 )
 _SPREAD_WORD = _compile_small(rf"(?<![@L0-9]){_SPREAD_WORDS}")
 # "a $12 discount", "$12 a barrel premium": the spread word right after the amount.
 _SPREAD_AFTER = _compile_small(rf"^\s(?:[@L]+\s){{0,2}}{_SPREAD_WORDS}")
 _BENCHMARK_BEFORE = _compile_small(
     r"(?<![@L0-9])(?:to|against|versus|vs\.?|over|relative to|below|under|above|к|до"
-    r"|относительно|щодо)\s(?:(?:the|dated|benchmark|global|international|north sea"
-    r"|front-month)\s){0,3}$"
+    r"|относительно|щодо|gegenuber|zu|zur|zum|par rapport (?:a|au)|face (?:a|au)|sur|frente a"
+    r"|respecto (?:a|al|del)|sobre|wobec|do|w stosunku do)\s"
+    r"(?:(?:the|dated|benchmark|global|international|north sea|front-month|der|dem|den|die"
+    r"|nordseesorte|sorte|referenzsorte|le|la|du|de|el|ropy|crudo|brut|marki|эталонн[@L]*"
+    r"|марк[@L]*|сорт[@L]*|еталонн[@L]*)\s){0,3}$"
 )
-_AND_BEFORE = _compile_small(r"(?<![@L0-9])(?:and|и|і|та)\s(?:(?:the|dated|benchmark)\s){0,2}$")
-_BETWEEN = _compile_small(r"(?<![@L0-9])(?:between|между|між)\s")
+_AND_BEFORE = _compile_small(
+    r"(?<![@L0-9])(?:and|и|і|та|und|et|y|i)\s(?:(?:the|dated|benchmark|der|le|la|el)\s){0,2}$"
+)
+_BETWEEN = _compile_small(r"(?<![@L0-9])(?:between|между|між|zwischen|entre|miedzy)\s")
 # Words naming another subject than the commodity's price: a figure after
 # them is about shares, tickets, output, a currency... not the commodity.
 _OTHER_SUBJECT = _compile_small(
@@ -243,14 +295,44 @@ _OTHER_SUBJECT = _compile_small(
     r"|ruble|yuan|currency|inflation|rates?|gdp|wages?|rents?|market cap"
     r"|акци[@L]*|индекс[@L]*|компани[@L]*|добыч[@L]*|экспорт[@L]*|импорт[@L]*"
     r"|акці[@L]*|індекс[@L]*|компані[@L]*|видобу[@L]*|експорт[@L]*|імпорт[@L]*"
+    r"|aktie[@L]*|kurs|boerse|borse|inflation|action|actions|accion[@L]*|bolsa|inflacion"
+    r"|akcj[@L]*|gield[@L]*|inflacj[@L]*|zins[@L]*|taux|tasas?|stop[ay] procentow[@L]*"
     r")(?![@L0-9])"
 )
+# Words of policy, not of a market: an amount or a percentage right after one
+# ("a price cap of $60 a barrel", "Zölle von 25 Prozent", "une amende de 5 euros")
+# or right before one ("the $60 cap") is a cap, a tariff, a fine, a subsidy or a
+# budget, not a commodity price or a price move, and is not extracted.
+_POLICY_WORDS = (
+    r"(?:caps?|capped|ceilings?|limits?|tariffs?|dut(?:y|ies)|levy|levies|tax|taxes|fines?"
+    r"|fined|penalt(?:y|ies)|subsid(?:y|ies|ised|ized)|budgets?|grants?|aid|rebates?|bail"
+    r"|preisdeckel|preisobergrenze|obergrenze|deckel|zoll|zolle|zollen|strafe[@L]*|bussgeld"
+    r"|subvention[@L]*|haushalt[@L]*|budget[@L]*|steuer[@L]*|abgabe[@L]*|forderung[@L]*"
+    r"|plafond[@L]*|droits? de douane|taxe[@L]*|amende[@L]*|subvention[@L]*|aide[@L]*"
+    r"|tope|techo|arancel[@L]*|multa[@L]*|subsidio[@L]*|subvencion[@L]*|presupuest[@L]*"
+    r"|impuesto[@L]*|ayuda[@L]*|pulap[@L]*|limit[@L]*|cla|clo|clem|kar[ay]|kare|grzywn[@L]*"
+    r"|dotacj[@L]*|dotacj[@L]*|subsydi[@L]*|budzet[@L]*|podat[@L]*|dopla[@L]*"
+    r"|потол[@L]*|пошлин[@L]*|штраф[@L]*|субсид[@L]*|бюджет[@L]*|налог[@L]*|стел[@L]*|мит[оа]"
+    r"|субсиді[@L]*|податк[@L]*)(?![@L0-9])"
+)
+_POLICY_BEFORE = _compile_small(rf"(?<![@L0-9]){_POLICY_WORDS}")
+_POLICY_AFTER = _compile_small(
+    rf"^\s(?:(?:price|preis|prix|precio|cen[ay]|export|import)\s)?{_POLICY_WORDS}"
+)
+_POLICY_RIGHT_AFTER = _compile_small(rf"^\s{_POLICY_WORDS}")
 # A sentence ends at . ! ? or ; (maybe closed by a quote) before a blank, or
 # at a line break. Fixed-length alternatives: linear in Python re.
-_SENTENCE_END = re.compile("[.!?;][\"'”’»)]?\\s|\n")
+# Abbreviations that end in a dot inside a sentence ("4,3 proc. do", "19 долл. за") do not.
+_SENTENCE_END = re.compile(
+    "(?<!proc)(?<!проц)(?<!долл)(?<!руб)(?<!tys)(?<!mln)(?<!mld)(?<!mrd)(?<!mio)"
+    "[.!?;][\"'”’»)]?\\s|\n"
+)
 # How far before a percentage its direction word may be (about six words).
 _DIRECTION_WINDOW = 48
 _AFTER_AMOUNT_WINDOW = 24
+# How far before an amount a policy word may be (about eight words: "the price
+# cap on Russian crude stays at $60").
+_POLICY_WINDOW = 64
 # How far (in characters, about 30 words) a figure may be from its commodity.
 _MAX_BINDING_DISTANCE = 200
 
@@ -259,7 +341,11 @@ _PERCENT_G = _Groups(_PERCENT)
 _DIRECTION_G = _Groups(_DIRECTION)
 _AFTER_G = _Groups(_DIRECTION_AFTER)
 _EXTREME_G = _Groups(_EXTREME)
-_UP_WORDS = frozenset({"high", "peak", "highest", "strongest", "widest", "максимум"})
+_HL_GROUPS = ("hl", "hl2", "hl3", "hl4", "hl5", "hl6", "hl7", "hl8", "hl9")
+_UP_WORDS = frozenset(
+    {"high", "peak", "highest", "strongest", "widest", "максимум", "hoch", "hochst", "haut"}
+    | {"maximo", "mas alto", "najwyz"}
+)
 
 ValueKind = Literal["price", "spread", "change_pct", "extreme"]
 
@@ -310,15 +396,19 @@ def extract_values(
         text = article.text_of(field)
         if not text:
             continue
-        commodities = sorted(by_field.get(field, []), key=lambda m: m.start)
-        values.extend(_field_values(field, text, commodities))
+        values.extend(_field_values(field, text, by_field.get(field, [])))
     return tuple(values)
 
 
 def _field_values(
-    field: TextField, text: str, commodities: list[_Mention]
+    field: TextField, text: str, mentions: list[_Mention]
 ) -> Iterator[ExtractedValue]:
-    folded = folded_text(text)
+    folded, original = folded_text(text)
+    if original is not None:  # mentions are spans of the text: bring them to the folded one
+        mentions = [
+            _Mention(original.folded(m.start), original.folded(m.end), m.id) for m in mentions
+        ]
+    commodities = sorted(mentions, key=lambda m: m.start)
     figures = sorted(
         [*_amounts(folded), *_percents(folded), *_extremes(folded)], key=lambda f: f.start
     )
@@ -331,7 +421,7 @@ def _field_values(
     starts = [m.start for m in commodities]
     for (start, end), inside in sentences.items():
         sentence_mentions = commodities[bisect_left(starts, start) : bisect_left(starts, end)]
-        yield from _bind_sentence(field, text, folded, start, inside, sentence_mentions)
+        yield from _bind_sentence(field, text, folded, original, start, inside, sentence_mentions)
 
 
 def _sentence(ends: list[int], size: int, offset: int) -> tuple[int, int]:
@@ -346,6 +436,7 @@ def _bind_sentence(
     field: TextField,
     text: str,
     folded: str,
+    original: Offsets | None,
     sentence_start: int,
     figures: list[_Figure],
     mentions: list[_Mention],
@@ -354,13 +445,21 @@ def _bind_sentence(
     benchmark_id = benchmarks[0].id if benchmarks else None
     references = set(benchmarks)
     owners = _Owners([m for m in mentions if m not in references])
-    previous_end = sentence_start
+    previous_figure = previous_amount = sentence_start
     for figure in figures:
-        if figure.kind == "price":
-            if _is_spread(folded, previous_end, figure):
-                figure.kind = "spread"
-            previous_end = figure.end
+        if figure.kind in ("price", "change_pct"):
+            policy = _is_policy(folded, previous_figure, figure)
+            previous_figure = figure.end
+            if figure.kind == "price":
+                if not policy and _is_spread(folded, previous_amount, figure):
+                    figure.kind = "spread"
+                previous_amount = figure.end
+            if policy:
+                continue
         commodity = owners.of(folded, sentence_start, figure)
+        start, end = figure.start, figure.end
+        if original is not None:
+            start, end = original.start(start), original.end(end)
         yield ExtractedValue(
             kind=figure.kind,
             value=figure.value,
@@ -370,12 +469,7 @@ def _bind_sentence(
             benchmark=benchmark_id if figure.kind == "spread" and commodity else None,
             extreme=figure.extreme,
             direction=figure.direction,
-            span=Span(
-                field=field,
-                start=figure.start,
-                end=figure.end,
-                text=text[figure.start : figure.end],
-            ),
+            span=Span(field=field, start=start, end=end, text=text[start:end]),
         )
 
 
@@ -399,6 +493,15 @@ def _benchmark_mentions(
     # A benchmark needs something to be compared with.
     ids = {m.id for m in found}
     return found if any(m.id not in ids for m in mentions) else []
+
+
+def _is_policy(folded: str, previous_end: int, figure: _Figure) -> bool:
+    """A policy word before the figure (since the last figure, within the window) or right after it."""
+    before = folded[max(previous_end, figure.start - _POLICY_WINDOW) : figure.start]
+    if _POLICY_BEFORE.search(before):
+        return True
+    after = _POLICY_AFTER if figure.kind == "price" else _POLICY_RIGHT_AFTER
+    return bool(after.match(folded[figure.end : figure.end + _AFTER_AMOUNT_WINDOW]))
 
 
 def _is_spread(folded: str, previous_end: int, figure: _Figure) -> bool:
@@ -503,12 +606,7 @@ def _percents(folded: str) -> Iterator[_Figure]:
 def _extremes(folded: str) -> Iterator[_Figure]:
     g = _EXTREME_G
     for match in _EXTREME.finditer(folded):
-        word = (
-            g.text(match, "hl")
-            or g.text(match, "hl2")
-            or g.text(match, "hl3")
-            or g.text(match, "hl4")
-        )
+        word = next(filter(None, (g.text(match, name) for name in _HL_GROUPS)), None)
         phrase = g.text(match, "ext") or ""
         yield _Figure(
             kind="extreme",
@@ -520,7 +618,10 @@ def _extremes(folded: str) -> Iterator[_Figure]:
 
 
 def _to_float(number: str, *, decimal_comma: bool = False) -> float:
-    """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4."""
+    """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4; ``1.250,50`` -> 1250.5."""
+    if number.count(".") > 1 or ("." in number and number.rfind(",") > number.rfind(".")):
+        # dots group thousands (1.250.000, 1.250,50): the comma, if any, is the decimal mark
+        return float(number.replace(".", "").replace(",", "."))
     if "," in number:
         head, _, tail = number.rpartition(",")
         if decimal_comma or (len(tail) != 3 and "." not in number):

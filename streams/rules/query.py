@@ -8,12 +8,13 @@ precedence first::
     and_expr := unary (["AND"] unary)*           adjacent operands are ANDed
     unary    := "NOT" unary | near
     near     := primary (("NEAR/n" | "ONEAR/n") primary)*
-    primary  := "(" or_expr ")" | FIELD ":" primary | WORD | "PHRASE" | regex:/RE2/
+    primary  := "(" or_expr ")" | FIELD ":" primary | ["~"] WORD | ["~"] "PHRASE" | regex:/RE2/
 
 Operators are upper case; lower-case ``and``/``or``/``not``/``near`` are words.
 Words and phrases are folded (case and diacritics) and split into words the
 way article text is, so ``F-16`` is the phrase ``f 16`` and ``Kyiv's`` is
-``kyiv s``. A trailing ``*`` makes the last word a prefix. Parsing never
+``kyiv s``. A trailing ``*`` makes the last word a prefix; a leading ``~``
+matches words by their stems in the article's language. Parsing never
 evaluates anything; :mod:`streams.rules.matcher` compiles the tree.
 """
 
@@ -61,12 +62,17 @@ def query_words(text: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """Consecutive words (one word, or a phrase); ``prefix``: the last word is a prefix."""
+    """Consecutive words (one word, or a phrase); ``prefix``: the last word is a prefix.
+
+    ``stem``: each word matches any word sharing its stem in the article's
+    language (``~київ``; :mod:`streams.rules.stems`).
+    """
 
     words: tuple[str, ...]
     prefix: bool
     source: str
     column: int
+    stem: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,6 +324,11 @@ class _Parser:
             if self.token.kind in ("FIELD", "END", ")", "AND", "OR", "NOT", "NEAR"):
                 raise self.error(f"{token.text}: needs a word, a phrase or '(' after it")
             return Scoped(token.text, self.primary())
+        if token.kind == "WORD" and token.text == "~":
+            phrase = self.tokens[self.pos + 1]
+            if phrase.kind == "PHRASE" and phrase.column == token.column + 1:
+                self.pos += 2
+                return self.term(phrase, stem=True)
         if token.kind in ("WORD", "PHRASE"):
             self.advance()
             return self.term(token)
@@ -332,10 +343,14 @@ class _Parser:
             raise self.error("unexpected ')': a word, a phrase or '(' is missing before it")
         raise self.error(f"unexpected {token.text!r}: a word, a phrase or '(' is missing before it")
 
-    def term(self, token: _Token) -> Term:
+    def term(self, token: _Token, *, stem: bool = False) -> Term:
         text = token.text
         column = token.column + (1 if token.kind == "PHRASE" else 0)
+        if token.kind == "WORD" and text.startswith("~"):
+            text, stem, column = text[1:], True, column + 1
         prefix = text.endswith("*")
+        if stem and prefix:
+            raise self.error("'~' (stems) and '*' (a prefix) cannot be combined", token.column)
         body = text[:-1] if prefix else text
         star = body.find("*")
         if star >= 0:
@@ -349,7 +364,7 @@ class _Parser:
                 column + len(text) - 1,
             )
         source = f'"{text}"' if token.kind == "PHRASE" else text
-        return Term(words, prefix, source, token.column)
+        return Term(words, prefix, source, token.column, stem)
 
 
 def parse_query(query: str) -> Node:

@@ -1,12 +1,16 @@
 """Word segmentation shared by queries and article text.
 
 A word is a run of ``\\w`` characters (letters, digits, underscore), as in
-Python's ``re``. :func:`word_text` folds a text (:func:`streams.rules.text.fold`)
-and turns every other character into a space, keeping the length, so the
-words of ``word_text(t).split()`` are the words of ``t`` and an offset into
-the result is an offset into ``t``. It runs at C speed through
-``str.translate``, which is much faster on pure-ASCII text; typographic
-punctuation, common in English news, is replaced first to keep that path.
+Python's ``re``, except that a combining mark NFC could not merge (a
+Cyrillic stress mark) stays inside its word. :func:`word_text` folds a text
+(:func:`streams.rules.text.fold`) and turns every other character into a
+space, so the words of ``word_text(t).split()`` are the words of ``t``. An
+offset into the result is an offset into ``t`` unless ``t`` has irregular
+characters (``ß`` folds to two, a stray mark to none); then
+:func:`streams.rules.text.fold_offsets` maps it back. It runs at C speed
+through ``str.translate``, which is much faster on pure-ASCII text;
+typographic punctuation, common in English news, is replaced first to keep
+that path.
 
 The rule engine matches the words joined by single spaces; a
 :class:`Respacer` maps an offset in that joined text back to ``t`` from the
@@ -22,18 +26,24 @@ from itertools import accumulate, compress, count
 from operator import add
 from typing import Final
 
-from streams.rules.text import fold
+from streams.rules.text import Offsets, fold_char, fold_offsets
 
 # Non-ASCII punctuation frequent in Latin-script news; each becomes a space.
 _TYPOGRAPHIC: Final = "’‘“”„«»—–…\u00a0\u202f"
 
 
-class _WordTable(dict[int, int]):
-    """A ``str.translate`` table: a word character folds, any other becomes a space."""
+class _WordTable(dict[int, str]):
+    """A ``str.translate`` table: a word character folds, any other becomes a space.
 
-    def __missing__(self, code: int) -> int:
+    A dropped mark stays dropped, so the letters around it form one word;
+    an apostrophe of any kind separates words (``Kyiv's`` is ``kyiv s``).
+    """
+
+    def __missing__(self, code: int) -> str:
         char = chr(code)
-        value = ord(fold(char)) if char.isalnum() or char == "_" else 32
+        folded = fold_char(char)
+        is_word = (char.isalnum() or char == "_") and (folded.isalnum() or folded == "_")
+        value = folded if is_word or not folded else " "
         self[code] = value
         return value
 
@@ -45,7 +55,10 @@ _DOUBLE_SPACES: Final = re.compile("   *")
 
 
 def word_text(text: str) -> str:
-    """Return ``text`` folded, every non-word character a space, with the same length.
+    """Return ``text`` folded, every non-word character a space.
+
+    The length is the same unless ``text`` has irregular characters (see
+    :func:`streams.rules.text.fold_offsets`).
 
     >>> word_text("Kyiv’s “drone-war”")
     'kyiv s  drone war '
@@ -67,25 +80,32 @@ def words(text: str) -> list[str]:
 
 
 def word_spans(text: str) -> tuple[list[int], list[int]]:
-    """Return the start and end offsets of every word of ``text`` (as :func:`words` splits it)."""
+    """Return the start and end offsets in ``text`` of every word (as :func:`words` splits it)."""
     pieces = word_text(text).split(" ")
     # piece k starts after the k pieces and k spaces before it; empty pieces are runs of spaces
     offsets = map(add, accumulate(map(len, pieces), initial=0), count())
     starts = list(compress(offsets, pieces))
-    return starts, list(map(add, starts, map(len, filter(None, pieces))))
+    ends = list(map(add, starts, map(len, filter(None, pieces))))
+    original = fold_offsets(text)
+    if original is None:
+        return starts, ends
+    return list(map(original.start, starts)), list(map(original.end, ends))
 
 
 class Respacer:
-    """Maps offsets in ``" ".join(spaced.split())`` back to offsets in ``spaced``.
+    """Maps offsets in ``" ".join(spaced.split())`` back to offsets in the original text.
 
     ``spaced`` is a :func:`word_text`; the two texts differ only where
     ``spaced`` starts with spaces or has runs of two or more, so the map is
-    a shift that grows at each such run.
+    a shift that grows at each such run. ``original`` maps ``spaced`` to the
+    text it was made from when they differ (irregular characters); at the
+    start or end of a word its ``start`` and ``end`` agree.
     """
 
-    __slots__ = ("_runs", "_shifts")
+    __slots__ = ("_original", "_runs", "_shifts")
 
-    def __init__(self, spaced: str) -> None:
+    def __init__(self, spaced: str, original: Offsets | None = None) -> None:
+        self._original = original
         # _runs: the joined offset of the one space each run becomes (-1: a leading run);
         # _shifts[k]: the extra spaces before any word after the first k runs
         self._runs: list[int] = []
@@ -101,5 +121,6 @@ class Respacer:
             self._shifts.append(extra)
 
     def offset(self, joined: int) -> int:
-        """Return the offset in ``spaced`` of ``joined``, the start or end of a word in the joined text."""
-        return joined + self._shifts[bisect_left(self._runs, joined)]
+        """Return the original offset of ``joined``, the start or end of a word in the joined text."""
+        spaced = joined + self._shifts[bisect_left(self._runs, joined)]
+        return spaced if self._original is None else self._original.start(spaced)

@@ -1,0 +1,129 @@
+"""Folding: undecomposable letters, stray marks, apostrophes, and exact offsets through all three."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas import Article
+from streams.rules.entities import Gazetteer
+from streams.rules.numbers import extract_values
+from streams.rules.text import fold, fold_with_offsets
+from streams.rules.words import word_text, words
+from tests.unit.engine.conftest import compile_rules, make_rule
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("Wroclaw", "Drones were seen over Wrocław on Sunday."),
+        ("Lodz", "The plant in Łódź halted production."),
+        ("Bialystok", "Troops moved to Białystok."),
+        ("Oresund", "Ships crossed the Øresund strait."),
+        ("Dubrovnik OR Đakovo", "Protest in Đakovo"),
+        ("Strasse", "Sperrung der Straße nach Kiel"),
+        ("Straße", "Sperrung der Strasse nach Kiel"),
+        ("Faeroe", "Færøe fishing fleet"),
+        ("coeur", "Le cœur du pays"),
+        ("Diyarbakir", "Clashes in Diyarbakır province"),
+        ("м'ясо", "Ціни на мʼясо зросли"),
+        ("мʼясо", "Ціни на м’ясо зросли"),
+        ("м’ясо", "Ціни на м'ясо зросли"),
+        ("виставка", "Відкрилася ви\u0301ставка зброї"),
+        ('"ви\u0301ставка зброї"', "Відкрилася виставка зброї"),
+    ],
+)
+def test_folded_query_matches(query: str, text: str, make_article: Callable[..., Article]) -> None:
+    """A query in plain letters matches the text's undecomposable letters, marks and apostrophes."""
+    rules = compile_rules(make_rule(query))
+    assert rules.evaluate(make_article(body=text))
+
+
+def test_fold_examples() -> None:
+    """The fold of the letters the issue names, and of scripts that must keep their letters."""
+    assert fold("Łódź Øresund Đakovo ß ẞ Æ Œ ı") == "lodz oresund đakovo ss ss ae oe i".replace(
+        "đ", "d"
+    )
+    assert fold("Київ Αθήνα") == "киів αθηνα"
+    assert words("ви\u0301ставка") == ["виставка"]
+
+
+_LETTERS = st.sampled_from(list("aeolnrsz") + list("łøđßæœı") + ["e\u0301", "и\u0301", "ó"])
+_WORD = st.lists(_LETTERS, min_size=1, max_size=8).map("".join)
+_GAP = st.sampled_from([" ", ", ", " — ", "ʼ", "’", "'", "\u0301 ", " \u0301"])
+
+
+@settings(max_examples=300)
+@given(
+    before=st.lists(_WORD, max_size=6),
+    target=_WORD,
+    after=st.lists(_WORD, max_size=6),
+    gaps=st.lists(_GAP, min_size=14, max_size=14),
+)
+def test_spans_cover_exactly_the_matched_words(
+    before: list[str], target: str, after: list[str], gaps: list[str]
+) -> None:
+    """Through any mix of irregular letters, a detection's span is exactly the matched word."""
+    pieces = [*before, target, *after]
+    text = "".join(word + gap for word, gap in zip(pieces, gaps, strict=False))
+    folded_target = " ".join(words(target))
+    article = Article(id="a", source="s", title="t", body=text)
+    text = article.body  # NFC: "e" and U+0301 are stored as "é"
+    rules = compile_rules(make_rule(f'"{folded_target}"'))
+    found = rules.evaluate(article)
+    assert found, (text, folded_target)
+    for span in found[0].spans:
+        assert span.text == text[span.start : span.end]
+        assert " ".join(words(span.text)) == folded_target
+        # whole words: nothing of a word left outside the span
+        assert span.start == 0 or not word_text(text[span.start - 1]).strip()
+        assert span.end == len(text) or not word_text(text[span.end]).strip()
+
+
+@given(st.text(alphabet=st.sampled_from("aßłæ\u0301ʼ ø-é"), max_size=60))
+def test_offsets_round_trip(text: str) -> None:
+    """Every folded offset maps into the original, in order, and back."""
+    folded, original = fold_with_offsets(text)
+    if original is None:
+        assert len(folded) == len(text)
+        return
+    starts = [original.start(i) for i in range(len(folded) + 1)]
+    assert starts == sorted(starts)
+    assert all(0 <= s <= len(text) for s in starts)
+    for index in range(len(text) + 1):
+        assert original.start(original.folded(index)) >= index - 1
+
+
+def test_gazetteer_and_figures_keep_exact_spans(make_article: Callable[..., Article]) -> None:
+    """Entity and figure spans point at the stored text when ß and stress marks shift the fold."""
+    gazetteer = Gazetteer.from_entries(
+        [
+            ("t", {"id": "place:lodz", "name": "Łódź", "kind": "place", "aliases": ["Lodz"]}),
+            (
+                "t",
+                {
+                    "id": "commodity:brent",
+                    "name": "Brent",
+                    "kind": "commodity",
+                    "aliases": ["Brent"],
+                },
+            ),
+        ]
+    )
+    body = "Große Straße in Łódź. Brent stieg um 3 Prozent auf 64,10 Dollar je Barrel."
+    item = make_article(body=body, title="Straße")
+    mentions = gazetteer.mentions(item)
+    assert [(m.id, [s.text for s in m.spans]) for m in mentions] == [
+        ("place:lodz", ["Łódź"]),
+        ("commodity:brent", ["Brent"]),
+    ]
+    values = extract_values(item, mentions)
+    assert [(v.kind, v.commodity, v.span.text) for v in values] == [
+        ("change_pct", "commodity:brent", "stieg um 3 Prozent"),
+        ("price", "commodity:brent", "64,10 Dollar je Barrel"),
+    ]
+    for value in values:
+        assert value.span.text == body[value.span.start : value.span.end]

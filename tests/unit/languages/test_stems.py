@@ -1,0 +1,79 @@
+"""The ``~`` operator: words matched by their stems (or Ukrainian normal forms) in the article's language."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas import Article
+from streams.rules import QuerySyntaxError, parse_query
+from streams.rules.query import Term
+from tests.unit.engine.conftest import compile_rules, make_rule
+
+
+def spans(query: str, body: str, language: str) -> list[str] | None:
+    """The matched texts of a one-rule set on ``body``, or None when it does not fire."""
+    found = compile_rules(make_rule(query)).evaluate(
+        Article(id="a", source="s", title="Headline", body=body, language=language)
+    )
+    return [span.text for span in found[0].spans] if found else None
+
+
+@pytest.mark.parametrize(
+    ("query", "language", "body", "expected"),
+    [
+        (
+            "~київ",
+            "uk",
+            "Делегація прибула до Києва, зустріч відбулася під Києвом.",
+            ["Києва", "Києвом"],
+        ),
+        ("~Харків", "uk", "Удар по Харкову; у Харкові зникло світло.", ["Харкову", "Харкові"]),
+        ("~Киев", "ru", "Переговоры в Киеве и под Киевом.", ["Киеве", "Киевом"]),
+        (
+            "~negotiation",
+            "en",
+            "Negotiations resumed after they negotiated.",
+            ["Negotiations", "negotiated"],
+        ),
+        ("~Verhandlung", "de", "Die Verhandlungen in Genf sind vorbei.", ["Verhandlungen"]),
+        ("~négociation", "fr", "Les négociations de paix reprennent.", ["négociations"]),
+        ("~negociación", "es", "Las negociaciones de paz se reanudan.", ["negociaciones"]),
+        ("~rozmowa", "pl", "Rozmowy pokojowe, a potem rozmów nie było.", ["Rozmowy", "rozmów"]),
+        ("~Wrocław", "pl", "Drony nad Wrocławiem.", ["Wrocławiem"]),
+        ('~"мирні переговори"', "uk-UA", "Мирних переговорів не буде.", ["Мирних переговорів"]),
+    ],
+)
+def test_stems_match_inflected_forms(
+    query: str, language: str, body: str, expected: list[str]
+) -> None:
+    """A ``~`` term matches the inflected forms of its word, vowel changes included, with exact spans."""
+    assert spans(query, body, language) == expected
+
+
+@pytest.mark.parametrize("language", ["unknown", "ja"])
+def test_without_a_stemmer_only_the_word_itself_matches(language: str) -> None:
+    """In an article of unknown language, or one with no stemmer, ``~word`` is the exact word."""
+    assert spans("~київ", "До Києва їхали довго.", language) is None
+    assert spans("~київ", "Київ вистояв.", language) == ["Київ"]
+
+
+def test_the_language_decides_the_stemmer() -> None:
+    """The same word stems only under its own language's rules."""
+    assert spans("~Verhandlung", "Die Verhandlungen.", "en") is None
+
+
+def test_stems_work_inside_near_and_or() -> None:
+    """``~`` terms are operands of NEAR and OR like any term, and select candidates."""
+    query = "(~переговори OR ~перемир'я) NEAR/4 ~Стамбул"
+    assert spans(query, "Раунд переговорів у Стамбулі.", "uk") == ["переговорів", "Стамбулі"]
+    assert spans(query, "Раунд переговорів. " + "Слово " * 10 + "Стамбул.", "uk") is None
+
+
+def test_parser_marks_stem_terms() -> None:
+    """``~word`` and ``~"phrase"`` parse to stem terms; ``~`` cannot be combined with ``*``."""
+    assert parse_query("~Києві") == Term(("києві",), False, "Києві", 1, True)
+    tree = parse_query('~"мирні переговори"')
+    assert isinstance(tree, Term)
+    assert (tree.stem, tree.words) == (True, ("мирні", "переговори"))
+    with pytest.raises(QuerySyntaxError, match="cannot be combined"):
+        parse_query("~київ*")
