@@ -270,17 +270,14 @@ def story_views(alerts: Sequence[Alert], known: Collection[str] = ()) -> list[St
 
 def _story_view(story_id: str, alerts: list[Alert], known: bool) -> StoryView:
     top = max(alerts, key=lambda alert: alert.severity.rank)
-    articles: dict[str, Evidence] = {}
     figures: dict[str, ExtractedValue] = {}
     entities: dict[str, str] = {}
     for alert in alerts:
-        for evidence in alert.evidence:
-            articles.setdefault(evidence.article_id, evidence)
         for value in alert.values:
             figures.setdefault(value.model_dump_json(exclude={"span"}), value)
         for entity in alert.entities:
             entities.setdefault(entity.id, entity.name)
-    ordered = sorted(articles.values(), key=_published_order)
+    ordered = story_articles(alerts)
     quoted = next((e for e in ordered if e.snippet), None)
     return StoryView(
         story_id=story_id,
@@ -292,7 +289,7 @@ def _story_view(story_id: str, alerts: list[Alert], known: bool) -> StoryView:
         segments=(highlight_segments(quoted.snippet, quoted.snippet_highlights) if quoted else ()),
         entities=tuple(dict.fromkeys(entities.values())),
         figures=tuple(describe_figure(value) for value in figures.values()),
-        article_count=max(len(articles), max(alert.article_count for alert in alerts)),
+        article_count=max(len(ordered), max(alert.article_count for alert in alerts)),
         source_count=max(
             len({e.source.casefold() for e in ordered}),
             max(alert.source_count for alert in alerts),
@@ -313,6 +310,15 @@ def _rule_view(alert: Alert) -> RuleView:
         change=change_view(alert.change) if alert.change else None,
         spike=spike_view(alert.spike) if alert.spike else None,
     )
+
+
+def story_articles(alerts: Sequence[Alert]) -> list[Evidence]:
+    """Return each article behind ``alerts`` once, oldest publication first (undated last)."""
+    found: dict[str, Evidence] = {}
+    for alert in alerts:
+        for evidence in alert.evidence:
+            found.setdefault(evidence.article_id, evidence)
+    return sorted(found.values(), key=_published_order)
 
 
 def _published_order(evidence: Evidence) -> tuple[int, float, str]:

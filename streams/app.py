@@ -164,27 +164,16 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     dead_letters = raw_topic(names.articles_dlq)
     stories = raw_topic(stories_topic(settings).name)
     by_series = raw_topic(series_topic(settings).name)
-    series_states = app.Table(
-        "series-state",
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.partitions,
-        default=None,
-    )
-    spikes = app.Table(
-        "spike-counts",
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.partitions,
-        default=None,
-    )
-    windows = app.Table(
-        "aggregate-windows",
-        key_type=bytes,
-        value_type=bytes,
-        partitions=settings.partitions,
-        default=None,
-    )
+
+    def table(name: str) -> Any:
+        """A table of raw values with a changelog topic, one partition per source partition."""
+        return app.Table(
+            name, key_type=bytes, value_type=bytes, partitions=settings.partitions, default=None
+        )
+
+    windows = table("aggregate-windows")
+    series_states = table("series-state")
+    spikes = table("spike-counts")
 
     async def send(topic: Any, key: bytes, value: bytes) -> None:
         # Enqueue with a deadline; delivery is awaited when the offset is committed.

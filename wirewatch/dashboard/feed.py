@@ -15,7 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas import Alert, ConfigError, Evidence, ExtractedValue, Severity
+from alerts.views import story_articles
+from schemas import Alert, ConfigError, ExtractedValue, Severity
 
 MAX_FILTER_CHARS = 200
 """Longest filter value accepted: a filter is typed by a person, not pasted text."""
@@ -196,21 +197,6 @@ class Feed:
                 counts[entity.id] += 1
         entities = [{"id": i, "name": names[i], "count": n} for i, n in counts.most_common(200)]
         return {"categories": categories, "entities": entities}
-
-
-def _evidence_order(evidence: Evidence) -> tuple[int, float, str]:
-    if evidence.published_at is None:
-        return (1, 0.0, evidence.article_id)
-    return (0, evidence.published_at.timestamp(), evidence.article_id)
-
-
-def story_articles(alerts: list[Alert]) -> list[Evidence]:
-    """Return each article behind ``alerts`` once, oldest publication first (undated last)."""
-    found: dict[str, Evidence] = {}
-    for alert in alerts:
-        for evidence in alert.evidence:
-            found.setdefault(evidence.article_id, evidence)
-    return sorted(found.values(), key=_evidence_order)
 
 
 def story_values(alerts: list[Alert]) -> list[ExtractedValue]:
