@@ -164,6 +164,8 @@ class Grouper:
         for group in self._groups.values():
             removed.extend(item for item in group.items if drop(item))
             group.items = [item for item in group.items if not drop(item)]
+        for item in removed:
+            self._story_groups.pop((item.receiver, item.alert.story_id), None)
         self._count -= len(removed)
         return removed
 
