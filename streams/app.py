@@ -7,12 +7,13 @@ environment). Three agents, each a thin shell around a pure function:
   and sends detections keyed ``<rule id>|<group>`` to ``detections``, and
   those of change rules keyed by figure series to the internal series topic;
 - ``compare`` reads the series topic, judges each detection against its
-  series' history (a table with a changelog, keyed by series) with
+  series' history (kept in the table below, keyed ``series|<series>``) with
   :func:`streams.series.judge`, and sends those that hold to ``detections``
   keyed ``<rule id>|series:<series>``;
 - ``aggregate`` reads ``detections``, folds each into its group's state (a
-  table with a changelog) with :func:`streams.aggregate.decide` (or, for a
-  spike policy, :func:`streams.spikes.decide_spike`, another table), and
+  table with a changelog, keyed by detection key) with
+  :func:`streams.aggregate.decide` (or, for a spike policy,
+  :func:`streams.spikes.decide_spike`, keyed ``spike|<detection key>``), and
   sends alerts keyed by their idempotency key to ``alerts``.
 
 Delivery is at least once. faust commits offsets every
@@ -164,16 +165,17 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     dead_letters = raw_topic(names.articles_dlq)
     stories = raw_topic(stories_topic(settings).name)
     by_series = raw_topic(series_topic(settings).name)
-
-    def table(name: str) -> Any:
-        """A table of raw values with a changelog topic, one partition per source partition."""
-        return app.Table(
-            name, key_type=bytes, value_type=bytes, partitions=settings.partitions, default=None
-        )
-
-    windows = table("aggregate-windows")
-    series_states = table("series-state")
-    spikes = table("spike-counts")
+    # One table holds every aggregation state, each kind under keys of its own:
+    # a policy's groups as their detection keys, spike counts under "spike|",
+    # figure series under "series|". Each table costs a changelog topic and its
+    # recovery at every rebalance; one keeps a restarted worker's start short.
+    windows = app.Table(
+        "aggregate-windows",
+        key_type=bytes,
+        value_type=bytes,
+        partitions=settings.partitions,
+        default=None,
+    )
 
     async def send(topic: Any, key: bytes, value: bytes) -> None:
         # Enqueue with a deadline; delivery is awaited when the offset is committed.
@@ -260,11 +262,12 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
             try:
                 series = (event.key or b"").decode("utf-8")
                 found = Detection.model_validate_json(event.value)
-                stored = series_states.get(event.key)
+                key = b"series|" + (event.key or b"")
+                stored = windows.get(key)
                 state = SeriesState.model_validate_json(stored) if stored else SeriesState()
                 judged = judge(state, found, rulebook.current.condition(found.rule_id), series)
                 if judged.state is not state:
-                    series_states[event.key] = judged.state.model_dump_json().encode()
+                    windows[key] = judged.state.model_dump_json().encode()
                 log.info(
                     "series_judged",
                     series=series,
@@ -273,9 +276,9 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                     passed=judged.detection is not None,
                 )
                 if judged.detection is not None:
-                    key = detection_key(found.rule_id, f"series:{series}")
+                    passed = detection_key(found.rule_id, f"series:{series}")
                     await send(
-                        detections, key.encode(), judged.detection.model_dump_json().encode()
+                        detections, passed.encode(), judged.detection.model_dump_json().encode()
                     )
                     metrics.detections.labels(category=found.category).inc()
             except Exception as exc:
@@ -297,7 +300,8 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     def count_spike(
         key: bytes, found: Detection, spec: RuleSpec, group: str
     ) -> tuple[tuple[Alert, ...], bool]:
-        stored = spikes.get(key)
+        key = b"spike|" + key
+        stored = windows.get(key)
         state = SpikeState.model_validate_json(stored) if stored else SpikeState()
         rule = SpikeRule(
             spec.id,
@@ -309,7 +313,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         )
         decision = decide_spike(state, found, spec.alert, group=group, rule=rule)
         if not decision.replayed:
-            spikes[key] = decision.state.model_dump_json().encode()
+            windows[key] = decision.state.model_dump_json().encode()
         return decision.alerts, decision.replayed
 
     @app.agent(detections, concurrency=1)
