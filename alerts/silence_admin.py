@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from alerts.compacted import CompactedReader
 from alerts.silences import SilenceSet
 from schemas import Settings
-from schemas.kafka import encode, ensure_topics, make_producer, pipeline_topics, send_with_deadline
+from schemas.audit import AuditEvent
+from schemas.audit_log import Change, write_audited
+from schemas.kafka import encode, ensure_topics, pipeline_topics
 from schemas.silences import Silence
 
 
-async def write_silence(settings: Settings, silence: Silence) -> None:
-    """Write ``silence`` (new or expired) to the silences topic and wait for the acknowledgement."""
-    topic = settings.topics.silences
-    await ensure_topics(settings, [s for s in pipeline_topics(settings) if s.name == topic])
-    producer = make_producer(settings, "wirewatch-silence")
-    await asyncio.wait_for(producer.start(), settings.send_timeout_s)
-    try:
-        await send_with_deadline(
-            producer,
-            topic,
-            encode(silence),
-            key=silence.id.encode("utf-8"),
-            timeout_s=settings.send_timeout_s,
-        )
-    finally:
-        await asyncio.wait_for(producer.stop(), settings.send_timeout_s)
+async def write_silence(settings: Settings, silence: Silence, event: AuditEvent) -> None:
+    """Write ``silence`` (new or expired) to the silences topic, then its audit ``event``."""
+    change = Change(settings.topics.silences, silence.id.encode("utf-8"), encode(silence))
+    await write_audited(settings, [change], event)
 
 
 async def read_silences(settings: Settings) -> list[Silence]:

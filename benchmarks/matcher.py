@@ -9,7 +9,12 @@ same run:
 (a) the engine: ``RuleSet.evaluate`` end to end (scan, candidate rules,
     Boolean evaluation, explained ``Detection`` objects);
 (b) a naive baseline that evaluates each rule's query one by one with Python
-    ``re`` (one compiled pattern per term, searched in the lower-cased text).
+    ``re`` (one compiled pattern per term, searched in the lower-cased text);
+(c) the engine with the aboutness score stubbed out (no sentence splitting, no
+    score parts), so the score's cost is a ratio measured in the same run.
+
+The generated rules have ``min_score: 0``: every match fires, as in the naive
+baseline, and every detection is scored and explained.
 
 The baseline is slow, so it runs on a small sample of the articles and its
 per-article time is extrapolated; the output says how many it ran.
@@ -21,6 +26,7 @@ table and writes ``benchmarks/results/matcher.json``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import itertools
 import json
@@ -31,12 +37,12 @@ import re
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from schemas import Article
 from schemas.rules import RulePack, RuleSpec
-from streams.rules import RuleSet
+from streams.rules import RuleSet, aboutness, load_gazetteer, load_packs
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term, parse_query
 
 RESULTS = Path(__file__).parent / "results" / "matcher.json"
@@ -283,6 +289,7 @@ class Corpus:
                 category=f"category_{i % 12}",
                 severity=("info", "low", "medium", "high", "critical")[i % 5],
                 query=self.query(i),
+                min_score=0,
             )
             for i in range(count)
         ]
@@ -437,6 +444,76 @@ def _throughput(run: Callable[[], object], count: int, repeats: int) -> list[flo
     return rates
 
 
+@contextlib.contextmanager
+def _scoring_stubbed() -> Iterator[None]:
+    """Replace the aboutness score and the sentence splitting it needs with constants."""
+    score, starts = aboutness.score, aboutness.sentence_starts
+    aboutness.score = lambda *args, **kwargs: (1.0, ())  # type: ignore[assignment]
+    aboutness.sentence_starts = lambda text: [0]  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        aboutness.score, aboutness.sentence_starts = score, starts
+
+
+def _scored_and_unscored(
+    ruleset: RuleSet, articles: Sequence[Article], repeats: int
+) -> tuple[list[float], list[float]]:
+    """Articles per second with and without the aboutness score, runs interleaved.
+
+    Alternating the two runs keeps a change of load on the machine from
+    landing on one side of the ratio only.
+    """
+    scored: list[float] = []
+    unscored: list[float] = []
+    for _ in range(repeats):
+        scored += _throughput(lambda: [ruleset.evaluate(a) for a in articles], len(articles), 1)
+        with _scoring_stubbed():
+            unscored += _throughput(
+                lambda: [ruleset.evaluate(a) for a in articles], len(articles), 1
+            )
+    return scored, unscored
+
+
+def default_packs_cost(repeats: int) -> dict[str, object]:
+    """CPU per article of the shipped packs and gazetteer on the evaluation set, scored or not.
+
+    The evaluation articles (``tests/data/evaluation``, seven languages) fire
+    the default rules about as often as real news does, so the score's cost
+    shows here, where the generated rule sets above rarely fire.
+    """
+    root = Path(__file__).resolve().parents[1]
+    ruleset = RuleSet.compile(
+        load_packs(root / "seeds" / "rules"), gazetteer=load_gazetteer(root / "seeds" / "entities")
+    )
+    articles = [
+        Article.model_validate(json.loads(line))
+        for path in sorted((root / "tests" / "data" / "evaluation" / "articles").glob("*.jsonl"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
+    detections = sum(len(ruleset.evaluate(a)) for a in articles)  # also warms caches
+
+    def cpu_us() -> float:
+        start = time.process_time()
+        for article in articles:
+            ruleset.evaluate(article)
+        return (time.process_time() - start) / len(articles) * 1e6
+
+    scored: list[float] = []
+    unscored: list[float] = []
+    for _ in range(repeats):
+        scored.append(cpu_us())
+        with _scoring_stubbed():
+            unscored.append(cpu_us())
+    return {
+        "articles": len(articles),
+        "mean_chars": round(statistics.mean(len(a.title) + len(a.body) for a in articles)),
+        "detections_per_article": round(detections / len(articles), 2),
+        "scored_cpu_us_per_article": round(statistics.median(scored), 1),
+        "unscored_cpu_us_per_article": round(statistics.median(unscored), 1),
+    }
+
+
 def measure(
     size: int, corpus: Corpus, articles: list[Article], naive_sample: int, repeats: int
 ) -> dict[str, object]:
@@ -450,7 +527,7 @@ def measure(
     gc.collect()
     rss_after = _rss_mb()
     detections = sum(len(ruleset.evaluate(a)) for a in articles)  # also warms caches
-    engine = _throughput(lambda: [ruleset.evaluate(a) for a in articles], len(articles), repeats)
+    engine, unscored = _scored_and_unscored(ruleset, articles, repeats)
     naive = naive_ruleset(packs)
     sample = articles[:naive_sample]
     naive_rates = _throughput(
@@ -470,6 +547,8 @@ def measure(
         "detections_per_article": round(detections / len(articles), 2),
         "engine_articles_per_s": round(statistics.median(engine), 1),
         "engine_runs": [round(r, 1) for r in engine],
+        "unscored_articles_per_s": round(statistics.median(unscored), 1),
+        "scored_vs_unscored": round(statistics.median(engine) / statistics.median(unscored), 3),
         "naive_articles_per_s": round(statistics.median(naive_rates), 2),
         "naive_sample_articles": len(sample),
         "speedup": round(statistics.median(engine) / statistics.median(naive_rates), 1),
@@ -493,33 +572,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     mean_size = statistics.mean(len(a.title) + len(a.body) for a in articles)
     samples = {100: 100, 1_000: 20, 10_000: 4} if not args.quick else {100: 20, 1_000: 5, 10_000: 2}
     results = [measure(size, corpus, articles, samples[size], args.repeats) for size in SIZES]
+    packs_cost = default_packs_cost(args.repeats)
     by_size = {r["rules"]: r for r in results}
     eps = {size: float(by_size[size]["engine_articles_per_s"]) for size in SIZES}  # type: ignore[arg-type]
     targets = {
         "10k_rules_articles_per_s>=3000": eps[10_000] >= 3_000,
         "1k_rules_speedup>=100": float(by_size[1_000]["speedup"]) >= 100,  # type: ignore[arg-type]
         "10k_vs_100_throughput>=0.5": eps[10_000] / eps[100] >= 0.5,
+        "1k_rules_scored_vs_unscored>=0.75": float(by_size[1_000]["scored_vs_unscored"]) >= 0.75,  # type: ignore[arg-type]
     }
     print(
         f"articles: {len(articles)} of {mean_size:,.0f} characters on average; "
         f"engine: median of {args.repeats} runs; python {platform.python_version()}, {os.cpu_count()} cores"
     )
-    header = f"{'rules':>7} {'terms':>6} {'compile s':>9} {'RSS MB':>7} {'det/art':>7} {'engine art/s':>12} {'naive art/s':>11} {'(sample)':>8} {'speedup':>8} {'agree':>7}"
+    header = f"{'rules':>7} {'terms':>6} {'compile s':>9} {'RSS MB':>7} {'det/art':>7} {'engine art/s':>12} {'unscored':>9} {'ratio':>6} {'naive art/s':>11} {'(sample)':>8} {'speedup':>8} {'agree':>7}"
     print(header)
     for r in results:
         print(
             f"{r['rules']:>7,} {r['terms']:>6,} {r['compile_s']:>9} {r['compile_rss_mb']:>7} "
             f"{r['detections_per_article']:>7} {r['engine_articles_per_s']:>12,} "
+            f"{r['unscored_articles_per_s']:>9,} {r['scored_vs_unscored']:>6} "
             f"{r['naive_articles_per_s']:>11} {r['naive_sample_articles']:>8} {r['speedup']:>7}x {r['naive_agreement']:>7}"
         )
     print("naive baseline: measured on the sample of articles shown, per-article time extrapolated")
+    print("unscored: the engine with the aboutness score stubbed out; ratio: scored / unscored")
+    print(
+        f"default packs and gazetteer on the evaluation set ({packs_cost['articles']} articles of "
+        f"{packs_cost['mean_chars']:,} characters, {packs_cost['detections_per_article']} detections "
+        f"each): {packs_cost['scored_cpu_us_per_article']} µs of CPU per article, "
+        f"{packs_cost['unscored_cpu_us_per_article']} µs unscored"
+    )
     print(f"10k/100 throughput ratio: {eps[10_000] / eps[100]:.2f}")
     for name, ok in targets.items():
         print(f"target {name}: {'met' if ok else 'NOT met'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(
         json.dumps(
-            {"results": results, "targets": targets, "mean_article_chars": round(mean_size)},
+            {
+                "results": results,
+                "default_packs": packs_cost,
+                "targets": targets,
+                "mean_article_chars": round(mean_size),
+            },
             indent=2,
         )
     )

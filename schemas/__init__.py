@@ -16,6 +16,7 @@ from schemas.detections import (
     ExtractedValue,
     FigureChange,
     FigurePoint,
+    ScorePart,
 )
 from schemas.errors import (
     BrokerError,
@@ -43,6 +44,7 @@ __all__ = [
     "FigurePoint",
     "InvalidRecordError",
     "Matcher",
+    "ScorePart",
     "Settings",
     "Severity",
     "Silence",

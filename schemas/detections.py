@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from schemas.articles import ArticleKind, PageRef
-from schemas.common import Message, Severity, Span, Timestamp, utcnow
+from schemas.common import Message, Severity, Span, TextField, Timestamp, utcnow
 
 DETECTION_SCHEMA_VERSION: Literal[1] = 1
 
@@ -87,14 +87,36 @@ class FigureChange(Message):
     change_pct: float | None = None
 
 
+class ScorePart(Message):
+    """One reason for a detection's aboutness score.
+
+    ``evidence`` is one place where the rule's terms matched: a field, and in
+    the body the sentence (0 is the first); ``weight`` is what that place is
+    worth on its own (where it is, and whether it holds as many distinct terms
+    as the rule's evidence as a whole), ``counted`` what it added to the score:
+    each further place counts half as much as the one before. ``figures`` and
+    ``entities`` are the figures and entities the rule asks for, found.
+    """
+
+    kind: Literal["evidence", "figures", "entities"]
+    field: TextField | None = None
+    sentence: int | None = None
+    terms: tuple[str, ...] = ()
+    weight: float
+    counted: float
+
+
 class Detection(Message):
     """A rule that fired on an article, carrying everything an alert needs.
 
     ``key`` is ``<article_id>/<rule_id>@<rule_version>``: deterministic, so a
-    replay of the same article produces the same detection key. A detection
-    of a teaser has ``article_kind`` ``teaser`` and ``found_on`` naming the
-    page it was read on. ``change`` is set on the detection of a change rule
-    once its figure was compared with the series' history.
+    replay of the same article produces the same detection key. ``score`` is
+    how much the article is about the rule's event (the sum of the
+    ``counted`` of ``score_parts``); the rule fired because it reached the
+    rule's ``min_score``. A detection of a teaser has ``article_kind``
+    ``teaser`` and ``found_on`` naming the page it was read on. ``change`` is
+    set on the detection of a change rule once its figure was compared with
+    the series' history.
     """
 
     schema_version: Literal[1] = DETECTION_SCHEMA_VERSION
@@ -119,5 +141,6 @@ class Detection(Message):
     entities: tuple[EntityMention, ...] = ()
     values: tuple[ExtractedValue, ...] = ()
     score: Annotated[float, Field(ge=0)] = 1.0
+    score_parts: tuple[ScorePart, ...] = ()
     detected_at: Timestamp = Field(default_factory=utcnow)
     change: FigureChange | None = None

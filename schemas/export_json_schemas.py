@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from schemas.alerts import Alert
 from schemas.articles import Article
+from schemas.audit import AuditEvent
 from schemas.dead_letters import DeadLetter
 from schemas.detections import Detection
 from schemas.rules import RuleSetMessage
@@ -31,6 +32,7 @@ MODELS: dict[str, type[BaseModel]] = {
     "alert": Alert,
     "dead_letter": DeadLetter,
     "rule_set_message": RuleSetMessage,
+    "audit_event": AuditEvent,
 }
 """File stem -> model, for every message a topic carries."""
 

@@ -132,14 +132,16 @@ class TopicSpec:
 
 
 COMPACTED = {"cleanup.policy": "compact"}
+DAY_MS = 86_400_000
 
 
 def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic the pipeline needs, with partition counts from settings.
 
     Dead-letter topics get one partition: they are read by people, in order.
-    Rules and silences are compacted and have one partition so every reader
-    sees one ordered history.
+    Rules, silences and users are compacted and have one partition so every
+    reader sees one ordered history; the audit trail has one partition, in
+    time order, and is never compacted.
     """
     names = settings.topics
     n = settings.partitions
@@ -152,6 +154,9 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.rules, 1, COMPACTED),
         TopicSpec(names.silences, 1, COMPACTED),
         TopicSpec(names.deliveries, n, COMPACTED),
+        # Superseded password hashes should not linger: small segments get compacted soon.
+        TopicSpec(names.users, 1, {**COMPACTED, "segment.ms": "3600000"}),
+        TopicSpec(names.audit, 1, {"retention.ms": str(settings.audit_retention_days * DAY_MS)}),
     ]
 
 

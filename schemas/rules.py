@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from schemas.common import Message, Severity, TextField
 
 RULE_ID = r"^[a-z0-9][a-z0-9_.-]{0,127}$"
+DEFAULT_MIN_SCORE: Final = 1.0
+"""The aboutness score a detection needs unless its rule says otherwise.
+
+Evidence that the query matched whole in the title, the lead or the first
+sentence of the body is worth 1 on its own; a lone match in a later sentence
+is worth 0.4 to 0.8 and needs repetition, or the figures and entities the
+rule asks for, to reach 1 (see ``streams.rules.aboutness``).
+"""
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -141,6 +149,8 @@ class RuleSpec(Message):
     queries (``{ru: ..., uk: ...}``) used for articles in that language.
     ``where`` is a condition over extracted figures, in the engine's small
     expression language (``abs(change_pct) >= 2 or extreme is not null``).
+    ``min_score`` is the aboutness score a detection needs: 0 fires on any
+    match, as a plain keyword alert would.
     """
 
     id: Annotated[str, Field(pattern=RULE_ID)]
@@ -156,6 +166,7 @@ class RuleSpec(Message):
     entities: EntityRequirement = EntityRequirement()
     extract: tuple[Literal["price", "spread", "change_pct", "extreme"], ...] = ()
     where: str | None = None
+    min_score: Annotated[float, Field(ge=0, le=100)] = DEFAULT_MIN_SCORE
     examples: RuleExamples = RuleExamples()
     alert: AlertPolicy = AlertPolicy()
     enabled: bool = True

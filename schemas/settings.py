@@ -28,6 +28,8 @@ class TopicNames:
     rules: str
     silences: str
     deliveries: str
+    users: str
+    audit: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TopicNames:
@@ -41,6 +43,8 @@ class TopicNames:
             rules=f"{prefix}rules",
             silences=f"{prefix}silences",
             deliveries=f"{prefix}deliveries",
+            users=f"{prefix}users",
+            audit=f"{prefix}audit",
         )
 
 
@@ -218,6 +222,36 @@ class Settings(BaseSettings):
         le=604_800,
         description="How far back the dashboard reads alerts, detections and dead letters "
         "at start, and the span of its hits-per-hour chart (one hour to one week).",
+    )
+    # --- Dashboard sign-in and the audit trail (README: Accounts and roles) ----
+    dashboard_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs the dashboard's session cookies (32 random bytes or more, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`). Give every instance "
+        "the same key so a session works on each. Unset: a random key per process, so "
+        "sessions end when it restarts.",
+    )
+    dashboard_session_hours: float = Field(
+        default=12.0, gt=0, le=720, description="A dashboard session ends this long after sign-in."
+    )
+    dashboard_proxy_header: str | None = Field(
+        default=None,
+        description="Single sign-on behind an authenticating proxy: the request header that "
+        "carries the signed-in user (oauth2-proxy: X-Forwarded-User or X-Auth-Request-User). "
+        "Honoured only from dashboard_proxy_addresses.",
+    )
+    dashboard_proxy_addresses: list[str] = Field(
+        default_factory=list,
+        description='Addresses of the trusted proxy, as JSON CIDRs: ["10.0.0.5/32"]. The proxy '
+        "header from any other address is ignored.",
+    )
+    dashboard_proxy_role: Literal["none", "viewer", "analyst"] = Field(
+        default="viewer",
+        description="Role of a proxy-authenticated user who has no account on the users topic; "
+        "`none` refuses them. An account of the same name gives its own role.",
+    )
+    audit_retention_days: int = Field(
+        default=400, ge=1, description="How long the audit topic keeps events (at its creation)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"

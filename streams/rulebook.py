@@ -19,7 +19,9 @@ import structlog
 from aiokafka import ConsumerRecord
 
 from schemas import ConfigError, Settings
-from schemas.kafka import encode, ensure_topics, make_producer, pipeline_topics, send_with_deadline
+from schemas.audit import audit_event
+from schemas.audit_log import Change, write_audited
+from schemas.kafka import encode
 from schemas.rules import RulePack, RuleSetMessage
 from streams.rules import Gazetteer, RuleSet, load_gazetteer, load_packs, ruleset_version
 
@@ -50,8 +52,29 @@ def ruleset_message(packs: Sequence[RulePack], published_by: str = "") -> RuleSe
     )
 
 
-async def publish_ruleset(settings: Settings, message: RuleSetMessage) -> None:
-    """Write ``message`` to the rules topic (created if missing) and wait for the ack.
+def ruleset_summary(message: RuleSetMessage) -> dict[str, object]:
+    """What the audit trail records of a rule set: its version, packs and size, not its rules."""
+    return {
+        "version": message.version,
+        "packs": [pack.name for pack in message.packs],
+        "rules": sum(len(pack.rules) for pack in message.packs),
+        "published_by": message.published_by,
+    }
+
+
+async def publish_ruleset(
+    settings: Settings,
+    message: RuleSetMessage,
+    *,
+    previous: RuleSetMessage | None = None,
+    actor: str,
+    origin: str,
+) -> None:
+    """Write ``message`` to the rules topic (created if missing), then its audit event.
+
+    Args:
+        previous: the rule set it replaces, for the audit event's ``before``.
+        actor: who publishes (the login name); ``origin``: the host.
 
     Raises:
         ConfigError: the message is larger than ``settings.max_message_bytes``.
@@ -64,19 +87,16 @@ async def publish_ruleset(settings: Settings, message: RuleSetMessage) -> None:
             f"{settings.max_message_bytes}; split rarely used packs out or raise the limit "
             "(and the broker's message.max.bytes)"
         )
-    await ensure_topics(settings, pipeline_topics(settings))
-    producer = make_producer(settings, client_id="wirewatch-rules-publisher")
-    await asyncio.wait_for(producer.start(), settings.send_timeout_s)
-    try:
-        await send_with_deadline(
-            producer,
-            settings.topics.rules,
-            payload,
-            key=RULESET_KEY,
-            timeout_s=settings.send_timeout_s,
-        )
-    finally:
-        await asyncio.wait_for(producer.stop(), settings.send_timeout_s)
+    event = audit_event(
+        "rules.published",
+        f"rules:{RULESET_KEY.decode()}",
+        actor=actor,
+        via="cli",
+        origin=origin,
+        before=ruleset_summary(previous) if previous else None,
+        after=ruleset_summary(message),
+    )
+    await write_audited(settings, [Change(settings.topics.rules, RULESET_KEY, payload)], event)
 
 
 def publisher_name() -> str:

@@ -19,11 +19,13 @@ from schemas import Settings, WirewatchError
 from wirewatch import (
     __version__,
     cmd_alerts,
+    cmd_audit,
     cmd_dashboard,
     cmd_kafka,
     cmd_pipeline,
     cmd_produce,
     cmd_rules,
+    cmd_users,
 )
 from wirewatch.options import pass_settings
 
@@ -144,6 +146,8 @@ cli.add_command(cmd_rules.rules)
 cmd_rules.rules.add_command(cmd_pipeline.publish)
 cli.add_command(cmd_rules.scan)
 cli.add_command(cmd_dashboard.dashboard)
+cli.add_command(cmd_users.users)
+cli.add_command(cmd_audit.audit)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import getpass
 import signal
 
 import click
 
 from schemas import ConfigError, Settings
-from wirewatch.options import pass_settings
+from wirewatch.options import cli_actor, pass_settings
 
 
 @click.command()
@@ -67,7 +66,11 @@ def silence() -> None:
 )
 @click.option("--for", "duration", required=True, help="How long: 30m, 2h, 1d.")
 @click.option("--comment", required=True, help="Why; shown by `silence list`.")
-@click.option("--author", default=None, help="Who; defaults to the login name.")
+@click.option(
+    "--author",
+    default=None,
+    help="Who, on the silence and the audit trail; default: the login name.",
+)
 @pass_settings
 def silence_add(
     settings: Settings, matches: tuple[str, ...], duration: str, comment: str, author: str | None
@@ -75,16 +78,24 @@ def silence_add(
     """Add a silence, e.g. `--match category=sanctions --for 2h --comment "known story"`."""
     from alerts.silence_admin import write_silence
     from alerts.silences import new_silence, parse_matcher
+    from schemas.audit import audit_event
     from schemas.rules import parse_duration
 
     try:
         length = parse_duration(duration)
     except ValueError as exc:
         raise ConfigError(f"--for: {exc}") from None
-    created = new_silence(
-        [parse_matcher(m) for m in matches], length, comment, author or getpass.getuser()
+    login, host = cli_actor()
+    created = new_silence([parse_matcher(m) for m in matches], length, comment, author or login)
+    event = audit_event(
+        "silence.added",
+        f"silence:{created.id}",
+        actor=created.created_by,
+        via="cli",
+        origin=host,
+        after=created,
     )
-    asyncio.run(write_silence(settings, created))
+    asyncio.run(write_silence(settings, created, event))
     click.echo(f"{created.id}  until {created.ends_at:%Y-%m-%d %H:%M} UTC  {comment}")
 
 
@@ -112,16 +123,30 @@ def silence_list(settings: Settings, show_all: bool) -> None:
 
 @silence.command("expire")
 @click.argument("silence_id")
+@click.option("--author", default=None, help="Who, on the audit trail; default: the login name.")
 @pass_settings
-def silence_expire(settings: Settings, silence_id: str) -> None:
+def silence_expire(settings: Settings, silence_id: str, author: str | None) -> None:
     """End a silence now (it stays listed with --all)."""
     from alerts.silence_admin import read_silences, write_silence
     from alerts.silences import expired
+    from schemas.audit import audit_event
 
     found = {s.id: s for s in asyncio.run(read_silences(settings))}
     if silence_id not in found:
         raise ConfigError(
             f"no silence with id {silence_id!r}; `wirewatch silence list --all` shows the ids"
         )
-    asyncio.run(write_silence(settings, expired(found[silence_id])))
+    before = found[silence_id]
+    ended = expired(before)
+    login, host = cli_actor()
+    event = audit_event(
+        "silence.expired",
+        f"silence:{silence_id}",
+        actor=author or login,
+        via="cli",
+        origin=host,
+        before=before,
+        after=ended,
+    )
+    asyncio.run(write_silence(settings, ended, event))
     click.echo(f"{silence_id} expired")

@@ -26,6 +26,11 @@ def dashboard(settings: Settings, port: int | None) -> None:
     takes nothing from the workers or the notifier; silences made on the page
     go to the silences topic, which every notifier honours. Stop it with Ctrl-C
     or SIGTERM.
+
+    Once an account exists (`wirewatch users add`), everyone signs in, and what
+    they may change follows their role; every change is on the audit trail.
+    Without accounts it serves 127.0.0.1 only and refuses a wider
+    WIREWATCH_WEB_HOST. Single sign-on: WIREWATCH_DASHBOARD_PROXY_HEADER.
     """
     from wirewatch.dashboard.server import serve
 

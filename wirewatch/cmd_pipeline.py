@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from schemas import Settings
-from wirewatch.options import pass_settings
+from wirewatch.options import cli_actor, pass_settings
+
+if TYPE_CHECKING:
+    from schemas.rules import RuleSetMessage
 
 
 @click.command()
@@ -60,8 +64,42 @@ def publish(settings: Settings, path: Path, dry_run: bool) -> None:
     if dry_run:
         click.echo(f"rule set {message.version}: {rules} rules in {len(packs)} packs, valid")
         return
-    asyncio.run(publish_ruleset(settings, message))
+    actor, host = cli_actor()
+
+    async def run() -> None:
+        previous = await current_ruleset(settings)
+        await publish_ruleset(settings, message, previous=previous, actor=actor, origin=host)
+
+    asyncio.run(run())
     click.echo(
         f"published rule set {message.version}: {rules} rules in {len(packs)} packs "
         f"to {settings.topics.rules}"
     )
+
+
+async def current_ruleset(settings: Settings) -> RuleSetMessage | None:
+    """Return the rule set on the rules topic now (None if there is none or it is unreadable)."""
+    from pydantic import ValidationError
+
+    from alerts.compacted import CompactedReader
+    from schemas.kafka import ensure_topics, pipeline_topics
+    from schemas.rules import RuleSetMessage
+
+    topic = settings.topics.rules
+    await ensure_topics(settings, [t for t in pipeline_topics(settings) if t.name == topic])
+    latest: list[bytes] = []
+
+    def keep(_key: bytes | None, value: bytes | None) -> None:
+        if value is not None:
+            latest[:] = [value]
+
+    reader = CompactedReader(settings, topic, keep, client_id="wirewatch-rules-publisher")
+    await reader.start()
+    try:
+        await reader.catch_up()
+    finally:
+        await reader.stop()
+    try:
+        return RuleSetMessage.model_validate_json(latest[0]) if latest else None
+    except ValidationError:
+        return None

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
     from schemas import Article, Detection
     from schemas.rules import RulePack
     from streams.rules import RuleSet
-    from streams.rules.backtest import CategoryScore
+    from streams.rules.backtest import CategoryScore, LanguageScore
     from streams.rules.entities import Gazetteer
+    from streams.rules.ruleset import Verdict
     from streams.series import OfflineSeries
 
 _PACKS_HELP = (
@@ -162,6 +163,82 @@ def rules_test(settings: Settings, path: Path | None, failures_only: bool) -> No
         raise click.exceptions.Exit(1)
 
 
+@rules.command("explain")
+@click.argument("rule_id", metavar="RULE")
+@click.argument("article", metavar="ARTICLE", type=click.Path(exists=True, path_type=str))
+@click.option("--id", "article_id", help="The article to explain when ARTICLE holds several.")
+@click.option("--rules", "rules_path", type=click.Path(path_type=Path), help=_PACKS_HELP)
+@pass_settings
+def rules_explain(
+    settings: Settings,
+    rule_id: str,
+    article: str,
+    article_id: str | None,
+    rules_path: Path | None,
+) -> None:
+    """Show how rule RULE judges ARTICLE: each test, the evidence, the aboutness score.
+
+    ARTICLE is any input 'wirewatch produce' reads (a .txt page, .jsonl, .json,
+    RSS/Atom, '-' for stdin); when it holds several articles, each is explained,
+    or only the one given with --id. For every place the rule's terms matched
+    (title, summary, a sentence of the body) it prints what that place is
+    worth, what it added to the score, and the verdict against the rule's
+    min_score. Exit status 2 when the rule or the article is not found.
+    """
+    from ingest.sources import Accepted, read_articles
+    from schemas import ConfigError
+
+    ruleset = _compile_or_exit(
+        _load_or_exit(rules_path or settings.rules_path), _gazetteer(settings)
+    )
+    console = _console()
+    shown = 0
+    for item in read_articles([article], settings, stdin=sys.stdin.buffer):
+        if not isinstance(item, Accepted) or (article_id and item.article.id != article_id):
+            continue
+        verdict = ruleset.judge(item.article, rule_id)  # ConfigError: an unknown rule
+        _print_verdict(console, item.article.id, item.article.title, verdict)
+        shown += 1
+    if not shown:
+        wanted = f"article {article_id!r}" if article_id else "valid article"
+        raise ConfigError(f"no {wanted} in {article}")
+
+
+def _print_verdict(console: Console, article_id: str, title: str, verdict: Verdict) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    console.print(f"[bold]{verdict.rule_id}[/] on {article_id}: {escape(_shorten(title, 90))}")
+    console.print(f"  query: {'matched' if verdict.matched else 'no match'}")
+    for name, met in (("entities", verdict.entities_met), ("where", verdict.condition_met)):
+        state = "not asked" if met is None else "met" if met else "[red]not met[/]"
+        console.print(f"  {name}: {state}")
+    if verdict.values:
+        figures = ", ".join(escape(f"{v.kind} {v.value} ({v.span.text})") for v in verdict.values)
+        console.print(f"  figures: {figures}")
+    table = Table(title="aboutness: each further place counts half as much as the one before")
+    for column in ("part", "where", "terms", "weight", "counted"):
+        table.add_column(column, justify="right" if column in ("weight", "counted") else "left")
+    for part in verdict.parts:
+        where = "" if part.field is None else part.field.value
+        if part.sentence is not None:
+            where += f" sentence {part.sentence + 1}"
+        table.add_row(
+            part.kind,
+            where or "-",
+            escape(", ".join(part.terms)) or "-",
+            f"{part.weight:.2f}",
+            f"{part.counted:.3f}",
+        )
+    if verdict.parts:
+        console.print(table)
+    outcome = "[green]fires[/]" if verdict.fires else "[red]does not fire[/]"
+    relation = ">=" if verdict.score >= verdict.min_score else "<"
+    console.print(
+        f"  score {verdict.score:.3f} {relation} min_score {verdict.min_score:.2f}: {outcome}\n"
+    )
+
+
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=str))
 @click.option("--rules", "rules_path", type=click.Path(path_type=Path), help=_PACKS_HELP)
@@ -194,10 +271,14 @@ def scan(
     skipped. Change rules (previous(), change_pct_since()) compare each figure
     with the reports read before it, in input order, timed by publication.
     Prints hits per rule and per category; with --labels, precision, recall and
-    F1 per category and the missed and false articles.
+    F1 per category and the missed and false articles, then per language of the
+    articles (every category summed, and the F1 of each category in that
+    language).
     """
     from ingest.sources import Accepted, read_articles
-    from streams.rules.backtest import read_labels, score_categories
+    from schemas.languages import UNKNOWN
+    from streams.rules.backtest import read_labels, score_categories, score_languages
+    from streams.rules.ruleset import primary_language
     from streams.series import OfflineSeries
 
     truth = read_labels(labels) if labels else None
@@ -206,6 +287,7 @@ def scan(
     )
     predicted: dict[str, set[str]] = {}
     titles: dict[str, str] = {}
+    languages: dict[str, str] = {}
     rule_hits: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     detections = 0
@@ -221,6 +303,7 @@ def scan(
             found = _judged(ruleset, series, article)
             predicted[article.id] = {d.category for d in found}
             titles[article.id] = article.title
+            languages[article.id] = primary_language(article.language) or UNKNOWN
             rule_hits.update(d.rule_id for d in found)
             detections += len(found)
             if output == "jsonl":
@@ -242,6 +325,7 @@ def scan(
         _print_hits(console, ruleset, rule_hits, predicted)
     if truth is not None:
         _print_scores(console, score_categories(predicted, truth), titles)
+        _print_languages(console, score_languages(predicted, truth, languages))
         unseen = len(set(truth) - set(predicted))
         if unseen:
             console.print(f"[yellow]{unseen} labelled articles were not in the input[/]")
@@ -300,6 +384,7 @@ def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
             "severity",
             "title",
             "score",
+            "score_parts",
             "spans",
             "snippet",
             "snippet_highlights",
@@ -357,6 +442,35 @@ def _print_scores(
                 console.print(
                     f"{kind} {s.category}: {article_id}  {_shorten(titles.get(article_id, ''), 80)}"
                 )
+
+
+def _print_languages(console: Console, scores: Sequence[LanguageScore]) -> None:
+    from rich.table import Table
+
+    table = Table(title="per language (every category summed)")
+    for column in ("language", "articles", "TP", "FP", "FN", "precision", "recall", "F1"):
+        table.add_column(column, justify="left" if column == "language" else "right")
+    for s in scores:
+        total = s.total
+        table.add_row(
+            s.language,
+            str(s.articles),
+            str(total.true_positives),
+            str(total.false_positives),
+            str(total.false_negatives),
+            _ratio(total.precision),
+            _ratio(total.recall),
+            _ratio(total.f1),
+        )
+    console.print(table)
+    matrix = Table(title="F1 per category and language")
+    matrix.add_column("category")
+    for s in scores:
+        matrix.add_column(s.language, justify="right")
+    f1s = {(s.language, c.category): c.f1 for s in scores for c in s.categories}
+    for category in sorted({c for _, c in f1s}):
+        matrix.add_row(category, *(_ratio(f1s.get((s.language, category))) for s in scores))
+    console.print(matrix)
 
 
 def _ratio(value: float | None) -> str:

@@ -50,6 +50,7 @@ from wirewatch.alert_console import alert_panel
 from wirewatch.broker import LocalBroker
 from wirewatch.children import Child, start_child, stop_children
 from wirewatch.logs import configure_logging
+from wirewatch.options import cli_actor
 from wirewatch.progress import produce_progress
 
 FILE_RECEIVER = "demo-file"
@@ -339,7 +340,8 @@ async def _set_up(run: DemoRun, console: Console) -> float:
     packs = load_packs(settings.rules_path)
     rules = compile_packs(packs, load_gazetteer(settings.gazetteer_path))
     message = ruleset_message(packs, published_by=publisher_name())
-    await publish_ruleset(settings, message)
+    actor, host = cli_actor()
+    await publish_ruleset(settings, message, actor=actor, origin=host)
     console.print(
         f"topics ready (prefix [bold]{settings.topic_prefix}[/bold]); published rule set "
         f"{message.version}: {len(rules.rules)} rules in {len(packs)} packs"

@@ -1,8 +1,10 @@
-"""Measuring rules against labelled articles: precision, recall and F1 per category.
+"""Measuring rules against labelled articles: precision, recall and F1 per category and language.
 
 Labels are JSON Lines of ``{"id": "<article id>", "labels": ["<category>", ...]}``;
 an article labelled with no category is a negative for every category.
-Only articles that were both scanned and labelled count.
+Only articles that were both scanned and labelled count. Per language, the
+counts of every category are summed (micro-averaged): one figure per language
+that a rare category cannot swing alone.
 """
 
 from __future__ import annotations
@@ -40,11 +42,34 @@ class CategoryScore:
 
     @property
     def f1(self) -> float | None:
-        """Harmonic mean of precision and recall (None when either is undefined)."""
-        p, r = self.precision, self.recall
-        if p is None or r is None:
-            return None
-        return 2 * p * r / (p + r) if p + r else 0.0
+        """Harmonic mean of precision and recall, ``2TP / (2TP + FP + FN)``.
+
+        0 when the category was labelled but never flagged (or flagged only
+        where it was not labelled); None when it was neither labelled nor flagged.
+        """
+        counted = 2 * self.true_positives + self.false_positives + self.false_negatives
+        return 2 * self.true_positives / counted if counted else None
+
+
+@dataclass(frozen=True, slots=True)
+class LanguageScore:
+    """How the rules did on the labelled articles of one language, every category summed."""
+
+    language: str
+    articles: int
+    categories: tuple[CategoryScore, ...]
+
+    @property
+    def total(self) -> CategoryScore:
+        """The counts of every category added up, as one score named after the language."""
+        return CategoryScore(
+            self.language,
+            sum(s.true_positives for s in self.categories),
+            sum(s.false_positives for s in self.categories),
+            sum(s.false_negatives for s in self.categories),
+            tuple(a for s in self.categories for a in s.missed),
+            tuple(a for s in self.categories for a in s.false),
+        )
 
 
 def read_labels(path: Path) -> dict[str, frozenset[str]]:
@@ -98,3 +123,29 @@ def score_categories(
         false = tuple(a for a in judged if category in predicted[a] and category not in labels[a])
         scores.append(CategoryScore(category, len(hits), len(false), len(missed), missed, false))
     return scores
+
+
+def score_languages(
+    predicted: Mapping[str, Collection[str]],
+    labels: Mapping[str, Collection[str]],
+    languages: Mapping[str, str],
+) -> list[LanguageScore]:
+    """Score the predictions per language of the articles, in language order.
+
+    Args:
+        predicted: article id -> categories the rules flagged (every scanned article).
+        labels: article id -> categories it truly belongs to.
+        languages: article id -> its language (``unknown`` when it could not be told).
+    """
+    by_language: dict[str, list[str]] = {}
+    for article_id in predicted:
+        if article_id in labels:
+            by_language.setdefault(languages.get(article_id, "unknown"), []).append(article_id)
+    return [
+        LanguageScore(
+            language,
+            len(ids),
+            tuple(score_categories({a: predicted[a] for a in ids}, {a: labels[a] for a in ids})),
+        )
+        for language, ids in sorted(by_language.items())
+    ]

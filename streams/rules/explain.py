@@ -1,4 +1,4 @@
-"""Why a rule fired: the matched spans, a snippet around the best of them, a score."""
+"""Why a rule fired: the matched spans, and a snippet around the best of them."""
 
 from __future__ import annotations
 
@@ -19,24 +19,16 @@ _FIELD_ORDER: Final = {field: order for order, field in enumerate(TextField)}
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """The explanation of one detection."""
+    """The snippet of one detection: the best window of text, its matched words marked."""
 
-    spans: tuple[Span, ...]
     snippet: str
     highlights: tuple[tuple[int, int], ...]
-    score: float
 
 
-def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
-    """Turn the occurrences that made a rule match into spans, a snippet and a score.
-
-    The score is 1, plus 0.5 for each further distinct term that matched, plus
-    1 when the title matched: more independent evidence ranks higher.
-    """
+def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tuple[Span, ...]:
+    """Turn the occurrences that made a rule match into spans, in field and text order."""
     spans: dict[tuple[str, int, int], Span] = {}
-    terms: set[int] = set()
     for bit, _, _, term_id, char_start, char_end in occurrences:
-        terms.add(term_id)
         name = BIT_FIELDS[bit]
         key = (name, char_start, char_end)
         if key not in spans:
@@ -47,11 +39,13 @@ def explain(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> Evidence:
                 text=scan.article.text_of(name)[char_start:char_end],
                 term=scan.terms[term_id].label,
             )
-    ordered = sorted(spans.values(), key=lambda s: (_FIELD_ORDER[s.field], s.start))
-    snippet, highlights = _snippet(scan, ordered)
-    title_bonus = 1.0 if any(s.field is TextField.TITLE for s in ordered) else 0.0
-    score = 1.0 + 0.5 * max(len(terms) - 1, 0) + title_bonus
-    return Evidence(tuple(ordered), snippet, highlights, score)
+    return tuple(sorted(spans.values(), key=lambda s: (_FIELD_ORDER[s.field], s.start)))
+
+
+def explain(scan: ArticleScan, spans: Sequence[Span]) -> Evidence:
+    """Cut the snippet of a detection around its densest spans."""
+    snippet, highlights = _snippet(scan, spans)
+    return Evidence(snippet, highlights)
 
 
 def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -42,6 +42,7 @@ _VERSIONED_FIELDS: Final = (
     "entities",
     "extract",
     "where",
+    "min_score",
 )
 
 

@@ -4,7 +4,10 @@
 :meth:`RuleSet.evaluate` scans an article once, evaluates only the queries
 whose terms occurred, then checks entity requirements and ``where``
 conditions (computing entities and figures only for articles some query
-matched), and explains every detection.
+matched), scores how much the article is about each matched rule's event
+(:mod:`streams.rules.aboutness`), and explains every detection that reaches
+its rule's ``min_score``. :meth:`RuleSet.judge` tells the whole story for one
+rule, whether it fires or not.
 """
 
 from __future__ import annotations
@@ -13,18 +16,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 
-from schemas import Article, ConfigError, Detection, EntityMention, ExtractedValue
+from schemas import (
+    Article,
+    ConfigError,
+    Detection,
+    EntityMention,
+    ExtractedValue,
+    ScorePart,
+    Span,
+)
 from schemas.rules import EntityRequirement, RulePack, RuleSpec
+from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
-from streams.rules.explain import Evidence, explain
+from streams.rules.explain import Evidence, evidence_spans, explain
 from streams.rules.loader import (
     RulePackError,
     change_rule_problems,
     rule_version,
     ruleset_version,
 )
-from streams.rules.matcher import FIELD_BITS, Matcher, compile_regex
+from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
 from streams.rules.numbers import extract_values
 from streams.rules.query import Regex, parse_query, terms_of
 
@@ -54,8 +66,39 @@ class _Rule:
         return bool(self.kinds) or self.condition is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Whether and why one rule fires on one article.
+
+    ``matched``: a query of the rule matched in the article's language and the
+    rule's fields. ``entities_met`` and ``condition_met`` are None when the
+    rule requires no entities or has no ``where``. ``spans``, ``score`` and
+    ``parts`` are the evidence and its aboutness score.
+    """
+
+    rule_id: str
+    matched: bool
+    entities_met: bool | None
+    condition_met: bool | None
+    values: tuple[ExtractedValue, ...]
+    spans: tuple[Span, ...]
+    score: float
+    parts: tuple[ScorePart, ...]
+    min_score: float
+
+    @property
+    def fires(self) -> bool:
+        """True when every test passed and the score reached the rule's ``min_score``."""
+        return (
+            self.matched
+            and self.entities_met is not False
+            and self.condition_met is not False
+            and self.score >= self.min_score
+        )
+
+
 class _Facts:
-    """An article's entities and figures, computed once, and only if a rule asks."""
+    """An article's entities, figures and body sentences, computed once, and only if asked."""
 
     def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
         self.article = article
@@ -63,6 +106,7 @@ class _Facts:
         self._mentions: tuple[EntityMention, ...] | None = None
         self._ids: frozenset[str] = frozenset()
         self._values: tuple[ExtractedValue, ...] | None = None
+        self._body_starts: list[int] | None = None
 
     @property
     def mentions(self) -> tuple[EntityMention, ...]:
@@ -83,6 +127,12 @@ class _Facts:
             self._values = extract_values(self.article, self.mentions)
         return self._values
 
+    @property
+    def body_starts(self) -> list[int]:
+        if self._body_starts is None:
+            self._body_starts = aboutness.sentence_starts(self.article.body)
+        return self._body_starts
+
 
 def _requirement_met(requirement: EntityRequirement, ids: frozenset[str]) -> bool:
     """True when the entities ``ids`` satisfy a rule's ``entities: {any, all, none}``."""
@@ -91,6 +141,11 @@ def _requirement_met(requirement: EntityRequirement, ids: frozenset[str]) -> boo
     if requirement.all and not ids.issuperset(requirement.all):
         return False
     return ids.isdisjoint(requirement.none)
+
+
+def _applies(query: _Query, rule: _Rule, language: str | None) -> bool:
+    """True when a query of a rule applies to an article in ``language``."""
+    return query.language in (None, language) and rule.language in (None, language)
 
 
 def primary_language(tag: str | None) -> str | None:
@@ -239,54 +294,132 @@ class RuleSet:
         fired: dict[int, list[int]] = {}
         for index in matcher.candidates(scan):
             query = self._queries[index]
-            if query.language is not None and query.language != language:
-                continue
             rule = self._compiled[query.rule]
-            if rule.language is not None and rule.language != language:
-                continue
-            if matcher.test(index, scan, rule.mask):
+            if _applies(query, rule, language) and matcher.test(index, scan, rule.mask):
                 fired.setdefault(query.rule, []).append(index)
         if not fired:
             return []
         facts = _Facts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
-            rule = self._compiled[rule_index]
-            requirement = rule.spec.entities
-            if (requirement.any or requirement.all or requirement.none) and not _requirement_met(
-                requirement, facts.entity_ids
-            ):
-                continue
-            values: tuple[ExtractedValue, ...] = ()
-            if rule.needs_values:
-                values = facts.values
-                if rule.kinds:
-                    values = tuple(v for v in values if v.kind in rule.kinds)
-                condition = rule.condition
-                if condition is not None and condition.level is not None and defer_history:
-                    if not any(v.kind == condition.level and v.series for v in values):
-                        continue
-                elif condition is not None and not condition.matches(values):
-                    continue
-            occurrences = [
-                occurrence
-                for index in fired[rule_index]
-                for occurrence in matcher.witness(index, scan, rule.mask)
-            ]
-            evidence = explain(scan, occurrences)
-            detections.append(
-                self._detection(article, rule, evidence, story_id, facts.mentions, values)
+            verdict = self._judge(
+                rule_index,
+                fired[rule_index],
+                scan,
+                facts,
+                thorough=False,
+                defer_history=defer_history,
             )
+            if verdict is not None and verdict.fires:
+                rule = self._compiled[rule_index]
+                evidence = explain(scan, verdict.spans)
+                detections.append(
+                    self._detection(article, rule, verdict, evidence, story_id, facts.mentions)
+                )
         return detections
+
+    def judge(self, article: Article, rule_id: str) -> Verdict:
+        """Tell whether and why rule ``rule_id`` fires on ``article``, every test run.
+
+        Raises:
+            ConfigError: no rule has that id, or the rule is disabled.
+        """
+        spec = self.rules.get(rule_id)
+        if spec is None:
+            raise ConfigError(f"no rule {rule_id!r} in rule set {self.version}")
+        rule_index = next(
+            (i for i, rule in enumerate(self._compiled) if rule.spec.id == rule_id), None
+        )
+        if rule_index is None:
+            raise ConfigError(f"rule {rule_id!r} is disabled (enabled: false)")
+        rule = self._compiled[rule_index]
+        scan = self._matcher.scan(article)
+        language = primary_language(article.language)
+        indexes = [
+            index
+            for index, query in enumerate(self._queries)
+            if query.rule == rule_index
+            and _applies(query, rule, language)
+            and self._matcher.test(index, scan, rule.mask)
+        ]
+        verdict = self._judge(
+            rule_index, indexes, scan, _Facts(article, self.gazetteer), thorough=True
+        )
+        assert verdict is not None  # thorough judging always returns one
+        return verdict
+
+    def _judge(
+        self,
+        rule_index: int,
+        indexes: Sequence[int],
+        scan: ArticleScan,
+        facts: _Facts,
+        *,
+        thorough: bool,
+        defer_history: bool = False,
+    ) -> Verdict | None:
+        """Run a rule's tests after its queries ``indexes`` matched.
+
+        Not ``thorough``: None as soon as a test fails (the hot path), and the
+        score only for rules that passed them. ``defer_history``: as for
+        :meth:`evaluate`.
+        """
+        rule = self._compiled[rule_index]
+        requirement = rule.spec.entities
+        entities_met = None
+        if requirement.any or requirement.all or requirement.none:
+            entities_met = _requirement_met(requirement, facts.entity_ids)
+            if not entities_met and not thorough:
+                return None
+        values: tuple[ExtractedValue, ...] = ()
+        condition_met = None
+        if rule.needs_values:
+            values = facts.values
+            if rule.kinds:
+                values = tuple(v for v in values if v.kind in rule.kinds)
+            condition = rule.condition
+            if condition is not None:
+                if defer_history and condition.level is not None:
+                    condition_met = any(v.kind == condition.level and v.series for v in values)
+                else:
+                    condition_met = condition.matches(values)
+                if not condition_met and not thorough:
+                    return None
+        occurrences = [
+            occurrence
+            for index in indexes
+            for occurrence in self._matcher.witness(index, scan, rule.mask)
+        ]
+        spans = evidence_spans(scan, occurrences)
+        score: float = 0.0
+        parts: tuple[ScorePart, ...] = ()
+        if indexes:
+            score, parts = aboutness.score(
+                spans,
+                facts.body_starts,
+                figures=bool(rule.kinds and values),
+                entities=bool(entities_met and (requirement.any or requirement.all)),
+            )
+        return Verdict(
+            rule.spec.id,
+            bool(indexes),
+            entities_met,
+            condition_met,
+            values,
+            spans,
+            score,
+            parts,
+            rule.spec.min_score,
+        )
 
     def _detection(
         self,
         article: Article,
         rule: _Rule,
+        verdict: Verdict,
         evidence: Evidence,
         story_id: str | None,
         entities: tuple[EntityMention, ...],
-        values: tuple[ExtractedValue, ...],
     ) -> Detection:
         spec = rule.spec
         return Detection(
@@ -305,10 +438,11 @@ class RuleSet:
             category=spec.category,
             severity=spec.severity,
             tags=spec.tags,
-            spans=evidence.spans,
+            spans=verdict.spans,
             snippet=evidence.snippet,
             snippet_highlights=evidence.highlights,
             entities=entities,
-            values=values,
-            score=evidence.score,
+            values=verdict.values,
+            score=verdict.score,
+            score_parts=verdict.parts,
         )

@@ -73,6 +73,7 @@ def rule_pack() -> dict[str, Any]:
             "category": "chaosprobe",
             "severity": "info",
             "query": PROBE_TOKEN,
+            "min_score": 0,  # a marker anywhere in the body: no aboutness to judge
             "alert": {"policy": "threshold", "count": NEVER, "within": "1h"},
         }
     ]
@@ -85,6 +86,7 @@ def rule_pack() -> dict[str, Any]:
                 "category": "chaos",
                 "severity": "high",
                 "query": marker(rule_id),
+                "min_score": 0,
                 "alert": {"policy": "immediate"},
             }
         )

@@ -79,6 +79,7 @@ def check_query(query: str, rules: RuleSet) -> tuple[dict[str, Any], RuleSet | N
         category="playground",
         severity=Severity.INFO,
         query=query,
+        min_score=0,  # show every match of the query, with its aboutness score
     )
     try:
         adhoc = RuleSet.compile(
@@ -107,6 +108,7 @@ def _detection_view(detection: Detection, *, adhoc: bool) -> dict[str, Any]:
             "snippet_highlights",
             "values",
             "score",
+            "score_parts",
         },
     )
     view["adhoc"] = adhoc

@@ -17,9 +17,11 @@ from pydantic import ValidationError
 
 from alerts.silences import SilenceSet
 from schemas import Alert, DeadLetter, Detection, Settings
+from schemas.audit import AuditEvent
 from schemas.common import utcnow
 from schemas.silences import Silence
 from streams.rules import RuleSet
+from wirewatch.dashboard.audit_trail import AuditTrail
 from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_card, story_view
 from wirewatch.dashboard.health import HOUR, DeadLetterLog, HourlyHits
 from wirewatch.dashboard.series import FigureSeries
@@ -51,6 +53,7 @@ class DashboardState:
         self.series = FigureSeries()
         self.dead_letters = DeadLetterLog()
         self.silences = SilenceSet()
+        self.audit = AuditTrail()
         self.rules: RuleSet | None = None
         self.rules_installed_at: datetime | None = None
         self.unreadable: Counter[str] = Counter()
@@ -126,6 +129,18 @@ class DashboardState:
             self._unreadable(self.topics.silences, exc)
             return
         self._changed()
+
+    def on_audit(self, key: bytes | None, value: bytes | None) -> None:
+        """Take a record of the audit topic."""
+        if value is None:
+            return
+        try:
+            event = AuditEvent.model_validate_json(value)
+        except ValidationError as exc:
+            self._unreadable(self.topics.audit, exc)
+            return
+        if self.audit.add(event):
+            self._changed()
 
     def install_rules(self, rules: RuleSet) -> None:
         """Use ``rules`` (called by the rule book each time a rule set is installed)."""
@@ -221,4 +236,5 @@ class DashboardState:
             "unreadable": dict(self.unreadable),
             "alerts_total": len(self.feed),
             "stories_total": self.feed.story_count,
+            "audit_version": self.audit.version,
         }

@@ -6,14 +6,18 @@ Routes (all JSON unless said):
 - ``GET /api/stream?category=&severity=&entity=&q=``: server-sent events: ``feed``
   (the filtered snapshot) and ``status`` on connect, then ``alert`` and ``status``;
 - ``GET /api/alerts?...``, ``/api/status``, ``/api/stories/{story_id}``;
-- ``POST /api/silences``, ``POST /api/silences/{id}/expire``: write to the silences topic;
+- ``POST /api/silences``, ``POST /api/silences/{id}/expire``: write to the silences topic
+  (analysts and admins), with an event on the audit topic;
+- ``GET /api/audit?actor=&action=&target=``: the newest audit events;
 - ``POST /api/playground``: evaluate a pasted article and/or query;
-- ``GET /healthz`` (the process answers) and ``/readyz`` (history read, rules in).
+- ``GET /healthz`` (the process answers) and ``/readyz`` (history read, rules in);
+- ``/signin``, ``/api/session``, ``/api/signin``, ``/api/signout``: see
+  :mod:`wirewatch.dashboard.auth`, whose middleware identifies every request.
 
 The server binds 127.0.0.1 by default and guards its writes: a POST must be
-JSON and, when the browser names an origin, come from this page (no other site
-can make an analyst's browser create a silence), and a Host header that is not
-this server's is refused (DNS rebinding).
+JSON, carry its session's CSRF token and, when the browser names an origin,
+come from this page (no other site can make an analyst's browser create a
+silence), and a Host header that is not this server's is refused (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -31,9 +35,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from alerts.silences import expired, new_silence
 from schemas import ConfigError, Settings, WirewatchError
+from schemas.audit import AuditAction, AuditEvent, AuditQuery, audit_event
 from schemas.kafka import encode
 from schemas.rules import parse_duration
 from schemas.silences import Matcher, Silence
+from wirewatch.dashboard.auth import Gate, client_address, identity_of
 from wirewatch.dashboard.feed import AlertFilter
 from wirewatch.dashboard.hub import Hub, sse_event
 from wirewatch.dashboard.playground import PlaygroundRequest, run_playground
@@ -56,8 +62,8 @@ HEADERS: Final = {
     "X-Frame-Options": "DENY",
 }
 
-SilenceWriter = Callable[[Silence], Awaitable[None]]
-"""Writes a silence (new or expired) to the silences topic and waits for the ack."""
+SilenceWriter = Callable[[Silence, AuditEvent], Awaitable[None]]
+"""Writes a silence (new or expired) to the silences topic, then its audit event."""
 
 
 class SilenceRequest(BaseModel):
@@ -68,7 +74,6 @@ class SilenceRequest(BaseModel):
     matchers: Annotated[list[Matcher], Field(min_length=1, max_length=20)]
     duration: Annotated[str, Field(min_length=1, max_length=20)]
     comment: Annotated[str, Field(min_length=1, max_length=1_000)]
-    author: Annotated[str, Field(max_length=100)] = ""
 
     @field_validator("duration")
     @classmethod
@@ -128,11 +133,13 @@ class _Routes:
         self,
         state: DashboardState,
         hub: Hub,
+        gate: Gate,
         write_silence: SilenceWriter,
         heartbeat_s: float,
     ) -> None:
         self.state = state
         self.hub = hub
+        self.gate = gate
         self.write_silence = write_silence
         self.heartbeat_s = heartbeat_s
 
@@ -193,9 +200,9 @@ class _Routes:
                 try:
                     event = await asyncio.wait_for(subscription.queue.get(), self.heartbeat_s)
                 except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
-                    continue
-                if event is None:
+                    event = b": keep-alive\n\n"
+                # A session revoked meanwhile (account disabled) gets nothing more.
+                if event is None or not self.gate.still_valid(request):
                     break
                 await response.write(event)
         except (ConnectionResetError, ConnectionError):
@@ -213,25 +220,40 @@ class _Routes:
                 content_type="application/json",
             ) from None
 
+    def _audit(
+        self, request: web.Request, action: AuditAction, silence: Silence, before: Silence | None
+    ) -> AuditEvent:
+        return audit_event(
+            action,
+            f"silence:{silence.id}",
+            actor=identity_of(request).user_id,
+            via="dashboard",
+            origin=client_address(request),
+            before=before,
+            after=silence,
+        )
+
     async def create_silence(self, request: web.Request) -> web.Response:
+        identity = identity_of(request)
+        if not identity.may_add_silence():
+            return _error(403, f"a {identity.role} cannot add silences; ask an analyst or admin")
         try:
             form = SilenceRequest.model_validate(await self._json(request))
         except ValidationError as exc:
             return _error(400, _validation_message(exc))
         try:
             silence = new_silence(
-                form.matchers,
-                parse_duration(form.duration),
-                form.comment,
-                form.author.strip() or "dashboard",
+                form.matchers, parse_duration(form.duration), form.comment, identity.user_id
             )
-            await self.write_silence(silence)
+            event = self._audit(request, "silence.added", silence, None)
+            await self.write_silence(silence, event)
         except ConfigError as exc:
             return _error(400, str(exc))
         except WirewatchError as exc:
             log.error("silence_not_written", error=str(exc))
             return _error(502, f"the silence could not be written to Kafka: {exc}")
         self.state.on_silence(silence.id.encode(), encode(silence))
+        self.state.on_audit(None, encode(event))
         log.info("silence_created", silence_id=silence.id, author=silence.created_by)
         return web.json_response(silence.model_dump(mode="json"), status=201)
 
@@ -240,15 +262,36 @@ class _Routes:
         found = {s.id: s for s in self.state.silences.all()}.get(silence_id)
         if found is None:
             return _error(404, f"no silence with id {silence_id!r}")
+        identity = identity_of(request)
+        if not identity.may_expire(found):
+            return _error(
+                403,
+                f"a {identity.role} can expire only their own silences; this one is by "
+                f"{found.created_by}",
+            )
         ended = expired(found)
+        event = self._audit(request, "silence.expired", ended, found)
         try:
-            await self.write_silence(ended)
+            await self.write_silence(ended, event)
         except WirewatchError as exc:
             log.error("silence_not_written", error=str(exc))
             return _error(502, f"the expiry could not be written to Kafka: {exc}")
         self.state.on_silence(ended.id.encode(), encode(ended))
-        log.info("silence_expired", silence_id=silence_id)
+        self.state.on_audit(None, encode(event))
+        log.info("silence_expired", silence_id=silence_id, by=identity.user_id)
         return web.json_response(ended.model_dump(mode="json"))
+
+    async def audit(self, request: web.Request) -> web.Response:
+        query = AuditQuery(
+            actor=request.query.get("actor") or None,
+            action=request.query.get("action") or None,
+            target=request.query.get("target") or None,
+        )
+        try:
+            limit = min(max(int(request.query.get("limit", "200")), 1), 1_000)
+        except ValueError:
+            return _error(400, "limit must be a whole number")
+        return web.json_response(self.state.audit.view(query, limit))
 
     async def playground(self, request: web.Request) -> web.Response:
         try:
@@ -272,13 +315,15 @@ def create_app(
     state: DashboardState,
     hub: Hub,
     *,
+    gate: Gate,
     write_silence: SilenceWriter,
     heartbeat_s: float = 15.0,
 ) -> web.Application:
     """Return the dashboard's aiohttp application.
 
     Args:
-        write_silence: writes a silence to the silences topic (tests pass a fake).
+        gate: who may do what (its middleware runs after the Host and Origin checks).
+        write_silence: writes a silence and its audit event (tests pass a fake).
         heartbeat_s: a comment line is sent on an idle event stream this often,
             so a page that went away is noticed.
     """
@@ -286,7 +331,8 @@ def create_app(
         middlewares=[_host_guard(settings)],
         client_max_size=2 * settings.max_body_bytes + 65_536,
     )
-    routes = _Routes(state, hub, write_silence, heartbeat_s)
+    gate.install(app)
+    routes = _Routes(state, hub, gate, write_silence, heartbeat_s)
     app.router.add_get("/", routes.index)
     app.router.add_static("/static/", STATIC, follow_symlinks=False)
     app.router.add_get("/healthz", routes.healthz)
@@ -298,6 +344,7 @@ def create_app(
     app.router.add_post("/api/silences", routes.create_silence)
     app.router.add_post("/api/silences/{silence_id}/expire", routes.expire_silence)
     app.router.add_post("/api/playground", routes.playground)
+    app.router.add_get("/api/audit", routes.audit)
     app.on_response_prepare.append(_security_headers)
 
     async def end_streams(_: web.Application) -> None:

@@ -91,6 +91,9 @@ def notifier_settings(
         "routes_path": routes,
         "receivers": receivers,
         "notifier_web_port": free_port(),
+        # A group of the test's own: other test runs on the same broker would join
+        # the default group and take its partitions mid-test.
+        "notifier_group": f"{base.topic_prefix}notifier",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

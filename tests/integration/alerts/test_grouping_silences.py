@@ -10,6 +10,8 @@ import pytest
 from alerts.silence_admin import read_silences, write_silence
 from alerts.silences import new_silence, parse_matcher
 from schemas import Settings
+from schemas.audit import audit_event
+from schemas.silences import Silence
 from tests.integration.alerts.conftest import (
     counter,
     notifier_settings,
@@ -21,6 +23,12 @@ from tests.integration.alerts.conftest import (
 from tests.support.servers import Webhook
 from tests.unit.alerts.factories import make_alert
 from wirewatch.cli import main
+
+
+async def save(settings: Settings, silence: Silence) -> None:
+    """Write ``silence`` (and its audit event) as the command line does."""
+    event = audit_event("silence.added", f"silence:{silence.id}", actor="test", via="cli")
+    await write_silence(settings, silence, event)
 
 
 def hook_routes(tmp_path: Path, group_wait: str) -> Path:
@@ -69,7 +77,7 @@ async def test_silence_suppresses_and_records(
     silence = new_silence(
         [parse_matcher("category=sanctions")], timedelta(hours=2), "known story", "test"
     )
-    await write_silence(settings, silence)
+    await save(settings, silence)
     silenced = [make_alert() for _ in range(3)]
     passing = make_alert(category="oil")
     async with running_notifier(settings) as notifier:
@@ -152,8 +160,8 @@ def test_silence_command_mistakes(
 async def test_read_silences_sees_latest_version(kafka_settings: Settings) -> None:
     """Reading the compacted topic yields each silence once, in its latest version."""
     silence = new_silence([parse_matcher("tag=market")], timedelta(hours=1), "c", "me")
-    await write_silence(kafka_settings, silence)
-    await write_silence(kafka_settings, silence.model_copy(update={"comment": "changed"}))
+    await save(kafka_settings, silence)
+    await save(kafka_settings, silence.model_copy(update={"comment": "changed"}))
     (found,) = await read_silences(kafka_settings)
     assert found.comment == "changed"
 

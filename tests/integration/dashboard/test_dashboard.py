@@ -193,6 +193,10 @@ def test_playground_highlights_matches_and_locates_errors(
     page: Page, monitor: Monitor, console: Console
 ) -> None:
     """A pasted article shows the rule that fires with its matches marked; a bad query its column."""
+    # This dashboard has no account: the page says it serves loopback only.
+    expect(page.locator("#open-mode")).to_contain_text(
+        "No accounts: this dashboard serves 127.0.0.1"
+    )
     play = page.locator("#playground")
     play.get_by_label("Headline").fill("Air defences on alert")
     play.get_by_label("Article text").fill(

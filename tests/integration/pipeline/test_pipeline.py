@@ -140,7 +140,7 @@ def test_published_rule_pack_changes_what_fires_without_restart(pipeline: Pipeli
 
     pack = load_pack_text(pack_text(keyword_rule("bravo-rule", "bravo")), name="swap")
     message = ruleset_message([pack], published_by="test")
-    asyncio.run(publish_ruleset(pipeline.settings, message))
+    asyncio.run(publish_ruleset(pipeline.settings, message, actor="test", origin="test"))
     swapped = wait_for(lambda: worker.readiness().get("rules_version") == message.version)
     assert swapped, f"rule set not swapped:\n{worker.log()}"
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
-from alerts.routing import RoutesFile, RoutingTable, load_routes
+from alerts.routing import RoutesFile, RouteSpec, RoutingTable, load_routes
 from schemas import ConfigError, EntityMention, Severity
+from streams.rules import load_packs
 from tests.unit.alerts.factories import make_alert
 
 TREE = {
@@ -65,6 +67,35 @@ def test_seed_routes_load() -> None:
     """The committed example routes file is valid."""
     routes = load_routes(Path("seeds/routes.yaml"))
     assert "desk-email" in routes.receivers
+
+
+def _route_ids(node: RouteSpec, route_id: str) -> list[str]:
+    return [route_id] + [
+        found
+        for i, child in enumerate(node.routes)
+        for found in _route_ids(child, f"{route_id}.{i}")
+    ]
+
+
+def test_every_seed_route_and_receiver_gets_alerts_of_the_default_packs() -> None:
+    """Each route of seeds/routes.yaml is reached, and each receiver fed, by some default rule."""
+    path = Path("seeds/routes.yaml")
+    spec = RoutesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    table = load_routes(path)
+    reached: set[str] = set()
+    for pack in load_packs(Path("seeds/rules")):
+        for rule in pack.rules:
+            alert = make_alert(
+                rule_id=rule.id, category=rule.category, severity=rule.severity, tags=rule.tags
+            )
+            for route in table.route(alert):
+                # a route reached is the leaf and every route above it
+                parts = route.id.split(".")
+                reached.update(".".join(parts[:n]) for n in range(1, len(parts) + 1))
+                reached.add(route.receiver)
+    leaves = [i for i in _route_ids(spec.route, "root") if i != "root"]
+    assert set(leaves) <= reached, sorted(set(leaves) - reached)
+    assert set(spec.receivers) <= reached, sorted(set(spec.receivers) - reached)
 
 
 @pytest.mark.parametrize(

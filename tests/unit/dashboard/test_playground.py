@@ -64,6 +64,15 @@ def test_adhoc_query_fires_beside_the_rules(rules: RuleSet) -> None:
     assert result["detections"][1]["adhoc"]
 
 
+def test_adhoc_query_shows_late_matches_with_their_score(rules: RuleSet) -> None:
+    """The reader's query fires on any match and shows its aboutness score and parts."""
+    body = "Markets were calm. Shares rose. Bonds fell. Late on, Poland said little."
+    result = run_playground(rules, PlaygroundRequest(title="Markets", body=body, query="poland"))
+    [detection] = result["detections"]
+    assert detection["score"] == 0.4
+    assert detection["score_parts"][0]["sentence"] == 3
+
+
 @pytest.mark.parametrize(
     ("query", "column"),
     [

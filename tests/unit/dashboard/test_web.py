@@ -9,18 +9,22 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
 from schemas import ConfigError, Settings
+from schemas.audit import AuditEvent
 from schemas.kafka import encode
 from schemas.silences import Silence
 from streams.rulebook import compile_packs
 from streams.rules import load_pack_text
 from tests.unit.alerts.factories import make_alert
+from wirewatch.dashboard.auth import Gate
 from wirewatch.dashboard.hub import Hub
 from wirewatch.dashboard.server import serve
 from wirewatch.dashboard.state import DashboardState
 from wirewatch.dashboard.web import create_app
+from wirewatch.identity.directory import UserDirectory
 
 PACK = json.dumps(
     {
@@ -38,13 +42,24 @@ PACK = json.dumps(
 
 
 class Dashboard:
-    """A dashboard app on a test server, its state, and the silences it wrote."""
+    """A dashboard app on a test server (no account: local mode), its state, what it wrote."""
 
     def __init__(self, client: TestClient, state: DashboardState, hub: Hub) -> None:
         self.client = client
         self.state = state
         self.hub = hub
         self.written: list[Silence] = []
+        self.audited: list[AuditEvent] = []
+
+    async def post(self, path: str, body: object, **headers: str) -> ClientResponse:
+        """POST JSON with this client's CSRF token, as the page does."""
+        return await self.client.post(path, json=body, headers={**csrf(self.client), **headers})
+
+
+def csrf(client: TestClient) -> dict[str, str]:
+    """The X-CSRF-Token header of the client's session (its cookie, as the page reads it)."""
+    cookies = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    return {"X-CSRF-Token": cookies["wirewatch_csrf"].value}
 
 
 @pytest.fixture
@@ -54,15 +69,19 @@ async def dash(unit_settings: Settings) -> AsyncIterator[Dashboard]:
     state = DashboardState(unit_settings, on_new_alert=hub.publish_story)
     state.install_rules(compile_packs([load_pack_text(PACK, name="p")], None))
     state.set_caught_up("alerts", True)
-    written: list[Silence] = []
+    gate = Gate(unit_settings, UserDirectory())
+    gate.users_read = True
+    found: Dashboard | None = None
 
-    async def write(silence: Silence) -> None:
-        written.append(silence)
+    async def write(silence: Silence, event: AuditEvent) -> None:
+        assert found is not None
+        found.written.append(silence)
+        found.audited.append(event)
 
-    app = create_app(unit_settings, state, hub, write_silence=write, heartbeat_s=0.2)
+    app = create_app(unit_settings, state, hub, gate=gate, write_silence=write, heartbeat_s=0.2)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         found = Dashboard(client, state, hub)
-        found.written = written
+        assert (await client.get("/api/session")).status == 200  # the session cookie
         yield found
 
 
@@ -109,26 +128,32 @@ async def test_readyz_and_story(dash: Dashboard) -> None:
 
 async def test_create_and_expire_a_silence(dash: Dashboard) -> None:
     """A silence posted by the page is written, shown at once, and can be expired."""
-    response = await dash.client.post(
+    response = await dash.post(
         "/api/silences",
-        json={
+        {
             "matchers": [{"name": "rule_id", "op": "=", "value": "drones"}],
             "duration": "2h",
             "comment": "known story",
-            "author": "ana",
         },
     )
     assert response.status == 201, await response.text()
     created = await response.json()
     assert dash.written[0].id == created["id"]
-    assert dash.written[0].created_by == "ana"
+    assert dash.written[0].created_by == "local"
     (shown,) = dash.state.silence_views()
     assert shown["state"] == "active"
-    expired = await dash.client.post(f"/api/silences/{created['id']}/expire", json={})
+    expired = await dash.post(f"/api/silences/{created['id']}/expire", {})
     assert expired.status == 200
     assert dash.state.silence_views()[0]["state"] == "expired"
     assert len(dash.written) == 2
-    missing = await dash.client.post("/api/silences/nope/expire", json={})
+    assert [e.action for e in dash.audited] == ["silence.added", "silence.expired"]
+    assert {e.actor for e in dash.audited} == {"local"}
+    assert dash.audited[1].before is not None
+    assert dash.audited[1].after is not None
+    assert dash.audited[1].before["ends_at"] != dash.audited[1].after["ends_at"]
+    trail = await (await dash.client.get("/api/audit", params={"action": "silence"})).json()
+    assert [e["action"] for e in trail["events"]] == ["silence.expired", "silence.added"]
+    missing = await dash.post("/api/silences/nope/expire", {})
     assert missing.status == 404
 
 
@@ -163,21 +188,24 @@ async def test_invalid_silence_is_refused(
     dash: Dashboard, form: dict[str, object], message: str
 ) -> None:
     """An invalid silence is a 400 naming the problem, and nothing is written."""
-    response = await dash.client.post("/api/silences", json=form)
+    response = await dash.post("/api/silences", form)
     assert response.status == 400
     assert message in (await response.json())["error"]
     assert dash.written == []
 
 
 async def test_writes_are_guarded(dash: Dashboard) -> None:
-    """Cross-origin posts, non-JSON posts and foreign Host headers are refused."""
+    """Cross-origin posts, non-JSON posts, posts without the CSRF token and foreign Hosts are refused."""
     form = {"matchers": [{"name": "tag", "value": "x"}], "duration": "1h", "comment": "c"}
-    foreign = await dash.client.post(
-        "/api/silences", json=form, headers={"Origin": "https://evil.example"}
-    )
+    foreign = await dash.post("/api/silences", form, Origin="https://evil.example")
     assert foreign.status == 403
-    plain = await dash.client.post("/api/silences", data="matchers=x")
+    plain = await dash.client.post("/api/silences", data="matchers=x", headers=csrf(dash.client))
     assert plain.status == 415
+    tokenless = await dash.client.post("/api/silences", json=form)
+    assert tokenless.status == 403
+    assert "CSRF" in (await tokenless.json())["error"]
+    forged = await dash.post("/api/silences", form, **{"X-CSRF-Token": "guessed"})
+    assert forged.status == 403
     rebound = await dash.client.get("/api/status", headers={"Host": "evil.example:6068"})
     assert rebound.status == 403
     assert dash.written == []
@@ -185,15 +213,13 @@ async def test_writes_are_guarded(dash: Dashboard) -> None:
 
 async def test_playground_route(dash: Dashboard) -> None:
     """The playground answers with the detections and located query errors."""
-    response = await dash.client.post(
-        "/api/playground", json={"title": "Drones seen", "query": "drone AND ("}
-    )
+    response = await dash.post("/api/playground", {"title": "Drones seen", "query": "drone AND ("})
     body = await response.json()
     assert response.status == 200
     assert [d["rule_id"] for d in body["detections"]] == ["drones"]
     assert body["query"]["ok"] is False
     assert body["query"]["column"] == 12
-    unknown = await dash.client.post("/api/playground", json={"text": "x"})
+    unknown = await dash.post("/api/playground", {"text": "x"})
     assert unknown.status == 400
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from schemas import ConfigError
-from streams.rules.backtest import read_labels, score_categories
+from streams.rules.backtest import read_labels, score_categories, score_languages
 
 
 def test_scores_per_category() -> None:
@@ -32,11 +32,11 @@ def test_scores_per_category() -> None:
 
 
 def test_undefined_ratios_are_none() -> None:
-    """A category never flagged has no precision; never labelled, no recall."""
+    """A category never flagged has no precision; never labelled, no recall; either way F1 is 0."""
     [score] = score_categories({"a": {"x"}}, {"a": set()})
-    assert (score.precision, score.recall, score.f1) == (0.0, None, None)
+    assert (score.precision, score.recall, score.f1) == (0.0, None, 0.0)
     [score] = score_categories({"a": set()}, {"a": {"x"}})
-    assert (score.precision, score.recall, score.f1) == (None, 0.0, None)
+    assert (score.precision, score.recall, score.f1) == (None, 0.0, 0.0)
 
 
 @pytest.mark.parametrize(
@@ -60,3 +60,17 @@ def test_read_labels(tmp_path: Path) -> None:
     path = tmp_path / "labels.jsonl"
     path.write_text('{"id": "a", "labels": ["x", "y"]}\n\n{"id": "b", "labels": []}\n')
     assert read_labels(path) == {"a": frozenset({"x", "y"}), "b": frozenset()}
+
+
+def test_scores_per_language() -> None:
+    """Per language, the categories of its articles are scored and their counts summed."""
+    predicted = {"a": {"sanctions"}, "b": set(), "c": {"peace_talks"}, "d": {"peace_talks"}}
+    labels = {"a": {"sanctions"}, "b": {"sanctions"}, "c": {"peace_talks"}, "d": set()}
+    languages = {"a": "en", "b": "en", "c": "de", "d": "de"}
+    de, en = score_languages(predicted, labels, languages)
+    assert (en.language, en.articles, de.language, de.articles) == ("en", 2, "de", 2)
+    total = en.total
+    assert (total.true_positives, total.false_positives, total.false_negatives) == (1, 0, 1)
+    assert (total.precision, total.recall) == (1.0, 0.5)
+    assert de.total.false == ("d",)
+    assert {s.category: s.f1 for s in de.categories} == {"peace_talks": 2 / 3}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,8 @@ def test_scan_jsonl(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[
     assert {s["text"] for s in record["spans"]} >= {"jets", "shot down", "airspace"}
     assert {e["id"] for e in record["entities"]} >= {"country:PL"}
     assert record["values"] == []
+    assert record["score"] == sum(part["counted"] for part in record["score_parts"])
+    assert {part["kind"] for part in record["score_parts"]} == {"evidence"}
     assert "3 articles scanned" in captured.err
 
 
@@ -129,6 +132,46 @@ def test_scan_with_labels(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFi
     assert "0.50" in row  # precision 1.00, recall 0.50
     assert "missed airspace_violation: a3" in out
     assert "1 labelled articles were not in the input" in out
+    assert "per language (every category summed)" in out
+    assert "F1 per category and language" in out
+    # a1 and a3 are identified as English, a2 is too short to tell
+    assert re.search(r"│ en\s+│\s+2 │\s+1 │\s+0 │\s+1 │", out), out
+    assert re.search(r"│ unknown\s+│\s+1 │\s+0 │\s+0 │\s+0 │", out), out
+
+
+def test_rules_explain(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """rules explain prints each test, each place of evidence and the verdict against min_score."""
+    rules = _pack(tmp_path, MINIMAL)
+    argv = ["rules", "explain", "drone-airspace-incursion", str(corpus), "--rules", str(rules)]
+    assert main([*argv, "--id", "a1"]) == 0
+    out = capsys.readouterr().out
+    assert "drone-airspace-incursion on a1" in out
+    assert "query: matched" in out
+    assert "evidence" in out
+    assert "fires" in out
+    assert main([*argv, "--id", "a2"]) == 0
+    assert "query: no match" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("rule", "article_id", "message"),
+    [("nope", "a1", "no rule 'nope'"), ("drone-airspace-incursion", "zz", "no article 'zz'")],
+)
+def test_rules_explain_errors(
+    tmp_path: Path,
+    corpus: Path,
+    capsys: pytest.CaptureFixture[str],
+    rule: str,
+    article_id: str,
+    message: str,
+) -> None:
+    """An unknown rule or article is one error line and exit status 2."""
+    rules = _pack(tmp_path, MINIMAL)
+    argv = ["rules", "explain", rule, str(corpus), "--rules", str(rules), "--id", article_id]
+    assert main(argv) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: ")
+    assert message in line
 
 
 CHANGE_PACK = """\

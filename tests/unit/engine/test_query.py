@@ -172,7 +172,7 @@ def test_query_matching(
     make_article: Callable[..., Article], query: str, title: str, body: str, expected: bool
 ) -> None:
     """Words, prefixes, phrases, NEAR/ONEAR, NOT, fields, diacritics and scripts match as documented."""
-    rules = compile_rules(make_rule(query))
+    rules = compile_rules(make_rule(query, min_score=0))
     assert bool(rules.evaluate(make_article(title=title, body=body))) is expected
 
 
@@ -284,7 +284,7 @@ def test_engine_agrees_with_the_reference_semantics(query: str, title: str, body
     tree = parse_query(query)
     fields = {"title": words(article.title), "summary": [], "body": words(article.body)}
     expected = _reference(tree, fields, {"title", "summary", "body"})
-    fired = bool(compile_rules(make_rule(query)).evaluate(article))
+    fired = bool(compile_rules(make_rule(query, min_score=0)).evaluate(article))
     assert fired is expected, query
 
 
@@ -300,7 +300,7 @@ def test_spans_run_from_the_first_to_the_last_word_of_each_occurrence(
     for name, first, last in _occurrences(parse_query(query), fields, {"title", "body"}):
         starts, ends = word_spans(article.text_of(name))
         expected.add((name, starts[first], ends[last]))
-    detections = compile_rules(make_rule(query)).evaluate(article)
+    detections = compile_rules(make_rule(query, min_score=0)).evaluate(article)
     assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected
 
 

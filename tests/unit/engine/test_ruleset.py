@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from schemas import Article, Detection, TextField
+from schemas import Article, ConfigError, Detection, TextField
 from schemas.rules import RulePack
 from streams.rules import RulePackError, RuleSet, rule_version, ruleset_version
 from streams.rules.entities import Gazetteer
@@ -57,7 +57,7 @@ def test_story_id_is_passed_through(make_article: Callable[..., Article]) -> Non
 def test_snippet_is_cut_around_the_densest_spans(make_article: Callable[..., Article]) -> None:
     """A long body gives a short snippet with ellipses, centred on the matched words."""
     body = "Filler words here. " * 40 + "Then a drone crossed the airspace. " + "More filler. " * 40
-    [detection] = compile_rules(make_rule("drone NEAR/5 airspace")).evaluate(
+    [detection] = compile_rules(make_rule("drone NEAR/5 airspace", min_score=0)).evaluate(
         make_article(body=body)
     )
     assert detection.snippet.startswith("…")
@@ -72,18 +72,82 @@ def test_snippet_is_cut_around_the_densest_spans(make_article: Callable[..., Art
 @pytest.mark.parametrize(
     ("query", "title", "body", "score"),
     [
-        ("drone", "Headline", "A drone.", 1.0),
-        ("drone AND airspace", "Headline", "A drone in the airspace.", 1.5),
-        ("drone AND airspace", "Drone", "A drone in the airspace.", 2.5),
+        # one whole match in the title, the lead sentence or the summary is worth 1
+        ("drone AND airspace", "Drone in the airspace", "Nothing here.", 1.0),
+        ("drone AND airspace", "Headline", "A drone in the airspace. More.", 1.0),
+        # a second place counts half as much; a lone term is half a place
+        ("drone AND airspace", "Drone seen", "A drone in the airspace. More.", 1.25),
+        # later body sentences are worth less, the last one least
+        ("drone AND airspace", "Headline", "One. A drone in the airspace. Two. Three.", 0.8),
+        ("drone AND airspace", "Headline", "One. Two. A drone in the airspace. Three.", 0.6),
+        ("drone AND airspace", "Headline", "One. Two. A drone in the airspace.", 0.4),
+        # repetition adds up, halving each time: 0.6 + 0.3 + 0.1
+        (
+            "drone AND airspace",
+            "Headline",
+            "One. Two. Drone airspace. Drone airspace. Drone airspace.",
+            1.0,
+        ),
+        # a single-term query: every place holds all its evidence
+        ("drone", "Headline", "One. A drone.", 0.8),
+        # no evidence to weigh: the query holds for the whole article
         ("NOT balloon", "Headline", "A drone.", 1.0),
     ],
 )
 def test_score(
     make_article: Callable[..., Article], query: str, title: str, body: str, score: float
 ) -> None:
-    """Score: 1, plus 0.5 per further distinct term, plus 1 when the title matched."""
-    [detection] = compile_rules(make_rule(query)).evaluate(make_article(title=title, body=body))
+    """The aboutness score weighs each place of evidence by where it is and how complete."""
+    [detection] = compile_rules(make_rule(query, min_score=0)).evaluate(
+        make_article(title=title, body=body)
+    )
     assert detection.score == score
+    assert detection.score == round(sum(part.counted for part in detection.score_parts), 3)
+
+
+@pytest.mark.parametrize(
+    ("min_score", "body", "fires"),
+    [
+        (None, "A drone entered the airspace. It left.", True),
+        (None, "It was quiet. Later. A drone entered the airspace. It left.", False),
+        (0.5, "It was quiet. Later. A drone entered the airspace. It left.", True),
+        (0, "It was quiet. Later. Then. A drone entered the airspace.", True),
+    ],
+)
+def test_min_score_decides(
+    make_article: Callable[..., Article], min_score: float | None, body: str, fires: bool
+) -> None:
+    """A rule fires when the score reaches its min_score (1 unless the rule says otherwise)."""
+    fields = {} if min_score is None else {"min_score": min_score}
+    rules = compile_rules(make_rule("drone NEAR/3 airspace", **fields))
+    assert bool(rules.evaluate(make_article(title="Headline", body=body))) is fires
+
+
+def test_judge_tells_why_a_rule_does_not_fire(make_article: Callable[..., Article]) -> None:
+    """judge() reports the evidence, the score and min_score of a rule that does not fire."""
+    rules = compile_rules(make_rule("drone NEAR/3 airspace"))
+    article = make_article(
+        title="Headline", body="Quiet. Still quiet. A drone entered the airspace."
+    )
+    verdict = rules.judge(article, "test-rule")
+    assert (verdict.matched, verdict.fires, verdict.score, verdict.min_score) == (
+        True,
+        False,
+        0.4,
+        1.0,
+    )
+    [part] = verdict.parts
+    assert (part.field, part.sentence, part.terms) == ("body", 2, ("airspace", "drone"))
+    assert not rules.judge(make_article(body="Nothing."), "test-rule").matched
+
+
+def test_judge_refuses_unknown_and_disabled_rules(make_article: Callable[..., Article]) -> None:
+    """judge() names a rule id that is not in the set or is disabled."""
+    rules = compile_rules(make_rule(), make_rule(id="off", enabled=False))
+    with pytest.raises(ConfigError, match="no rule 'nope'"):
+        rules.judge(make_article(), "nope")
+    with pytest.raises(ConfigError, match="disabled"):
+        rules.judge(make_article(), "off")
 
 
 @pytest.mark.parametrize(

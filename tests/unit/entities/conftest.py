@@ -1,4 +1,4 @@
-"""Fixtures of the entity, number and condition tests: the shipped gazetteer."""
+"""Fixtures of the entity, number, condition and pack tests: the shipped gazetteer and packs."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from schemas import Article
+from streams.rules import RuleSet, load_packs
 from streams.rules.entities import Gazetteer
 
 SEEDS = Path(__file__).resolve().parents[3] / "seeds" / "entities"
@@ -17,6 +18,12 @@ SEEDS = Path(__file__).resolve().parents[3] / "seeds" / "entities"
 def gazetteer() -> Gazetteer:
     """The gazetteer shipped in ``seeds/entities``."""
     return Gazetteer.load(SEEDS)
+
+
+@pytest.fixture(scope="session")
+def ruleset(gazetteer: Gazetteer) -> RuleSet:
+    """The shipped packs compiled with the shipped gazetteer."""
+    return RuleSet.compile(load_packs(SEEDS.parent / "rules"), gazetteer=gazetteer)
 
 
 @pytest.fixture

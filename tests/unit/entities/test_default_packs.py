@@ -16,6 +16,7 @@ import pytest
 from schemas import Article
 from streams.rules import RuleSet, load_packs
 from streams.rules.entities import Gazetteer
+from streams.rules.examples import run_examples
 
 ROOT = Path(__file__).resolve().parents[3]
 CATEGORIES = {
@@ -26,12 +27,6 @@ CATEGORIES = {
     "military_offensive",
 }
 HELDOUT = Path(__file__).with_name("heldout.jsonl")
-
-
-@pytest.fixture(scope="module")
-def ruleset(gazetteer: Gazetteer) -> RuleSet:
-    """The shipped packs compiled with the shipped gazetteer."""
-    return RuleSet.compile(load_packs(ROOT / "seeds" / "rules"), gazetteer=gazetteer)
 
 
 def test_packs_cover_exactly_the_five_categories() -> None:
@@ -48,6 +43,16 @@ def test_every_rule_has_examples_both_ways() -> None:
         for rule in pack.rules:
             assert len(rule.examples.match) >= 2, rule.id
             assert len(rule.examples.no_match) >= 2, rule.id
+
+
+def test_every_example_passes(gazetteer: Gazetteer) -> None:
+    """`wirewatch rules test seeds/rules` passes: every example, in every language it is tried in."""
+    failed = [
+        (r.rule_id, r.text)
+        for r in run_examples(load_packs(ROOT / "seeds" / "rules"), gazetteer=gazetteer)
+        if not r.passed
+    ]
+    assert not failed
 
 
 def test_commodity_rules_need_a_bound_figure() -> None:

@@ -2,10 +2,12 @@
 // are part of the stream's address: changing one reconnects with a new snapshot,
 // so what a filter lets through is decided in one place, on the server.
 
+import { Audit } from "./audit.js";
 import { h } from "./dom.js";
 import { Feed } from "./feed.js";
 import { Health } from "./health.js";
 import { Playground } from "./playground.js";
+import { loadSession, renderSession, requireSession } from "./session.js";
 import { Silences } from "./silences.js";
 import { StoryView } from "./story.js";
 
@@ -16,6 +18,7 @@ const filters = document.getElementById("filters");
 const health = new Health(document.getElementById("health"));
 const silences = new Silences(document.getElementById("silences"));
 const story = new StoryView(document.getElementById("story"));
+const audit = new Audit(document.getElementById("audit"));
 new Playground(document.getElementById("playground"));
 const feed = new Feed(document.getElementById("alerts"), document.getElementById("feed-count"), {
   onStory: (card) => story.open(card),
@@ -43,7 +46,10 @@ function connect() {
   const params = filterParams();
   source = new EventSource(`/api/stream?${params}`);
   source.addEventListener("open", () => setConnection("live", "Live"));
-  source.addEventListener("error", () => setConnection("down", "Reconnecting…"));
+  source.addEventListener("error", () => {
+    setConnection("down", "Reconnecting…");
+    requireSession();
+  });
   source.addEventListener("feed", (event) => feed.snapshot(JSON.parse(event.data)));
   source.addEventListener("story", (event) => feed.update(JSON.parse(event.data)));
   source.addEventListener("status", (event) => render(JSON.parse(event.data)));
@@ -62,6 +68,7 @@ function keepOptions(select, values, label) {
 function render(status) {
   health.render(status);
   silences.render(status.silences);
+  audit.refresh(status.audit_version);
   feed.total = status.stories_total;
   feed.count();
   keepOptions(filters.elements.category, status.facets.categories, (c) => c.replaceAll("_", " "));
@@ -95,4 +102,8 @@ filters.addEventListener("input", filtersChanged);
 filters.addEventListener("change", filtersChanged);
 filters.addEventListener("reset", () => setTimeout(filtersChanged));
 filters.addEventListener("submit", (event) => event.preventDefault());
+loadSession().then((session) => {
+  renderSession(session, document.getElementById("session"), document.getElementById("open-mode"));
+  silences.allow(session);
+}).catch((err) => setConnection("down", `Session unknown: ${err.message}`));
 connect();

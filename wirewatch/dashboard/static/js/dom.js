@@ -110,11 +110,17 @@ export function figure(value) {
   return [number + sign, unit].filter(Boolean).join(" ");
 }
 
+/** The CSRF token of this visitor's session (the server sets it in a readable cookie). */
+function csrfToken() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("wirewatch_csrf="));
+  return found ? decodeURIComponent(found.slice("wirewatch_csrf=".length)) : "";
+}
+
 /** POST JSON; resolve to {ok, status, data} (data has .error when the server refused). */
 export async function postJSON(url, body) {
   const response = await fetch(url, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
     body: JSON.stringify(body),
   });
   let data = {};

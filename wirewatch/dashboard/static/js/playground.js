@@ -29,6 +29,7 @@ function detectionCard(d) {
     h("h4", {}, d.rule_title, " ", h("code", {}, d.rule_id)),
     d.snippet ? h("blockquote", { class: "snippet" }, highlight(d.snippet, d.snippet_highlights)) : null,
     h("p", {}, h("strong", {}, "Why: "), d.spans.length === 1 ? "1 match" : `${d.spans.length} matches`,
+      `, aboutness score ${d.score}`,
       h("ul", { class: "why" }, matches.slice(0, 20).map((m) => h("li", {}, m)))),
     d.values.length
       ? h("p", { class: "figures" }, "Figures: ", d.values.map((v, i) => [i ? ", " : "",

@@ -5,7 +5,6 @@ import { h, postJSON, timeEl } from "./dom.js";
 
 const LABELS = ["rule_id", "category", "severity", "entity", "tag", "story_id", "receiver"];
 const OPERATORS = [["=", "is"], ["!=", "is not"], ["=~", "matches regex"]];
-const AUTHOR_KEY = "wirewatch.author";
 let rowNumber = 0;
 
 function matcherRow(matcher = { name: "rule_id", op: "=", value: "" }, removable = true) {
@@ -44,9 +43,8 @@ export class Silences {
     this.list = root.querySelector("#silence-list");
     this.message = root.querySelector("#silence-message");
     this.error = root.querySelector("#silence-error");
-    this.author = root.querySelector("#silence-author");
     this.seen = "";
-    this.author.value = localStorage.getItem(AUTHOR_KEY) || "";
+    this.session = null;
     this.rows.append(matcherRow(undefined, false));
     root.querySelector("#add-matcher").addEventListener("click", () => {
       const row = matcherRow();
@@ -59,8 +57,23 @@ export class Silences {
     });
   }
 
+  /** Offer only what the signed-in role may do (the server checks again). */
+  allow(session) {
+    this.session = session;
+    this.form.hidden = !session.may?.add_silence;
+    this.seen = "";
+    if (this.silences) this.render(this.silences);
+  }
+
+  mayExpire(silence) {
+    const may = this.session?.may;
+    return Boolean(may && (may.expire_any_silence
+      || (may.add_silence && silence.created_by === this.session.user)));
+  }
+
   /** Fill the form to silence an alert's rule, and take the reader there. */
   prefill(alert) {
+    if (this.form.hidden) return;
     this.rows.replaceChildren(matcherRow({ name: "rule_id", op: "=", value: alert.rule_id }, false));
     this.message.textContent = "";
     this.error.textContent = "";
@@ -80,7 +93,6 @@ export class Silences {
       matchers,
       duration: this.form.elements.duration.value.trim(),
       comment: this.form.elements.comment.value.trim(),
-      author: this.author.value.trim(),
     };
     const missing = [];
     if (matchers.some((m) => !m.value)) missing.push("a value for each condition");
@@ -90,7 +102,6 @@ export class Silences {
       this.error.textContent = `Please give ${missing.join(", ")}.`;
       return;
     }
-    localStorage.setItem(AUTHOR_KEY, body.author);
     const button = this.form.querySelector("button[type=submit]");
     button.disabled = true;
     try {
@@ -127,6 +138,7 @@ export class Silences {
   }
 
   render(silences) {
+    this.silences = silences;
     const json = JSON.stringify(silences);
     if (json === this.seen) return;
     this.seen = json;
@@ -138,7 +150,7 @@ export class Silences {
       h("p", { class: "muted" },
         silence.state === "expired" ? "ended " : "until ", timeEl(silence.ends_at),
         ` · by ${silence.created_by} · `, h("span", { class: "comment" }, silence.comment)),
-      silence.state !== "expired"
+      silence.state !== "expired" && this.mayExpire(silence)
         ? h("button", {
           type: "button", class: "secondary",
           onclick: (event) => this.expire(silence, event.currentTarget),
