@@ -7,11 +7,12 @@ URL, with the URL's secrets masked and the log lines of each attempt. One
 its own and a URL that succeeded is never sent to again for that
 notification.
 
-apprise does not expose HTTP response headers, so a ``Retry-After`` header
-cannot be read for ``json://`` or Slack. An HTTP 429 is recognised from the
-attempt's log line (``error=429``) and waited out for at least
-``notify_rate_limited_wait_s``; a ``Retry-After`` value is used when a plugin
-logs one.
+apprise does not expose HTTP responses: :mod:`alerts.apprise_hooks` records
+the ones its plugin received during an attempt, so an HTTP 429 is known by its
+status and a ``Retry-After`` (seconds or a date; Slack and webhooks send it) is
+waited out, within the retry budget. A 429 without one waits at least
+``notify_rate_limited_wait_s``. The same module puts the alert keys into each
+notification (see :mod:`alerts.idempotency`).
 
 ``jsonl:///path/file.jsonl`` is a native receiver, not an apprise plugin: it
 appends one JSON line per notification with the alert keys, which apprise's
@@ -24,7 +25,6 @@ import asyncio
 import functools
 import json
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -35,6 +35,8 @@ from typing import Any, Protocol
 import apprise
 import structlog
 
+from alerts import apprise_hooks
+from alerts.apprise_hooks import Reply
 from alerts.metrics import NotifierMetrics
 from alerts.receivers import Receiver
 from alerts.templates import Rendered
@@ -43,8 +45,6 @@ from schemas import ConfigError, Settings
 log = structlog.get_logger(__name__)
 
 JSONL_SCHEME = "jsonl://"
-_HTTP_429 = re.compile(r"error=429\b|\b429\b.*too many", re.IGNORECASE)
-_RETRY_AFTER = re.compile(r"retry[- ]after\D{0,10}(\d+(?:\.\d+)?)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -95,24 +95,26 @@ class AppriseTransport:
             # receiver. Pacing is the receiver's `rate_limit` (floods become
             # digests) and 429s are waited out by Deliverer, so it is off.
             server.request_rate_per_sec = 0
+            apprise_hooks.key_service(server)
         self.label = str(self._apprise[0].url(privacy=True))  # type: ignore[no-untyped-call]  # apprise is untyped here
         self._executor = executor
 
     async def send(self, rendered: Rendered, receiver: str, keys: Sequence[str]) -> Attempt:
         """Make one attempt on the notifier's thread pool."""
-        notify = functools.partial(
-            self._apprise.notify,
-            body=rendered.body,
-            title=rendered.title,
-            body_format=rendered.body_format,
-        )
-        result = await asyncio.get_running_loop().run_in_executor(self._executor, notify)
+        notify = functools.partial(self._notify, rendered, keys)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, notify)
+
+    def _notify(self, rendered: Rendered, keys: Sequence[str]) -> Attempt:
+        with apprise_hooks.sending(keys) as current:
+            result = self._apprise.notify(
+                body=rendered.body, title=rendered.title, body_format=rendered.body_format
+            )
         with result:
-            return _attempt_from(result)
+            return _attempt_from(result, current.replies)
 
 
-def _attempt_from(result: Any) -> Attempt:
-    """Read one URL's outcome from an apprise 2.x ``AppriseResult``."""
+def _attempt_from(result: Any, replies: Sequence[Reply]) -> Attempt:
+    """Read one URL's outcome from an apprise 2.x ``AppriseResult`` and the HTTP replies."""
     if not result.results:
         return Attempt(ok=False, detail=f"apprise status {result.status.name}")
     service = result.results[0]
@@ -120,14 +122,12 @@ def _attempt_from(result: Any) -> Attempt:
         return Attempt(ok=True)
     lines = [str(entry) for entry in service.logs()]
     text = " | ".join(line.split(" - ", 2)[-1] for line in lines[-3:])
-    retry_after = next(
-        (float(m.group(1)) for line in lines if (m := _RETRY_AFTER.search(line))), None
-    )
+    waits = [reply.retry_after_s for reply in replies if reply.retry_after_s is not None]
     return Attempt(
         ok=False,
         detail=f"{service.status.name.lower()}: {text}" if text else service.status.name.lower(),
-        rate_limited=any(_HTTP_429.search(line) for line in lines),
-        retry_after=retry_after,
+        rate_limited=any(reply.status == 429 for reply in replies),
+        retry_after=max(waits, default=None),
     )
 
 
@@ -278,19 +278,17 @@ class Deliverer:
         )
 
     def backoff_s(self, attempt: int, result: Attempt) -> float:
-        """Delay before the next attempt: exponential with jitter; at least the 429 wait."""
+        """Delay before the next attempt: exponential with jitter, and at least the
+        receiver's ``Retry-After`` (or, after a 429 without one, the rate-limited wait)."""
         settings = self._settings
         base: float = min(
             settings.notify_backoff_max_s, settings.notify_backoff_s * 2.0 ** (attempt - 1)
         )
         delay = base * (0.5 + self._jitter())
-        if result.rate_limited:
-            floor = (
-                result.retry_after
-                if result.retry_after is not None
-                else settings.notify_rate_limited_wait_s
-            )
-            delay = max(delay, floor)
+        if result.retry_after is not None:
+            delay = max(delay, result.retry_after)
+        elif result.rate_limited:
+            delay = max(delay, settings.notify_rate_limited_wait_s)
         return delay
 
     async def _deliver_one(
@@ -325,11 +323,18 @@ class Deliverer:
                 attempt=attempts,
                 detail=result.detail,
                 rate_limited=result.rate_limited,
+                retry_after=result.retry_after,
             )
             if attempts >= settings.notify_max_attempts:
                 break
             delay = self.backoff_s(attempts, result)
             if self._clock() + delay - started > settings.notify_retry_budget_s:
+                # Retrying sooner than the receiver asked would only be refused again.
+                if result.retry_after is not None:
+                    detail += (
+                        f" (it asked to retry after {result.retry_after:g} s, beyond the retry "
+                        f"budget of {settings.notify_retry_budget_s:g} s)"
+                    )
                 break
             self._metrics.retried.labels(receiver=receiver).inc()
             await self._sleep(delay)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import datetime, timedelta
 
+import re2
 from pydantic import ValidationError
 
 from alerts.labels import alert_labels
 from schemas import Alert, ConfigError
 from schemas.common import utcnow
+from schemas.patterns import re2_options
 from schemas.silences import SILENCE_LABELS, Matcher, Silence
 
-_MATCHER = re.compile(r"^\s*([a-z_]+)\s*(=~|!=|=)\s*(\S.*?)\s*$")
+# RE2, as the text is a person's: no input makes it backtrack.
+_MATCHER = re2.compile(r"([a-z_]+)\s*(=~|!=|=)\s*(\S.*)", re2_options())
 
 
 def parse_matcher(text: str) -> Matcher:
@@ -22,17 +24,18 @@ def parse_matcher(text: str) -> Matcher:
     Raises:
         ConfigError: the text is not ``label<op>value`` with a known label.
     """
-    match = _MATCHER.match(text)
+    match = _MATCHER.fullmatch(text.strip())
+    shown = text if len(text) <= 80 else f"{text[:77]}..."
     if not match or match.group(1) not in SILENCE_LABELS:
         raise ConfigError(
-            f"--match {text!r}: write LABEL=VALUE (or != , =~ for a regex) with LABEL one of "
+            f"--match {shown!r}: write LABEL=VALUE (or != , =~ for a regex) with LABEL one of "
             f"{', '.join(SILENCE_LABELS)}"
         )
     name, op, value = match.groups()
     try:
         return Matcher.model_validate({"name": name, "op": op, "value": value})
     except ValidationError as exc:
-        raise ConfigError(f"--match {text!r}: {exc.errors()[0]['msg']}") from None
+        raise ConfigError(f"--match {shown!r}: {exc.errors()[0]['msg']}") from None
 
 
 def new_silence(

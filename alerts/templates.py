@@ -95,6 +95,7 @@ class Templates:
         context = {
             "stories": story_views(alerts, notification.known_stories),
             "alert_count": len(alerts),
+            "alert_keys": [alert.key for alert in alerts],
             "digest": notification.kind == "digest",
             "window_s": notification.window_s,
             "severity": top.severity.value,

@@ -5,11 +5,13 @@ generated rules (the engine benchmark's corpus, ``benchmarks/matcher.py``)
 and about 3 KB articles, measures in the same run:
 
 (a) engine alone: JSON decode, ``build_article`` and ``RuleSet.evaluate``, in process;
-(b) detector alone: ``Detector.detect``, the pure function the detect agent
-    calls (the engine plus de-duplication and the story index), in process;
-(c) bare loop: one aiokafka consumer -> ``Detector.detect`` -> producer of
+(b) detector alone: ``Detector.detect`` then ``Clusterer.assign``, the pure
+    functions the detect and cluster agents call (the engine, de-duplication,
+    story features and clustering), in process (``streams.offline.Offline``);
+(c) bare loop: one aiokafka consumer -> the same two calls -> producer of
     detections, flushing and committing per fetched batch (at-least-once), no
-    faust: the same work as the detect agent, so the ratio is faust's cost;
+    faust: the same work as the detect and cluster agents without the hop
+    through the story-requests topic, so the ratio is faust's cost and the hop's;
 (d) the faust pipeline, 1 worker and 2 workers (subprocesses running
     ``wirewatch worker``): a backlog of articles through detect -> aggregate ->
     alerts, timed from the first article consumed until every detection has
@@ -54,7 +56,7 @@ from schemas.article_input import build_article
 from schemas.kafka import delete_prefixed_topics, ensure_topics, make_consumer, make_producer
 from schemas.rules import RulePack
 from streams.app import worker_topics
-from streams.detect import Detector
+from streams.offline import Offline
 from streams.rules import RuleSet
 
 HERE = Path(__file__).parent
@@ -116,13 +118,13 @@ def engine_alone(ruleset: RuleSet, records: list[bytes], repeats: int) -> dict[s
 
 
 def detector_alone(ruleset: RuleSet, records: list[bytes], repeats: int) -> dict[str, Any]:
-    """Articles/s of ``Detector.detect`` (a fresh detector per run), median of ``repeats``."""
+    """Articles/s of detection and clustering (fresh state per run), median of ``repeats``."""
     rates = []
     for _ in range(repeats):
-        detector = Detector(Settings(), lambda: ruleset)
+        offline = Offline(Settings(), lambda: ruleset)
         start = time.perf_counter()
         for raw in records:
-            detector.detect(raw, origin="bench")
+            offline.process(raw, origin="bench")
         rates.append(len(records) / (time.perf_counter() - start))
     return {
         "articles_per_s": round(statistics.median(rates), 1),
@@ -146,7 +148,7 @@ async def _produce(settings: Settings, records: list[bytes]) -> None:
 
 
 async def bare_loop(ruleset: RuleSet, records: list[bytes]) -> dict[str, Any]:
-    """Articles/s of consume -> ``Detector.detect`` -> produce detections, no faust."""
+    """Articles/s of consume -> detect and cluster -> produce detections, no faust."""
     settings = _settings(f"bench{uuid.uuid4().hex[:8]}.")
     await ensure_topics(settings, worker_topics(settings))
     await _produce(settings, records)
@@ -157,7 +159,7 @@ async def bare_loop(ruleset: RuleSet, records: list[bytes]) -> dict[str, Any]:
         max_poll_records=500,
     )
     producer = make_producer(settings)
-    detector = Detector(settings, lambda: ruleset)
+    offline = Offline(settings, lambda: ruleset)
     await consumer.start()
     await producer.start()
     seen = 0
@@ -169,11 +171,11 @@ async def bare_loop(ruleset: RuleSet, records: list[bytes]) -> dict[str, Any]:
                 started = time.perf_counter()
             for batch in batches.values():
                 for record in batch:
-                    outcome = detector.detect(record.value, origin="bench")
-                    for key, detection in outcome.detections:
+                    processed = offline.process(record.value, origin="bench")
+                    for key, found in processed.records:
                         await producer.send(
                             settings.topics.detections,
-                            detection.model_dump_json().encode(),
+                            found.model_dump_json().encode(),
                             key=key.encode(),
                         )
                     seen += 1
@@ -399,11 +401,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--warmup-seconds", type=float, default=3.0, help="unmeasured traffic before each"
     )
     parser.add_argument("--repeats", type=int, default=3, help="runs of every phase")
+    parser.add_argument("--rate", type=float, default=200.0, help="articles/s of the latency runs")
     parser.add_argument("--quick", action="store_true", help="a smoke run: small and short")
     args = parser.parse_args(argv)
     if args.quick:
         args.articles, args.latency_seconds, args.repeats = 2_000, 5.0, 1
-    rate = 200.0
+    rate = args.rate
     warmup = int(rate * args.warmup_seconds)
 
     def phase(name: str) -> None:
@@ -463,7 +466,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     alerted = sum(r["alerted_articles"] for r in latency_runs)
     rows = [
         ("engine alone (decode+validate+evaluate)", f"{engine['articles_per_s']:,.0f}/s", ""),
-        ("detector alone (+ de-dup, story index)", f"{detector['articles_per_s']:,.0f}/s", ""),
+        ("detector alone (+ de-dup, clustering)", f"{detector['articles_per_s']:,.0f}/s", ""),
         ("bare aiokafka loop (same detector)", f"{bare_rate:,.0f}/s", ""),
         ("faust, 1 worker", f"{one_rate:,.0f}/s", f"{one_rate / bare_rate:.2f} x bare"),
         ("faust, 2 workers", f"{two_rate:,.0f}/s", f"{two_rate / one_rate:.2f} x 1 worker"),

@@ -15,6 +15,7 @@ import re2
 from pydantic import Field, JsonValue, field_validator
 
 from schemas.common import Message, Timestamp, utcnow
+from schemas.patterns import re2_options
 
 ARTICLE_SCHEMA_VERSION: Literal[1] = 1
 
@@ -22,17 +23,11 @@ _MANY_NEWLINES = re.compile(r"\n{3,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
-def _re2_options() -> re2.Options:
-    options = re2.Options()
-    options.log_errors = False
-    return options
-
-
 # In ASCII text, anything normalize_text would change: a control character
 # (any but \n), two blanks, a blank next to a line break, three line breaks.
 # RE2 scans the bytes once (a DFA), twice as fast as the five substring tests
 # it replaces; the body of every article goes through here.
-_ASCII_NOT_NORMAL = re2.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|  | \n|\n |\n\n\n", _re2_options())
+_ASCII_NOT_NORMAL = re2.compile(rb"[\x00-\x09\x0b-\x1f\x7f]|  | \n|\n |\n\n\n", re2_options())
 
 
 def normalize_text(text: str) -> str:

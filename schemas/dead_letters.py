@@ -19,14 +19,14 @@ class DeadLetter(Message):
     base64, so nothing is lost and the record can be replayed after a fix.
 
     Attributes:
-        stage: which step refused it (``produce``, ``detect``, ``notify``).
+        stage: which step refused it (``produce``, ``fetch``, ``detect``, ``cluster``, ``aggregate``, ``notify``).
         origin: where it came from: ``file:line`` or ``topic/partition@offset``.
         reason: a short code to group by (``invalid_json``, ``too_large``...).
         error: the full message for a person.
     """
 
     schema_version: Literal[1] = DEAD_LETTER_SCHEMA_VERSION
-    stage: Literal["produce", "detect", "aggregate", "notify"]
+    stage: Literal["produce", "fetch", "detect", "cluster", "aggregate", "notify"]
     origin: str
     reason: str
     error: str
@@ -40,7 +40,7 @@ class DeadLetter(Message):
         cls,
         payload: bytes | str | None,
         *,
-        stage: Literal["produce", "detect", "aggregate", "notify"],
+        stage: Literal["produce", "fetch", "detect", "cluster", "aggregate", "notify"],
         origin: str,
         reason: str,
         error: str,

@@ -113,16 +113,20 @@ class Detection(Message):
     replay of the same article produces the same detection key. ``score`` is
     how much the article is about the rule's event (the sum of the
     ``counted`` of ``score_parts``); the rule fired because it reached the
-    rule's ``min_score``. A detection of a teaser has ``article_kind``
-    ``teaser`` and ``found_on`` naming the page it was read on. ``change`` is
-    set on the detection of a change rule once its figure was compared with
-    the series' history.
+    rule's ``min_score``. ``copy_of``
+    and ``copy_of_source`` name the article (and its source) whose text this
+    one reproduces near-verbatim: a wire reprint counts as that source. A
+    detection of a teaser has ``article_kind`` ``teaser`` and ``found_on``
+    naming the page it was read on. ``change`` is set on the detection of a
+    change rule once its figure was compared with the series' history.
     """
 
     schema_version: Literal[1] = DETECTION_SCHEMA_VERSION
     key: str
     article_id: str
     story_id: str
+    copy_of: str | None = None
+    copy_of_source: str | None = None
     url: str | None = None
     source: str
     title: str

@@ -22,6 +22,7 @@ from schemas.audit import AuditEvent
 from schemas.dead_letters import DeadLetter
 from schemas.detections import Detection
 from schemas.rules import RuleSetMessage
+from schemas.stories import GroupControl, StoryAssignment, StoryFence, StoryRequest
 
 SCHEMA_DIR = Path(__file__).parent / "json"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -33,6 +34,10 @@ MODELS: dict[str, type[BaseModel]] = {
     "dead_letter": DeadLetter,
     "rule_set_message": RuleSetMessage,
     "audit_event": AuditEvent,
+    "story_request": StoryRequest,
+    "story_assignment": StoryAssignment,
+    "story_fence": StoryFence,
+    "group_control": GroupControl,
 }
 """File stem -> model, for every message a topic carries."""
 

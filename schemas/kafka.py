@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
@@ -87,6 +87,23 @@ def make_consumer(
     return AIOKafkaConsumer(*topics, **options)
 
 
+async def seek_from(
+    consumer: AIOKafkaConsumer, tps: list[TopicPartition], since_ms: int | None
+) -> None:
+    """Position ``consumer`` on ``tps``: at the beginning, or at the first record at or after
+    ``since_ms`` (Unix milliseconds; the end of a partition that has none)."""
+    if since_ms is None:
+        await consumer.seek_to_beginning(*tps)
+        return
+    found = await consumer.offsets_for_times(dict.fromkeys(tps, max(0, since_ms)))
+    for tp in tps:
+        point = found.get(tp)
+        if point is None:
+            await consumer.seek_to_end(tp)
+        else:
+            consumer.seek(tp, point.offset)
+
+
 async def send_with_deadline(
     producer: AIOKafkaProducer,
     topic: str,
@@ -141,7 +158,9 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     Dead-letter topics get one partition: they are read by people, in order.
     Rules, silences and users are compacted and have one partition so every
     reader sees one ordered history; the audit trail has one partition, in
-    time order, and is never compacted.
+    time order, and is never compacted. The fetch state is compacted and keyed
+    by source id, and WebSub pushes are keyed the same way with as many
+    partitions, so the fetcher that owns a source's partition gets both.
     """
     names = settings.topics
     n = settings.partitions
@@ -154,10 +173,35 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.rules, 1, COMPACTED),
         TopicSpec(names.silences, 1, COMPACTED),
         TopicSpec(names.deliveries, n, COMPACTED),
+        TopicSpec(names.fetch_state, n, COMPACTED),
+        TopicSpec(names.fetch_pushes, n, {"retention.ms": str(7 * 86_400_000)}),
         # Superseded password hashes should not linger: small segments get compacted soon.
         TopicSpec(names.users, 1, {**COMPACTED, "segment.ms": "3600000"}),
         TopicSpec(names.audit, 1, {"retention.ms": str(settings.audit_retention_days * DAY_MS)}),
     ]
+
+
+def pipeline_app_id(settings: Settings) -> str:
+    """Return the stream workers' app id: their consumer group and the prefix of their internal topics."""
+    return f"{settings.topic_prefix}{settings.pipeline_id}"
+
+
+def story_topics(settings: Settings) -> tuple[TopicSpec, TopicSpec]:
+    """Return the workers' story-requests and stories topics (one partition each).
+
+    Both are kept for the story window. The stories topic rolls a segment every
+    tenth of the window, so what retention deletes is never much older than it
+    (the broker deletes whole segments, and rolls one only every 7 days by default).
+    """
+    app = pipeline_app_id(settings)
+    window_ms = int(settings.story_window_s * 1000)
+    requests = TopicSpec(f"{app}-story-requests", 1, {"retention.ms": str(window_ms)})
+    stories = TopicSpec(
+        f"{app}-stories",
+        1,
+        {"retention.ms": str(window_ms), "segment.ms": str(max(60_000, window_ms // 10))},
+    )
+    return requests, stories
 
 
 async def ensure_topics(settings: Settings, specs: list[TopicSpec]) -> list[str]:

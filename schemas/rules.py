@@ -161,7 +161,12 @@ class RuleSpec(Message):
     queries: dict[str, str] = Field(default_factory=dict)
     description: str = ""
     tags: tuple[str, ...] = ()
-    fields: tuple[TextField, ...] = (TextField.TITLE, TextField.SUMMARY, TextField.BODY)
+    # at least one: with none, NOT x holds on every article and nothing positive can fire
+    fields: Annotated[tuple[TextField, ...], Field(min_length=1)] = (
+        TextField.TITLE,
+        TextField.SUMMARY,
+        TextField.BODY,
+    )
     language: str | None = None
     entities: EntityRequirement = EntityRequirement()
     extract: tuple[Literal["price", "spread", "change_pct", "extreme"], ...] = ()

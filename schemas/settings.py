@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, IPvAnyNetwork, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 LOCAL_BROKER_PORT = 19092
@@ -28,6 +28,8 @@ class TopicNames:
     rules: str
     silences: str
     deliveries: str
+    fetch_state: str
+    fetch_pushes: str
     users: str
     audit: str
 
@@ -43,6 +45,8 @@ class TopicNames:
             rules=f"{prefix}rules",
             silences=f"{prefix}silences",
             deliveries=f"{prefix}deliveries",
+            fetch_state=f"{prefix}fetch.state",
+            fetch_pushes=f"{prefix}fetch.pushes",
             users=f"{prefix}users",
             audit=f"{prefix}audit",
         )
@@ -100,7 +104,7 @@ class Settings(BaseSettings):
     pipeline_id: str = Field(
         default="wirewatch-pipeline",
         description="faust app id: the workers' consumer group and the prefix of their "
-        "internal topics (changelogs, story index). Workers sharing it share the partitions.",
+        "internal topics (changelogs, stories). Workers sharing it share the partitions.",
     )
     pipeline_commit_interval_s: float = Field(
         default=1.0,
@@ -124,22 +128,49 @@ class Settings(BaseSettings):
         default=200_000, ge=1, description="Most article ids remembered per worker for de-dup."
     )
     story_window_s: float = Field(
-        default=172_800.0,
+        default=259_200.0,
         gt=0,
-        description="How long a story stays open to near-duplicates (syndicated copies).",
+        description="How long a story stays open after its last article (72 h): a later "
+        "report of the same event opens a new story.",
     )
-    story_similarity: float = Field(
+    story_join_score: float = Field(
+        default=0.25,
+        gt=0,
+        le=1,
+        description="Score (shared rare words, entities, numbers and figures; see README) "
+        "an article needs to join an open story as a report of the same event.",
+    )
+    story_copy_similarity: float = Field(
         default=0.5,
         gt=0,
         le=1,
-        description="Estimated Jaccard similarity of word shingles above which two "
-        "articles are the same story.",
+        description="Resemblance of openings (MinHash of word shingles) above which an "
+        "article is a near-verbatim copy of another: it counts as that article's source.",
     )
-    story_max_entries: int = Field(
-        default=200_000, ge=1, description="Most articles kept in a worker's story index."
+    story_max_open: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most stories open at once; the least recently joined closes first beyond it.",
+    )
+    story_max_articles: int = Field(
+        default=500,
+        ge=2,
+        description="A story with this many articles stops absorbing (a flood of copies "
+        "or an over-broad story opens new ones instead).",
     )
     rules_compile_timeout_s: float = Field(
         default=120.0, gt=0, description="Longest a worker waits for a rule set to compile."
+    )
+    rules_max_pack_bytes: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="Largest rule pack, in bytes of its YAML file (or of its JSON on the rules "
+        "topic); a larger one is refused when loaded, published or received.",
+    )
+    rules_max_set_bytes: int = Field(
+        default=32_000_000,
+        ge=1,
+        description="Largest rule set: all its packs together, counted as for one pack.",
     )
 
     # --- Alerting -----------------------------------------------------------
@@ -194,6 +225,107 @@ class Settings(BaseSettings):
     )
     circuit_reset_s: float = Field(
         default=30.0, gt=0, description="How long an open circuit waits before one trial send."
+    )
+
+    # --- Fetching (`wirewatch fetch`, `wirewatch fetcher`) --------------------
+    sources_path: Path = Field(
+        default=Path("seeds/sources.yaml"), description="The sources file the fetcher polls."
+    )
+    fetch_allow_networks: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="CIDR blocks the fetcher may reach although they are private, loopback, "
+        'link-local or multicast, as JSON: ["10.1.0.0/16"]. Empty: none of them.',
+    )
+    fetch_contact: str = Field(
+        default="",
+        description="A URL or email address for publishers, sent in the fetcher's User-Agent.",
+    )
+    fetch_interval_s: float = Field(
+        default=300.0, ge=1, description="Poll interval of a source that sets none."
+    )
+    fetch_min_interval_s: float = Field(
+        default=60.0, ge=1, description="Shortest interval the adaptive schedule may reach."
+    )
+    fetch_max_interval_s: float = Field(
+        default=3600.0, ge=1, description="Longest interval the adaptive schedule may reach."
+    )
+    fetch_connect_timeout_s: float = Field(default=10.0, gt=0)
+    fetch_read_timeout_s: float = Field(
+        default=20.0, gt=0, description="Longest wait for the next bytes of a response."
+    )
+    fetch_total_timeout_s: float = Field(
+        default=60.0, gt=0, description="Longest one request may take, redirects included."
+    )
+    fetch_max_bytes: int = Field(
+        default=5_000_000, ge=1024, description="Largest response body, as sent (compressed)."
+    )
+    fetch_max_decompressed_bytes: int = Field(
+        default=20_000_000, ge=1024, description="Largest response body once decompressed."
+    )
+    fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+    fetch_concurrency: int = Field(default=100, ge=1, description="Requests in flight at once.")
+    fetch_host_concurrency: int = Field(
+        default=2, ge=1, description="Requests in flight at once to one host."
+    )
+    fetch_host_delay_s: float = Field(
+        default=1.0, ge=0, description="Least time between two requests to one host."
+    )
+    fetch_backoff_max_s: float = Field(
+        default=3600.0, gt=0, description="Longest wait after repeated failures of a source."
+    )
+    fetch_robots_ttl_s: float = Field(
+        default=86_400.0, gt=0, description="How long a host's robots.txt is trusted."
+    )
+    fetch_max_items: int = Field(
+        default=100, ge=1, description="Most new items taken from one fetch of a feed."
+    )
+    fetch_max_links: int = Field(
+        default=30,
+        ge=1,
+        description="Most article pages followed from one fetch of a section page or sitemap "
+        "(the rest on the next fetch).",
+    )
+    fetch_seen_items: int = Field(
+        default=500, ge=10, description="Item ids remembered per source to tell new from seen."
+    )
+    fetch_extract_workers: int = Field(
+        default=2, ge=0, description="Processes extracting article text (0: in the fetcher)."
+    )
+    fetch_group: str = Field(
+        default="wirewatch-fetcher",
+        description="Consumer group of the fetchers (under the topic prefix): sources are "
+        "shared by their partition.",
+    )
+    fetch_instance_id: str | None = Field(
+        default=None,
+        description="Static group membership id: a restarted fetcher takes its sources back at "
+        "once instead of after the session timeout.",
+    )
+    fetch_session_timeout_s: float = Field(
+        default=10.0, ge=6, description="A fetcher silent this long loses its sources."
+    )
+    fetch_web_port: int = Field(
+        default=6069, description="Port of the fetcher's health, metrics and WebSub callback."
+    )
+    fetch_callback_url: str | None = Field(
+        default=None,
+        description="Public base URL of the fetcher's web port (e.g. https://wirewatch.example"
+        ".org:6069); WebSub hubs push to <it>/websub/<source id>. Unset: no WebSub.",
+    )
+    fetch_websub_lease_s: float = Field(
+        default=86_400.0, ge=60, description="Lease asked of WebSub hubs; renewed before expiry."
+    )
+    fetch_failing_alert_s: float = Field(
+        default=3600.0, gt=0, description="A source failing this long raises a source_health alert."
+    )
+    fetch_quiet_factor: float = Field(
+        default=4.0,
+        gt=1,
+        description="A source without new items for this many times its usual gap between "
+        "items raises a source_health alert.",
+    )
+    fetch_quiet_min_s: float = Field(
+        default=21_600.0, gt=0, description="A source is never called quiet sooner than this."
     )
 
     # --- Demo -----------------------------------------------------------------

@@ -7,7 +7,6 @@ again with ``ends_at`` set to the moment of expiry: the history stays.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Set
 from datetime import datetime
 from typing import Annotated, Literal
@@ -15,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from schemas.common import Message, Timestamp, utcnow
+from schemas.patterns import compile_pattern
 
 SILENCE_SCHEMA_VERSION: Literal[1] = 1
 
@@ -23,7 +23,13 @@ SILENCE_LABELS = ("category", "severity", "rule_id", "story_id", "tag", "entity"
 
 
 class Matcher(Message):
-    """One condition on an alert label: ``name=value``, ``name!=value`` or ``name=~regex``."""
+    """One condition on an alert label: ``name=value``, ``name!=value`` or ``name=~regex``.
+
+    A regex is RE2 syntax and must match the whole value (as in Alertmanager).
+    It is compiled when the matcher is made, so a pattern RE2 refuses is an
+    error at creation (command line, dashboard) and a silence holding one is
+    never applied.
+    """
 
     name: Literal["category", "severity", "rule_id", "story_id", "tag", "entity", "receiver"]
     op: Literal["=", "!=", "=~"] = "="
@@ -32,12 +38,7 @@ class Matcher(Message):
     @model_validator(mode="after")
     def _regex_compiles(self) -> Matcher:
         if self.op == "=~":
-            try:
-                re.compile(self.value)
-            except re.error as exc:
-                raise ValueError(
-                    f"{self.value!r} is not a valid regular expression: {exc}"
-                ) from exc
+            compile_pattern(self.value)  # its ValueError is the validation error
         return self
 
     def matches(self, labels: Mapping[str, Set[str]]) -> bool:
@@ -51,7 +52,7 @@ class Matcher(Message):
             return self.value in values
         if self.op == "!=":
             return self.value not in values
-        pattern = re.compile(self.value)
+        pattern = compile_pattern(self.value)
         return any(pattern.fullmatch(value) for value in values)
 
     def __str__(self) -> str:

@@ -4,17 +4,29 @@ Built by :func:`create_app` from the settings (nothing here reads the
 environment). Three agents, each a thin shell around a pure function:
 
 - ``detect`` reads ``articles`` (raw bytes), calls :meth:`Detector.detect`,
-  and sends detections keyed ``<rule id>|<group>`` to ``detections``, and
-  those of change rules keyed by figure series to the internal series topic;
+  and sends a story request (the detections of an article a rule fired on,
+  and its story features) to the one-partition ``<app>-story-requests``, for
+  the page and for each teaser split off it;
+- ``cluster``, run by whichever worker owns that partition (faust moves it
+  when the worker fails), gives each article its story with
+  :meth:`Clusterer.assign`, in the partition's order: it publishes the
+  decision on ``<app>-stories`` and sends the detections keyed
+  ``<rule id>|<group>`` to ``detections`` (:func:`streams.routes.route`),
+  those of change rules keyed by figure series to the internal series topic,
+  with the controls that move the aggregation state of stories it merged.
+  Every worker follows the stories topic, so any of them can take over
+  clustering with the same state; a new owner first writes a fence record and
+  waits to read it back, so it has applied everything its predecessor published;
 - ``compare`` reads the series topic, judges each detection against its
   series' history (kept in the table below, keyed ``series|<series>``) with
   :func:`streams.series.judge`, and sends those that hold to ``detections``
   keyed ``<rule id>|series:<series>``;
-- ``aggregate`` reads ``detections``, folds each into its group's state (a
-  table with a changelog, keyed by detection key) with
-  :func:`streams.aggregate.decide` (or, for a spike policy,
-  :func:`streams.spikes.decide_spike`, keyed ``spike|<detection key>``), and
-  sends alerts keyed by their idempotency key to ``alerts``.
+- ``aggregate`` reads ``detections``, folds each detection or control into its
+  group's state (a table with a changelog, keyed by detection key) with
+  :func:`streams.aggregate.decide` or :func:`~streams.aggregate.fold_control`
+  (or, for a spike policy, :func:`streams.spikes.decide_spike`, keyed
+  ``spike|<detection key>``), and sends alerts keyed by their idempotency key
+  to ``alerts``.
 
 Delivery is at least once. faust commits offsets every
 ``pipeline_commit_interval_s`` and flushes the producer first, so a record's
@@ -34,7 +46,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import Awaitable, Callable, Mapping
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -43,35 +56,49 @@ import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from schemas import Alert, DeadLetter, Detection, InvalidRecordError, Settings
-from schemas.kafka import TopicSpec, client_options, ensure_topics, pipeline_topics
-from schemas.rules import RuleSpec
-from streams.aggregate import GroupState, decide, detection_key, split_detection_key
-from streams.detect import Detector, Outcome
+from schemas.common import utcnow
+from schemas.kafka import (
+    TopicSpec,
+    client_options,
+    ensure_topics,
+    pipeline_app_id,
+    pipeline_topics,
+    story_topics,
+)
+from schemas.rules import AlertPolicy, RuleSpec
+from schemas.stories import (
+    DETECTIONS_RECORD,
+    STORY_RECORD,
+    GroupControl,
+    StoryFence,
+    StoryRequest,
+)
+from streams.aggregate import (
+    GroupState,
+    decide,
+    detection_key,
+    fold_control,
+    split_detection_key,
+)
+from streams.detect import Detector
 from streams.follower import follow_topic
 from streams.metrics import PipelineMetrics
+from streams.routes import Routed, route
 from streams.rulebook import RuleBook
 from streams.rules import RuleSet
 from streams.series import SeriesState, judge
 from streams.spikes import SpikeRule, SpikeState, decide_spike
-from streams.stories import StoryEntry
+from streams.stories import Clusterer, ClusterOutcome
 from streams.transport import use_rewinding_transport
 
 log = structlog.get_logger(__name__)
 
 
 DetectorFactory = Callable[[Settings, Callable[[], RuleSet]], Detector]
-Stage = Literal["detect", "aggregate"]
-
-
-def app_id(settings: Settings) -> str:
-    """Return the faust app id: the consumer group and the prefix of internal topics."""
-    return f"{settings.topic_prefix}{settings.pipeline_id}"
-
-
-def stories_topic(settings: Settings) -> TopicSpec:
-    """Return the internal story-index topic: one partition, kept for the story window."""
-    retention_ms = int(settings.story_window_s * 1000)
-    return TopicSpec(f"{app_id(settings)}-stories", 1, {"retention.ms": str(retention_ms)})
+Stage = Literal["detect", "cluster", "aggregate"]
+Folded = tuple[tuple[Alert, ...], bool, tuple[tuple[str, Detection | GroupControl], ...]]
+"""What folding one record into its group gave: alerts, whether it was a replay, records to forward."""
+app_id = pipeline_app_id
 
 
 def series_topic(settings: Settings) -> TopicSpec:
@@ -81,7 +108,7 @@ def series_topic(settings: Settings) -> TopicSpec:
 
 def worker_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic a worker needs to exist before it starts consuming."""
-    return [*pipeline_topics(settings), stories_topic(settings), series_topic(settings)]
+    return [*pipeline_topics(settings), *story_topics(settings), series_topic(settings)]
 
 
 def settle_heap() -> None:
@@ -151,8 +178,19 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
 
     rulebook = RuleBook(settings, on_install=on_install)
     detector = detector_factory(settings, lambda: rulebook.current)
+
+    def policy_of(rule_id: str) -> AlertPolicy | None:
+        spec = rulebook.current.rules.get(rule_id)
+        return spec.alert if spec is not None else None
+
+    def route_detections(placed: Sequence[Detection]) -> Routed:
+        return route(rulebook.current, placed)
+
+    clusterer = Clusterer.from_settings(settings, policy_of, route_detections)
     stories_caught_up = asyncio.Event()
+    fence = _Fence()
     detect_seconds = metrics.processing.labels(stage="detect")
+    cluster_seconds = metrics.processing.labels(stage="cluster")
     aggregate_seconds = metrics.processing.labels(stage="aggregate")
     timeout = settings.send_timeout_s
 
@@ -163,7 +201,9 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     detections = raw_topic(names.detections)
     alerts = raw_topic(names.alerts)
     dead_letters = raw_topic(names.articles_dlq)
-    stories = raw_topic(stories_topic(settings).name)
+    requests_spec, stories_spec = story_topics(settings)
+    story_requests = raw_topic(requests_spec.name)
+    stories = raw_topic(stories_spec.name)
     by_series = raw_topic(series_topic(settings).name)
     # One table holds every aggregation state, each kind under keys of its own:
     # a policy's groups as their detection keys, spike counts under "spike|",
@@ -209,30 +249,9 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
             raise
         log.warning("dead_lettered", stage=stage, origin=origin, reason=reason, error=error)
 
-    async def send_outcome(outcome: Outcome, message: Any) -> None:
-        for key, found in outcome.detections:
-            await send(detections, key.encode(), found.model_dump_json().encode())
-            metrics.detections.labels(category=found.category).inc()
-            log.debug(
-                "detected",
-                article_id=found.article_id,
-                rule_id=found.rule_id,
-                partition=message.partition,
-                offset=message.offset,
-            )
-        for series, found in outcome.series:
-            await send(by_series, series.encode(), found.model_dump_json().encode())
-        if outcome.story is not None:
-            # Sent like a detection, so it is acknowledged before the article's
-            # offset is committed: a restarted worker finds the story again.
-            await send(
-                stories, outcome.story.story_id.encode(), outcome.story.model_dump_json().encode()
-            )
-
     @app.agent(articles, concurrency=1)
     async def detect(stream: Any) -> None:
         await rulebook.ready.wait()
-        await stories_caught_up.wait()
         async for event in stream.events():
             started = time.perf_counter()
             message = event.message
@@ -244,7 +263,12 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 if outcome.repeat:
                     metrics.repeats.inc()
                 for part in outcome.parts:  # the page, then teasers split off here
-                    await send_outcome(part, message)
+                    if part.request is not None:
+                        await send(
+                            story_requests,
+                            part.article.id.encode(),
+                            part.request.model_dump_json().encode(),
+                        )
             except InvalidRecordError as exc:
                 await dead_letter(event, "detect", exc.reason, str(exc), origin)
             except Exception as exc:
@@ -288,18 +312,26 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 )
 
     def count_group(
-        key: bytes, found: Detection, spec: RuleSpec, group: str
-    ) -> tuple[tuple[Alert, ...], bool]:
+        key: bytes, record: Detection | GroupControl, spec: RuleSpec, group: str
+    ) -> Folded:
         stored = windows.get(key)
         state = GroupState.model_validate_json(stored) if stored else GroupState()
-        decision = decide(state, found, spec.alert, group=group)
+        if isinstance(record, Detection):
+            decision = decide(state, record, spec.alert, group=group)
+        else:
+            decision = fold_control(state, record, spec.alert, group=group)
         if not decision.replayed:
             windows[key] = decision.state.model_dump_json().encode()
-        return decision.alerts, decision.replayed
+        return decision.alerts, decision.replayed, decision.forward
 
     def count_spike(
-        key: bytes, found: Detection, spec: RuleSpec, group: str
-    ) -> tuple[tuple[Alert, ...], bool]:
+        key: bytes, record: Detection | GroupControl, spec: RuleSpec, group: str
+    ) -> Folded:
+        if not isinstance(record, Detection):
+            # Spikes count by category, entity or rule, never by story: no merge moves them.
+            log.info("spike_control_ignored", rule_id=spec.id, group=group, type=record.type)
+            return (), False, ()
+        found = record
         key = b"spike|" + key
         stored = windows.get(key)
         state = SpikeState.model_validate_json(stored) if stored else SpikeState()
@@ -314,7 +346,86 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         decision = decide_spike(state, found, spec.alert, group=group, rule=rule)
         if not decision.replayed:
             windows[key] = decision.state.model_dump_json().encode()
-        return decision.alerts, decision.replayed
+        return decision.alerts, decision.replayed, ()
+
+    async def on_assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
+        assigned = args[0] if args else kwargs.get("assigned", ())
+        if any(tp.topic == requests_spec.name for tp in assigned):
+            fence.needed = True
+
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]  # faust types receivers as a union an async def does not match
+
+    async def write_fence() -> None:
+        """Write a fence to the stories topic and wait until the follower has read it back."""
+        token = uuid.uuid4().hex
+        fence.expect(token)
+        sent = await asyncio.wait_for(
+            stories.send(
+                key=b"fence",
+                value=StoryFence(token=token, at=utcnow()).model_dump_json().encode(),
+            ),
+            timeout,
+        )
+        await asyncio.wait_for(sent, timeout)
+        await asyncio.wait_for(fence.seen.wait(), 4 * timeout)
+        fence.needed = False
+        log.info("stories_fenced", open_stories=len(clusterer.index))
+
+    @app.agent(story_requests, concurrency=1)
+    async def cluster(stream: Any) -> None:
+        await rulebook.ready.wait()
+        await stories_caught_up.wait()
+        async for event in stream.events():
+            if fence.needed:
+                # Whatever the previous owner of this partition published is read
+                # (and applied) before this worker decides anything.
+                try:
+                    await write_fence()
+                except Exception as exc:
+                    log.critical("stories_fence_failed", error=repr(exc))
+                    await app.crash(exc)
+                    raise
+            started = time.perf_counter()
+            message = event.message
+            origin = f"{message.topic}/{message.partition}@{message.offset}"
+            try:
+                outcome = clusterer.assign(StoryRequest.model_validate_json(event.value))
+                await publish(outcome)
+            except Exception as exc:
+                await dead_letter(
+                    event, "cluster", "cluster_error", f"{type(exc).__name__}: {exc}", origin
+                )
+            cluster_seconds.observe(time.perf_counter() - started)
+
+    async def publish(outcome: ClusterOutcome) -> None:
+        """Send what clustering decided: the decision, the merge controls, the detections."""
+        if outcome.assignment is not None:
+            decision = outcome.assignment.decision
+            # Published before the detections, so no alert names a story that a
+            # worker taking over clustering does not know.
+            await send(
+                stories, decision.story_id.encode(), outcome.assignment.model_dump_json().encode()
+            )
+            metrics.story_decisions.labels(kind=decision.kind).inc()
+            metrics.story_merges.inc(len(decision.merged))
+            if decision.merged:
+                log.info("stories_merged", into=decision.story_id, absorbed=decision.merged)
+        for key, control in outcome.controls:
+            await send(detections, key.encode(), control.model_dump_json().encode())
+        for key, found in outcome.detections:
+            await send(detections, key.encode(), found.model_dump_json().encode())
+            metrics.detections.labels(category=found.category).inc()
+        for series, found in outcome.series:
+            await send(by_series, series.encode(), found.model_dump_json().encode())
+        for story_id in outcome.full:
+            metrics.stories_full.inc()
+            log.warning(
+                "story_full",
+                story_id=story_id,
+                articles=settings.story_max_articles,
+                detail="the story absorbs no more articles; later reports open new stories",
+            )
+        metrics.stories_open.set(len(clusterer.index))
 
     @app.agent(detections, concurrency=1)
     async def aggregate(stream: Any) -> None:
@@ -325,13 +436,15 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
             origin = f"{message.topic}/{message.partition}@{message.offset}"
             try:
                 rule_id, group = split_detection_key((event.key or b"").decode("utf-8"))
-                found = Detection.model_validate_json(event.value)
+                record = DETECTIONS_RECORD.validate_json(event.value)
                 spec = rulebook.current.rules.get(rule_id)
                 if spec is None:
-                    log.info("rule_gone", rule_id=rule_id, article_id=found.article_id)
+                    log.info("rule_gone", rule_id=rule_id, key=event.key)
                     continue
                 fold = count_spike if spec.alert.policy == "spike" else count_group
-                raised, replayed = fold(event.key, found, spec, group)
+                raised, replayed, forward = fold(event.key, record, spec, group)
+                for key, onward in forward:
+                    await send(detections, key.encode(), onward.model_dump_json().encode())
                 for alert in raised:
                     await send(alerts, alert.key.encode(), alert.model_dump_json().encode())
                     metrics.alerts.labels(
@@ -341,7 +454,6 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                         "alert_emitted",
                         alert_key=alert.key,
                         rule_id=rule_id,
-                        article_id=found.article_id,
                         story_id=alert.story_id,
                         replayed=replayed,
                         partition=message.partition,
@@ -364,18 +476,18 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     async def follow_stories() -> None:
         def on_record(record: Any) -> None:
             try:
-                detector.stories.observe(StoryEntry.model_validate_json(record.value))
+                story = STORY_RECORD.validate_json(record.value)
             except ValueError as exc:
-                log.warning("story_entry_invalid", error=str(exc), offset=record.offset)
+                log.warning("story_record_invalid", error=str(exc)[:500], offset=record.offset)
+                return
+            if isinstance(story, StoryFence):
+                fence.read(story.token)
+            clusterer.observe(story)
 
-        since_ms = int((time.time() - settings.story_window_s) * 1000)
-        await follow_topic(
-            settings,
-            stories.get_topic_name(),
-            on_record,
-            caught_up=stories_caught_up,
-            since_ms=since_ms,
-        )
+        # From the start of what retention kept: applying the records in order
+        # (closing stories by record time as they go) rebuilds the state the
+        # cluster agent had, whichever worker it ran on.
+        await follow_topic(settings, stories_spec.name, on_record, caught_up=stories_caught_up)
 
     def lag() -> Mapping[tuple[str, int], int]:
         consumer: Any = app.consumer  # faust's Consumer; _read_offset is not on ConsumerT
@@ -421,6 +533,25 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         return web.bytes(metrics.render(), content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     return app
+
+
+class _Fence:
+    """Whether the cluster agent must fence before its next decision, and the fence it waits for."""
+
+    def __init__(self) -> None:
+        self.needed = True
+        self.seen = asyncio.Event()
+        self._token: str | None = None
+
+    def expect(self, token: str) -> None:
+        """Wait for ``token`` from now on."""
+        self._token = token
+        self.seen.clear()
+
+    def read(self, token: str) -> None:
+        """The follower read a fence with ``token``."""
+        if token == self._token:
+            self.seen.set()
 
 
 def run_worker(settings: Settings, app: faust.App | None = None) -> None:

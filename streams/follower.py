@@ -16,7 +16,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from schemas import BrokerError, Settings
-from schemas.kafka import make_consumer
+from schemas.kafka import make_consumer, seek_from
 
 log = structlog.get_logger(__name__)
 
@@ -44,16 +44,7 @@ async def follow_topic(
         partitions = await _partitions(consumer, topic, settings.send_timeout_s)
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
-        if since_ms is None:
-            await consumer.seek_to_beginning(*tps)
-        else:
-            found = await consumer.offsets_for_times(dict.fromkeys(tps, since_ms))
-            for tp in tps:
-                point = found.get(tp)
-                if point is None:
-                    await consumer.seek_to_end(tp)
-                else:
-                    consumer.seek(tp, point.offset)
+        await seek_from(consumer, tps, since_ms)
         ends = await consumer.end_offsets(tps)
         while True:
             if not caught_up.is_set() and all(

@@ -60,6 +60,23 @@ class PipelineMetrics:
             buckets=(0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
             registry=r,
         )
+        self.story_decisions = Counter(
+            "wirewatch_story_decisions",
+            "Articles clustered, by decision (opened, joined, copy).",
+            ["kind"],
+            registry=r,
+        )
+        self.story_merges = Counter(
+            "wirewatch_story_merges", "Stories absorbed by another story.", registry=r
+        )
+        self.stories_full = Counter(
+            "wirewatch_stories_full",
+            "Stories that reached the size bound and stopped absorbing.",
+            registry=r,
+        )
+        self.stories_open = Gauge(
+            "wirewatch_stories_open", "Open stories in the cluster agent's state.", registry=r
+        )
         self.ruleset = Gauge(
             "wirewatch_ruleset_info", "The rule set in use (value 1).", ["version"], registry=r
         )

@@ -23,7 +23,15 @@ from schemas.audit import audit_event
 from schemas.audit_log import Change, write_audited
 from schemas.kafka import encode
 from schemas.rules import RulePack, RuleSetMessage
-from streams.rules import Gazetteer, RuleSet, load_gazetteer, load_packs, ruleset_version
+from streams.rules import (
+    Gazetteer,
+    RuleSet,
+    SizeLimits,
+    check_sizes,
+    load_gazetteer,
+    load_packs,
+    ruleset_version,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -191,7 +199,8 @@ class RuleBook:
         loop = asyncio.get_running_loop()
 
         def build() -> RuleSet:
-            return compile_packs(load_packs(path), self._gazetteer)
+            packs = load_packs(path, limits=SizeLimits.from_settings(self._settings))
+            return compile_packs(packs, self._gazetteer)
 
         rules = await asyncio.wait_for(
             loop.run_in_executor(None, build), self._settings.rules_compile_timeout_s
@@ -204,6 +213,7 @@ class RuleBook:
             message = RuleSetMessage.model_validate_json(payload)
 
             def build() -> RuleSet:
+                check_sizes(message.packs, SizeLimits.from_settings(self._settings))
                 return compile_packs(message.packs, self._gazetteer)
 
             rules = await asyncio.wait_for(

@@ -21,6 +21,7 @@ from wirewatch import (
     cmd_alerts,
     cmd_audit,
     cmd_dashboard,
+    cmd_fetch,
     cmd_kafka,
     cmd_pipeline,
     cmd_produce,
@@ -102,6 +103,12 @@ def cli(ctx: click.Context) -> None:
     show_default=True,
     help="Seconds to wait for the pipeline to deliver every alert.",
 )
+@click.option(
+    "--from-files",
+    is_flag=True,
+    help="Produce the articles straight from the files (as `wirewatch produce` does) instead "
+    "of publishing them on a local news site for the fetcher.",
+)
 @pass_settings
 def demo(
     settings: Settings,
@@ -110,15 +117,19 @@ def demo(
     rate: str,
     keep_running: bool,
     timeout: float,
+    from_files: bool,
 ) -> None:
     """Run the whole monitor end to end on the seed articles.
 
     Starts the local Kafka broker (unless WIREWATCH_KAFKA_BOOTSTRAP names one),
     creates the topics of this run, publishes the default rule packs, starts a
-    worker and a notifier, produces the articles, and prints each alert as it
-    is delivered: to a local file receiver, and to every --notify URL. Ends with
-    a summary and stops everything it started; Ctrl-C does the same at any time.
-    Exit status: 0 when every alert was delivered, 1 when not in time, 130 on Ctrl-C.
+    worker, a notifier, the dashboard (its address is printed) and a fetcher,
+    publishes the articles on a local news site whose feeds the fetcher polls
+    (or produces them from the files with --from-files), and prints each alert
+    as it is delivered: to a local file receiver, and to every --notify URL.
+    Ends with a summary and stops everything it started; Ctrl-C does the same
+    at any time. Exit status: 0 when every alert was delivered, 1 when not in
+    time, 130 on Ctrl-C.
     """
     from wirewatch.cmd_produce import parse_rate
     from wirewatch.demo import run_demo
@@ -131,6 +142,7 @@ def demo(
             rate=parse_rate(rate),
             keep_running=keep_running,
             timeout_s=timeout,
+            from_files=from_files,
         )
     )
 
@@ -141,6 +153,9 @@ cli.add_command(cmd_kafka.topics)
 cli.add_command(cmd_alerts.notifier)
 cli.add_command(cmd_alerts.silence)
 cli.add_command(cmd_produce.produce)
+cli.add_command(cmd_fetch.fetch)
+cli.add_command(cmd_fetch.fetcher)
+cli.add_command(cmd_fetch.sources)
 cli.add_command(cmd_pipeline.worker)
 cli.add_command(cmd_rules.rules)
 cmd_rules.rules.add_command(cmd_pipeline.publish)

@@ -55,9 +55,9 @@ def publish(settings: Settings, path: Path, dry_run: bool) -> None:
         publisher_name,
         ruleset_message,
     )
-    from streams.rules import load_gazetteer, load_packs
+    from streams.rules import SizeLimits, load_gazetteer, load_packs
 
-    packs = load_packs(path)
+    packs = load_packs(path, limits=SizeLimits.from_settings(settings))
     compiled = compile_packs(packs, load_gazetteer(settings.gazetteer_path))
     message = ruleset_message(packs, published_by=publisher_name())
     rules = len(compiled.rules)

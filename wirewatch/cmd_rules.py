@@ -20,10 +20,11 @@ if TYPE_CHECKING:
 
     from schemas import Article, Detection
     from schemas.rules import RulePack
+    from schemas.stories import StoryAssignment
     from streams.rules import RuleSet
     from streams.rules.backtest import CategoryScore, LanguageScore
     from streams.rules.entities import Gazetteer
-    from streams.rules.ruleset import Verdict
+    from streams.rules.ruleset import ArticleFacts, Verdict
     from streams.series import OfflineSeries
 
 _PACKS_HELP = (
@@ -44,12 +45,12 @@ def _gazetteer(settings: Settings) -> Gazetteer | None:
     return load_gazetteer(settings.gazetteer_path)
 
 
-def _load_or_exit(path: Path) -> list[RulePack]:
-    """Load packs; on problems print every one of them and exit 1."""
-    from streams.rules import RulePackError, load_packs
+def _load_or_exit(path: Path, settings: Settings) -> list[RulePack]:
+    """Load packs within the settings' size limits; on problems print every one and exit 1."""
+    from streams.rules import RulePackError, SizeLimits, load_packs
 
     try:
-        return load_packs(path)
+        return load_packs(path, limits=SizeLimits.from_settings(settings))
     except RulePackError as exc:
         _print_problems(exc.problems)
         raise click.exceptions.Exit(1) from None
@@ -92,7 +93,7 @@ def rules_check(settings: Settings, path: Path | None) -> None:
     the gazetteer are warned about. Exit status 1 when any problem is found.
     """
     path = path or settings.rules_path
-    packs = _load_or_exit(path)
+    packs = _load_or_exit(path, settings)
     gazetteer = _gazetteer(settings)
     ruleset = _compile_or_exit(packs, gazetteer)
     for pack in packs:
@@ -136,7 +137,7 @@ def rules_test(settings: Settings, path: Path | None, failures_only: bool) -> No
     from streams.rules.examples import run_examples
 
     path = path or settings.rules_path
-    packs = _load_or_exit(path)
+    packs = _load_or_exit(path, settings)
     results = run_examples(packs, gazetteer=_gazetteer(settings))
     table = Table(title=f"rule examples in {path}")
     for column in ("result", "rule", "expects", "example"):
@@ -189,7 +190,7 @@ def rules_explain(
     from schemas import ConfigError
 
     ruleset = _compile_or_exit(
-        _load_or_exit(rules_path or settings.rules_path), _gazetteer(settings)
+        _load_or_exit(rules_path or settings.rules_path, settings), _gazetteer(settings)
     )
     console = _console()
     shown = 0
@@ -255,6 +256,13 @@ def _print_verdict(console: Console, article_id: str, title: str, verdict: Verdi
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help='JSON Lines of {"id": ..., "labels": [...]}: report precision, recall and F1 per category.',
 )
+@click.option(
+    "--stories",
+    is_flag=True,
+    help="Also cluster the articles a rule fired on into stories, as the workers do, and show "
+    "each article's story and why it joined it (or why the closest story was refused); "
+    "with --format jsonl, one JSON object per clustered article instead of per detection.",
+)
 @pass_settings
 def scan(
     settings: Settings,
@@ -262,6 +270,7 @@ def scan(
     rules_path: Path | None,
     output: str,
     labels: Path | None,
+    stories: bool,
 ) -> None:
     """Run the rules offline over the articles in PATH... (a backtest before deploying).
 
@@ -273,17 +282,21 @@ def scan(
     Prints hits per rule and per category; with --labels, precision, recall and
     F1 per category and the missed and false articles, then per language of the
     articles (every category summed, and the F1 of each category in that
-    language).
+    language). With --stories, articles are clustered in the order read, each
+    at its publication time (its arrival time when it has none); a page and
+    the teasers read on it are never one story.
     """
     from ingest.sources import Accepted, read_articles
     from schemas.languages import UNKNOWN
+    from streams.detect import story_request
     from streams.rules.backtest import read_labels, score_categories, score_languages
-    from streams.rules.ruleset import primary_language
+    from streams.rules.ruleset import ArticleFacts, primary_language
     from streams.series import OfflineSeries
+    from streams.stories import Clusterer
 
     truth = read_labels(labels) if labels else None
     ruleset = _compile_or_exit(
-        _load_or_exit(rules_path or settings.rules_path), _gazetteer(settings)
+        _load_or_exit(rules_path or settings.rules_path, settings), _gazetteer(settings)
     )
     predicted: dict[str, set[str]] = {}
     titles: dict[str, str] = {}
@@ -293,6 +306,10 @@ def scan(
     detections = 0
     teasers = 0
     series = OfflineSeries()
+    clusterer = Clusterer.from_settings(
+        settings, lambda rule_id: spec.alert if (spec := ruleset.rules.get(rule_id)) else None
+    )
+    placed: list[tuple[str, StoryAssignment]] = []
     with _scan_progress() as advance:
         for item in read_articles(paths, settings):
             if not isinstance(item, Accepted):
@@ -300,13 +317,23 @@ def scan(
                 continue
             article = item.article
             teasers += article.kind == "teaser"
-            found = _judged(ruleset, series, article)
+            facts = ArticleFacts(article, ruleset.gazetteer)
+            found = _judged(ruleset, series, article, facts)
             predicted[article.id] = {d.category for d in found}
             titles[article.id] = article.title
             languages[article.id] = primary_language(article.language) or UNKNOWN
             rule_hits.update(d.rule_id for d in found)
             detections += len(found)
-            if output == "jsonl":
+            if stories and found:
+                request = story_request(article, found, facts, article.received_at)
+                assignment = clusterer.assign(request).assignment
+                if assignment is not None:
+                    placed.append((item.origin, assignment))
+                    if output == "jsonl":
+                        click.echo(
+                            json.dumps(_story_record(assignment, item.origin), ensure_ascii=False)
+                        )
+            elif output == "jsonl" and not stories:
                 for detection in found:
                     click.echo(
                         json.dumps(_detection_record(detection, item.origin), ensure_ascii=False)
@@ -323,6 +350,8 @@ def scan(
     console.print(summary)
     if output == "table":
         _print_hits(console, ruleset, rule_hits, predicted)
+        if stories:
+            _print_stories(console, placed)
     if truth is not None:
         _print_scores(console, score_categories(predicted, truth), titles)
         _print_languages(console, score_languages(predicted, truth, languages))
@@ -331,11 +360,13 @@ def scan(
             console.print(f"[yellow]{unseen} labelled articles were not in the input[/]")
 
 
-def _judged(ruleset: RuleSet, series: OfflineSeries, article: Article) -> list[Detection]:
+def _judged(
+    ruleset: RuleSet, series: OfflineSeries, article: Article, facts: ArticleFacts
+) -> list[Detection]:
     """The detections of ``article``, change rules judged against the series read so far."""
     at = article.published_at or article.received_at
     found = []
-    for detection in ruleset.evaluate(article, defer_history=True):
+    for detection in ruleset.evaluate(article, facts=facts, defer_history=True):
         condition = ruleset.condition(detection.rule_id)
         if condition is None or condition.level is None:
             found.append(detection)
@@ -395,6 +426,50 @@ def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
     )
     record["origin"] = origin
     return record
+
+
+def _story_record(assignment: StoryAssignment, origin: str) -> dict[str, object]:
+    from streams.stories.explain import describe
+
+    features = assignment.features
+    return {
+        "article_id": features.article_id,
+        "origin": origin,
+        "title": features.title,
+        "source": features.source,
+        "story_id": assignment.decision.story_id,
+        "why": describe(assignment.decision),
+        "decision": assignment.decision.model_dump(mode="json", exclude_defaults=True),
+        "copy_of_source": assignment.copy_of_source,
+    }
+
+
+def _print_stories(console: Console, placed: Sequence[tuple[str, StoryAssignment]]) -> None:
+    from rich.table import Table
+
+    from streams.stories.explain import describe
+
+    absorbed = {a: d.decision.story_id for _, d in placed for a in d.decision.merged}
+    members: dict[str, list[tuple[str, StoryAssignment]]] = {}
+    for origin, assignment in placed:
+        story = assignment.decision.story_id
+        while story in absorbed:
+            story = absorbed[story]
+        members.setdefault(story, []).append((origin, assignment))
+    table = Table(title=f"stories: {len(placed)} articles in {len(members)} stories")
+    for column in ("story", "article", "source", "why"):
+        table.add_column(column, overflow="fold")
+    for story, items in members.items():
+        for n, (_, assignment) in enumerate(items):
+            features = assignment.features
+            table.add_row(
+                story if n == 0 else "",
+                f"{features.article_id}  {_shorten(features.title, 60)}",
+                features.source,
+                describe(assignment.decision),
+                end_section=n == len(items) - 1,
+            )
+    console.print(table)
 
 
 def _print_hits(

@@ -2,9 +2,11 @@
 
 The real thing, not a shortcut: the local broker (unless one is configured),
 the pipeline's topics, the default rule packs published on the rules topic,
-a worker and a notifier as child processes, the seed articles produced by the
-same code as ``wirewatch produce``, and each alert printed once the notifier
-has delivered it (read back from the delivery ledger).
+a worker, a notifier, a fetcher and the dashboard as child processes, the seed
+articles published on a local news site (:mod:`wirewatch.demo_site`) whose
+feeds the fetcher polls (or, with ``--from-files``, produced by the same code
+as ``wirewatch produce``), and each alert printed once the notifier has
+delivered it (read back from the delivery ledger).
 
 Every run works in topics of its own (prefix ``demo-<time>-<hex>.``) and a
 directory of its own under ``settings.demo_dir``: a second run shows the same
@@ -22,7 +24,7 @@ import signal
 import socket
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,15 +42,17 @@ from rich.table import Table
 
 from ingest.producer import produce
 from ingest.sender import ProduceSummary
+from ingest.sources import Accepted, read_articles
 from schemas import Alert, Delivery, Settings, WirewatchError
 from schemas.kafka import delete_prefixed_topics, ensure_topics
 from streams.app import worker_topics
 from streams.follower import follow_topic
 from streams.rulebook import compile_packs, publish_ruleset, publisher_name, ruleset_message
-from streams.rules import load_gazetteer, load_packs
+from streams.rules import SizeLimits, load_gazetteer, load_packs
 from wirewatch.alert_console import alert_panel
 from wirewatch.broker import LocalBroker
 from wirewatch.children import Child, start_child, stop_children
+from wirewatch.demo_site import DemoSite
 from wirewatch.logs import configure_logging
 from wirewatch.options import cli_actor
 from wirewatch.progress import produce_progress
@@ -71,6 +75,8 @@ class DemoRun:
     directory: Path
     worker_port: int
     notifier_port: int
+    fetcher_port: int
+    dashboard_port: int
     receivers: Mapping[str, Sequence[str]]
     """Receiver name -> apprise URLs (secret: never printed)."""
 
@@ -80,9 +86,34 @@ class DemoRun:
         return self.directory / "alerts.jsonl"
 
     @property
+    def sources_file(self) -> Path:
+        """The fetcher's sources: the feeds of the run's news site."""
+        return self.directory / "sources.yaml"
+
+    def fetcher_env(self, site: DemoSite) -> dict[str, str]:
+        """The fetcher's environment: the site's feeds, its loopback address allowed, no pause."""
+        return {
+            **self.child_env(),
+            "WIREWATCH_SOURCES_PATH": str(self.sources_file),
+            "WIREWATCH_FETCH_ALLOW_NETWORKS": json.dumps([f"{site.host}/32"]),
+            "WIREWATCH_FETCH_HOST_DELAY_S": "0",
+            "WIREWATCH_FETCH_HOST_CONCURRENCY": "8",
+            "WIREWATCH_FETCH_EXTRACT_WORKERS": "0",
+        }
+
+    @property
     def routes_file(self) -> Path:
         """The run's route tree: every alert to every receiver, ungrouped, at once."""
         return self.directory / "routes.yaml"
+
+    def ports(self) -> dict[str, int]:
+        """The web port of each child process."""
+        return {
+            "worker": self.worker_port,
+            "notifier": self.notifier_port,
+            "fetcher": self.fetcher_port,
+            "dashboard": self.dashboard_port,
+        }
 
     def child_env(self) -> dict[str, str]:
         """The environment of the worker and notifier: the user's, pointed at this run."""
@@ -93,6 +124,8 @@ class DemoRun:
             "WIREWATCH_RECEIVERS": json.dumps(self.receivers),
             "WIREWATCH_WORKER_WEB_PORT": str(self.worker_port),
             "WIREWATCH_NOTIFIER_WEB_PORT": str(self.notifier_port),
+            "WIREWATCH_FETCH_WEB_PORT": str(self.fetcher_port),
+            "WIREWATCH_DASHBOARD_PORT": str(self.dashboard_port),
             "WIREWATCH_LOG_FORMAT": "json",
         }
 
@@ -116,6 +149,8 @@ def plan_run(settings: Settings, notify: Sequence[str]) -> DemoRun:
         directory=directory,
         worker_port=_port(settings.web_host, settings.worker_web_port),
         notifier_port=_port(settings.web_host, settings.notifier_web_port),
+        fetcher_port=_port(settings.web_host, settings.fetch_web_port),
+        dashboard_port=_port(settings.web_host, settings.dashboard_port),
         receivers=receivers,
     )
     run.routes_file.write_text(yaml.safe_dump(_routes(receivers), sort_keys=False))
@@ -236,11 +271,11 @@ class Metrics:
         self._base = f"http://{host}:{port}"
 
     async def get(self, path: str) -> int:
-        """Return the HTTP status of ``path`` (0 when nothing answers)."""
+        """Return the HTTP status of ``path`` (0 when nothing answers in time)."""
         try:
             async with self._session.get(self._base + path) as response:
                 return response.status
-        except aiohttp.ClientError:
+        except (aiohttp.ClientError, TimeoutError):  # a process still starting may be slow
             return 0
 
     async def read(self) -> dict[str, float]:
@@ -280,8 +315,12 @@ def run_demo(
     keep_running: bool = False,
     timeout_s: float = 120.0,
     console: Console | None = None,
+    from_files: bool = False,
 ) -> int:
     """Run the demo; return the exit status (0 done, 1 failed, 130 interrupted).
+
+    The articles go through a local news site and the fetcher, or with
+    ``from_files`` straight from the files as ``wirewatch produce`` sends them.
 
     Raises:
         WirewatchError: a set-up step failed (broker, topics, rules, inputs).
@@ -302,6 +341,7 @@ def run_demo(
     broker: LocalBroker | None = None
     children: list[Child] = []
     run: DemoRun | None = None
+    site: DemoSite | None = None
     with _sigterm_interrupts():
         try:
             if settings.uses_local_broker:
@@ -314,20 +354,37 @@ def run_demo(
                 console.print(f"Kafka at {settings.bootstrap_servers} (configured)")
             run = plan_run(settings, notify)
             timings["set-up"] = asyncio.run(_set_up(run, console))
+            if not from_files:
+                site = open_site(run, articles, rate)
+                console.print(
+                    f"news site with the seed articles: {site.url('/')} "
+                    f"({len(site.publishers)} feeds, polled by the fetcher)"
+                )
             started = time.monotonic()
+            env, directory = run.child_env(), run.directory
             children = [
-                start_child("worker", ["worker"], env=run.child_env(), log_dir=run.directory),
-                start_child("notifier", ["notifier"], env=run.child_env(), log_dir=run.directory),
+                start_child("worker", ["worker"], env=env, log_dir=directory),
+                start_child("notifier", ["notifier"], env=env, log_dir=directory),
+                start_child("dashboard", ["dashboard"], env=env, log_dir=directory),
             ]
+            if site is not None:
+                fetcher = start_child(
+                    "fetcher", ["fetcher"], env=run.fetcher_env(site), log_dir=directory
+                )
+                children.append(fetcher)
             asyncio.run(_await_ready(run, children, console))
-            timings["worker and notifier ready"] = time.monotonic() - started
+            timings["processes ready"] = time.monotonic() - started
             return asyncio.run(
-                _stream(run, children, articles, rate, keep_running, timeout_s, console, timings)
+                _stream(
+                    run, children, articles, site, rate, keep_running, timeout_s, console, timings
+                )
             )
         except KeyboardInterrupt:
-            console.print("\n[yellow]interrupted: stopping the worker and the notifier…[/yellow]")
+            console.print("\n[yellow]interrupted: stopping the processes…[/yellow]")
             return 130
         finally:
+            if site is not None:
+                site.stop()
             _shut_down(run, children, broker, console)
             console.print(f"demo took {time.monotonic() - began:.1f} s")
 
@@ -337,7 +394,7 @@ async def _set_up(run: DemoRun, console: Console) -> float:
     began = time.monotonic()
     settings = run.settings
     await ensure_topics(settings, worker_topics(settings))
-    packs = load_packs(settings.rules_path)
+    packs = load_packs(settings.rules_path, limits=SizeLimits.from_settings(settings))
     rules = compile_packs(packs, load_gazetteer(settings.gazetteer_path))
     message = ruleset_message(packs, published_by=publisher_name())
     actor, host = cli_actor()
@@ -349,28 +406,65 @@ async def _set_up(run: DemoRun, console: Console) -> float:
     return time.monotonic() - began
 
 
+def open_site(run: DemoRun, articles: Sequence[Path], rate: float | None) -> DemoSite:
+    """Serve the seed articles on a local news site and write the fetcher's sources file.
+
+    Raises:
+        WirewatchError: a seed file holds an invalid record (``--from-files`` dead-letters it).
+    """
+    found = []
+    for item in read_articles(articles, run.settings):
+        if not isinstance(item, Accepted):
+            raise WirewatchError(f"{item.error}; the demo's site serves valid articles only")
+        found.append(item.article)
+    site = DemoSite(found, rate=rate, host=run.settings.web_host)
+    site.start()
+    run.sources_file.write_text(json.dumps(site.sources(), indent=2))
+    return site
+
+
+_READY_PAGES = {
+    "worker": "/readyz",
+    "notifier": "/healthz",
+    "fetcher": "/readyz",
+    "dashboard": "/readyz",
+}
+
+
 async def _await_ready(run: DemoRun, children: Sequence[Child], console: Console) -> None:
-    """Wait until the worker says ready and the notifier healthy; fail fast if one exits."""
+    """Wait until every child says it is ready; fail fast if one exits."""
     host = run.settings.web_host
-    with console.status("starting a worker and a notifier…"):
+    ports = run.ports()
+    with console.status(f"starting {', '.join(child.name for child in children)}…"):
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
-            worker = Metrics(session, host, run.worker_port)
-            notifier = Metrics(session, host, run.notifier_port)
+            pages = [Metrics(session, host, ports[child.name]) for child in children]
             deadline = time.monotonic() + READY_TIMEOUT_S
             while time.monotonic() < deadline:
                 _check_alive(children)
-                if await worker.get("/readyz") == 200 and await notifier.get("/healthz") == 200:
+                answers = [
+                    await page.get(_READY_PAGES[c.name])
+                    for page, c in zip(pages, children, strict=True)
+                ]
+                if all(status == 200 for status in answers):
                     break
                 await asyncio.sleep(POLL_S)
             else:
                 raise DemoError(
-                    f"the worker and notifier were not ready within {READY_TIMEOUT_S:g} s; "
+                    f"the processes were not ready within {READY_TIMEOUT_S:g} s; "
                     f"see their logs in {run.directory}"
                 )
-    console.print(
-        f"worker ready (metrics http://{host}:{run.worker_port}/metrics), "
-        f"notifier ready (metrics http://{host}:{run.notifier_port}/metrics)"
-    )
+    for child in children:
+        console.print(
+            f"{child.name} ready: http://{host}:{ports[child.name]}{_METRICS_OR_PAGE[child.name]}"
+        )
+
+
+_METRICS_OR_PAGE = {
+    "worker": "/metrics",
+    "notifier": "/metrics",
+    "fetcher": "/metrics",
+    "dashboard": "/",
+}
 
 
 def _check_alive(children: Sequence[Child]) -> None:
@@ -387,13 +481,14 @@ async def _stream(
     run: DemoRun,
     children: Sequence[Child],
     articles: Sequence[Path],
+    site: DemoSite | None,
     rate: float | None,
     keep_running: bool,
     timeout_s: float,
     console: Console,
     timings: dict[str, float],
 ) -> int:
-    """Produce the articles, print alerts as they are delivered, wait for the pipeline to drain."""
+    """Produce the articles (or publish them for the fetcher), print alerts as they are delivered, wait for the pipeline to drain."""
     settings = run.settings
     tally = Tally(console)
     caught_up = [asyncio.Event(), asyncio.Event()]
@@ -414,11 +509,19 @@ async def _stream(
             produce_began = time.monotonic()
             progress, update = produce_progress(console)
             with progress:
-                summary = await produce(settings, articles, rate=rate, on_progress=update)
-            timings["produce"] = time.monotonic() - produce_began
+                if site is None:
+                    summary = await produce(settings, articles, rate=rate, on_progress=update)
+                else:
+                    fetcher = Metrics(session, settings.web_host, run.fetcher_port)
+                    summary = await _fetched(site, fetcher, children, timeout_s, update)
+            timings["produce" if site is None else "publish and fetch"] = (
+                time.monotonic() - produce_began
+            )
             console.print(summary.describe(settings.topics.articles, settings.topics.articles_dlq))
             drained = await _drain(worker, tally, summary, run, children, timeout_s, console)
-            produced_end = produce_began + timings["produce"]
+            produced_end = produce_began + max(
+                timings.get("produce", 0.0), timings.get("publish and fetch", 0.0)
+            )
             if tally.first_delivered_at is not None:
                 timings["first alert, after the first article"] = (
                     tally.first_delivered_at - produce_began
@@ -440,6 +543,35 @@ async def _stream(
         for task in followers:
             task.cancel()
         await asyncio.gather(*followers, return_exceptions=True)
+
+
+async def _fetched(
+    site: DemoSite,
+    fetcher: Metrics,
+    children: Sequence[Child],
+    timeout_s: float,
+    update: Callable[[ProduceSummary], None],
+) -> ProduceSummary:
+    """Publish the site's articles and wait until the fetcher has produced every one."""
+    site.publish()
+    wanted = len(site.articles)
+    summary = ProduceSummary()
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        _check_alive(children)
+        m = await fetcher.read()
+        summary.produced = int(m.get("wirewatch_fetch_articles_total", 0))
+        summary.invalid = summary.dead_lettered = int(
+            m.get("wirewatch_fetch_dead_letters_total", 0)
+        )
+        update(summary)
+        if summary.produced + summary.invalid >= wanted:
+            return summary
+        await asyncio.sleep(POLL_S)
+    raise DemoError(
+        f"the fetcher produced {summary.produced} of {wanted} articles within {timeout_s:g} s; "
+        "see fetcher.log in the run's directory"
+    )
 
 
 async def _drain(
@@ -518,8 +650,10 @@ def _explain_keep_running(run: DemoRun, console: Console) -> None:
         "\n[bold]The pipeline keeps running[/bold] (Ctrl-C stops it all). Produce more articles:\n"
         f"  WIREWATCH_KAFKA_BOOTSTRAP={settings.bootstrap_servers} "
         f"WIREWATCH_TOPIC_PREFIX={settings.topic_prefix} wirewatch produce PATH\n"
+        f"Dashboard: http://{host}:{run.dashboard_port}/\n"
         f"Worker: http://{host}:{run.worker_port}/metrics and /readyz; "
-        f"notifier: http://{host}:{run.notifier_port}/metrics and /healthz\n"
+        f"notifier: http://{host}:{run.notifier_port}/metrics and /healthz; "
+        f"fetcher (if running): http://{host}:{run.fetcher_port}/metrics, sources in {run.sources_file}\n"
         f"Alerts are printed here and appended to {run.alerts_file}\n",
         soft_wrap=True,  # commands stay on one line, to copy and paste
     )

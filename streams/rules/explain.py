@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -10,11 +11,17 @@ from schemas import Span, TextField
 from streams.rules.matcher import BIT_FIELDS, ArticleScan, Occurrence
 
 SNIPPET_WIDTH: Final = 240
+MAX_SPANS: Final = 50
+"""Most spans a detection carries: a word repeated thousands of times would otherwise make
+the detection slow to explain and larger than a Kafka record."""
 _CONTEXT: Final = 60
 _ELLIPSIS: Final = "…"
+_TEXT_FIELDS: Final = {bit: TextField(name) for bit, name in BIT_FIELDS.items()}
+# up to the last space before the snippet's start; the rest of a word its end cuts
+_UP_TO_SPACE: Final = re.compile(r".*\s", re.DOTALL)
+_WORD: Final = re.compile(r"\S*")
 # Where the snippet is taken from when several fields matched: the body reads best.
 _SNIPPET_FIELDS: Final = (TextField.BODY, TextField.SUMMARY, TextField.TITLE)
-_FIELD_ORDER: Final = {field: order for order, field in enumerate(TextField)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,20 +33,27 @@ class Evidence:
 
 
 def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tuple[Span, ...]:
-    """Turn the occurrences that made a rule match into spans, in field and text order."""
-    spans: dict[tuple[str, int, int], Span] = {}
+    """Turn the occurrences that made a rule match into spans, in field and text order.
+
+    Each place once, named by the first term found there, and at most the
+    first :data:`MAX_SPANS` places in reading order (title, summary, body).
+    """
+    places: dict[tuple[int, int, int], int] = {}
     for bit, _, _, term_id, char_start, char_end in occurrences:
+        places.setdefault((bit, char_start, char_end), term_id)
+    spans = []
+    for bit, char_start, char_end in sorted(places)[:MAX_SPANS]:  # title 1, summary 2, body 4
         name = BIT_FIELDS[bit]
-        key = (name, char_start, char_end)
-        if key not in spans:
-            spans[key] = Span(
-                field=TextField(name),
+        spans.append(
+            Span(
+                field=_TEXT_FIELDS[bit],
                 start=char_start,
                 end=char_end,
                 text=scan.article.text_of(name)[char_start:char_end],
-                term=scan.terms[term_id].label,
+                term=scan.terms[places[bit, char_start, char_end]].label,
             )
-    return tuple(sorted(spans.values(), key=lambda s: (_FIELD_ORDER[s.field], s.start)))
+        )
+    return tuple(spans)
 
 
 def explain(scan: ArticleScan, spans: Sequence[Span]) -> Evidence:
@@ -59,7 +73,7 @@ def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple
         return _cut(text, 0, min(len(text), SNIPPET_WIDTH)), ()
     text = scan.article.text_of(field.value)
     best, best_count = chosen[0], 0
-    for span in chosen:
+    for span in chosen if len(chosen) > 1 else ():
         count = sum(
             1 for s in chosen if span.start <= s.start and s.end <= span.start + SNIPPET_WIDTH
         )
@@ -68,11 +82,10 @@ def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple
     start = max(0, best.start - _CONTEXT)
     end = min(len(text), start + SNIPPET_WIDTH)
     start = max(0, min(start, end - SNIPPET_WIDTH))
-    # widen to whole words
-    while start > 0 and not text[start - 1].isspace():
-        start -= 1
-    while end < len(text) and not text[end].isspace():
-        end += 1
+    # widen to whole words, by at most _CONTEXT characters (a text without spaces has no words)
+    space = _UP_TO_SPACE.match(text, max(0, start - _CONTEXT), start)
+    start = space.end() if space else max(0, start - _CONTEXT)
+    end = _WORD.match(text, end, min(len(text), end + _CONTEXT)).end()  # type: ignore[union-attr]  # \S* always matches
     snippet = _cut(text, start, end)
     shift = (len(_ELLIPSIS) if start > 0 else 0) - start
     highlights = tuple(

@@ -1,31 +1,41 @@
 """Loading rule packs from YAML: safe, size-capped, and with errors that point at the line.
 
 A pack is a YAML mapping with a ``rules:`` list (and optionally a ``name:``).
-YAML anchors and aliases are refused (they let a small file expand into a
-huge one), and so is anything but plain data. Every problem is reported as
+It is read with libyaml's C parser into plain data (mappings, lists,
+strings, numbers, booleans, null); anchors and aliases (they let a small
+file expand into a huge one), merge keys, tags and duplicate keys are
+refused, and so are packs and rule sets over their size limits
+(:class:`SizeLimits`, from the settings). Every problem is reported as
 ``file:line:column: rule <id>: <what is wrong>``; a malformed query also
-shows the query with a caret under the faulty column.
+shows the query with a caret under the faulty column. The YAML nodes that
+carry lines and columns are built only when there is a problem to locate.
+
+Each query is parsed here, once: :func:`load_packs` returns the packs with
+their syntax trees, which :meth:`~streams.rules.ruleset.RuleSet.compile`
+uses instead of parsing again.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 import yaml
 from pydantic import ValidationError
 
-from schemas import ConfigError
+from schemas import ConfigError, Settings
 from schemas.rules import RulePack, RuleSpec
 from streams.rules.conditions import compile_condition
+from streams.rules.gc_pause import gc_paused
 from streams.rules.matcher import compile_regex
-from streams.rules.query import QuerySyntaxError, Regex, parse_query, terms_of
+from streams.rules.query import Node, QuerySyntaxError, parse_query, regexes_of
 
-MAX_PACK_BYTES: Final = 1_000_000
 PACK_SUFFIXES: Final = (".yaml", ".yml")
 _ENTITY_ID: Final = re.compile(r"^[a-z_]+:\S+$")
 _PACK_KEYS: Final = frozenset({"name", "rules"})
@@ -46,6 +56,29 @@ _VERSIONED_FIELDS: Final = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class SizeLimits:
+    """Size caps of rule packs, in bytes: each pack, and every pack of a rule set together.
+
+    A pack is counted as its YAML file, or, when it comes from the rules
+    topic, as its JSON there.
+    """
+
+    pack_bytes: int
+    set_bytes: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SizeLimits:
+        """The limits ``WIREWATCH_RULES_MAX_PACK_BYTES`` and ``..._MAX_SET_BYTES`` set."""
+        return cls(settings.rules_max_pack_bytes, settings.rules_max_set_bytes)
+
+
+DEFAULT_LIMITS: Final = SizeLimits(
+    Settings.model_fields["rules_max_pack_bytes"].default,
+    Settings.model_fields["rules_max_set_bytes"].default,
+)
+
+
 class RulePackError(ConfigError):
     """One or more rule packs are invalid; ``problems`` holds one located message each."""
 
@@ -58,22 +91,22 @@ class RulePackError(ConfigError):
         super().__init__(heading + ":\n" + "\n".join(self.problems))
 
 
+class LoadedPacks(list[RulePack]):
+    """Rule packs as :func:`load_packs` read them, with the syntax tree of each query.
+
+    ``trees`` maps a query's text to its tree, so compiling does not parse
+    it again; a plain list of packs compiles too, parsing its queries.
+    """
+
+    def __init__(
+        self, packs: Iterable[RulePack] = (), trees: Mapping[str, Node] | None = None
+    ) -> None:
+        super().__init__(packs)
+        self.trees: dict[str, Node] = dict(trees or {})
+
+
 class _Problem(Exception):
     """One located problem found while loading a pack (collected, then raised together)."""
-
-
-class _PackLoader(yaml.SafeLoader):
-    """PyYAML's safe loader, refusing anchors and aliases."""
-
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-            mark = event.start_mark
-            raise yaml.MarkedYAMLError(
-                problem="anchors and aliases (&name, *name) are not allowed in rule packs",
-                problem_mark=mark,
-            )
-        return super().compose_node(parent, index)
 
 
 def rule_version(rule: RuleSpec) -> str:
@@ -85,11 +118,41 @@ def rule_version(rule: RuleSpec) -> str:
 
 def ruleset_version(packs: Sequence[RulePack]) -> str:
     """Return a stable hash of the packs' names and rules (not where they were read from)."""
-    content = [
-        {"name": pack.name, "rules": [rule.model_dump(mode="json") for rule in pack.rules]}
-        for pack in packs
+    digest = hashlib.sha256()
+    for pack in packs:
+        digest.update(pack.model_dump_json(exclude={"source"}).encode())
+    return digest.hexdigest()[:16]
+
+
+def pack_size(pack: RulePack) -> int:
+    """Return the size of a pack that came as a model: its JSON on the rules topic, in bytes."""
+    return len(pack.model_dump_json().encode())
+
+
+def check_sizes(packs: Sequence[RulePack], limits: SizeLimits) -> None:
+    """Refuse packs that arrived as models (the rules topic) over the size limits.
+
+    Raises:
+        RulePackError: a pack, or all of them together, is over its limit.
+    """
+    sizes = [(pack, pack_size(pack)) for pack in packs]
+    problems = [
+        _too_large(pack.source or pack.name, size, limits.pack_bytes, "PACK")
+        for pack, size in sizes
+        if size > limits.pack_bytes
     ]
-    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:16]
+    total = sum(size for _, size in sizes)
+    if total > limits.set_bytes:
+        problems.append(_too_large(f"the rule set ({len(packs)} packs)", total, limits.set_bytes))
+    if problems:
+        raise RulePackError(problems)
+
+
+def _too_large(what: str, size: int, limit: int, kind: str = "SET") -> str:
+    return (
+        f"{what}: {size:,} bytes, more than the {limit:,} allowed "
+        f"(WIREWATCH_RULES_MAX_{kind}_BYTES)"
+    )
 
 
 def pack_files(paths: Path | Sequence[Path]) -> list[Path]:
@@ -112,44 +175,56 @@ def pack_files(paths: Path | Sequence[Path]) -> list[Path]:
     return found
 
 
-def load_packs(paths: Path | Sequence[Path]) -> list[RulePack]:
+def load_packs(paths: Path | Sequence[Path], *, limits: SizeLimits = DEFAULT_LIMITS) -> LoadedPacks:
     """Load every rule pack at ``paths`` (a file or a directory, searched recursively).
 
     Raises:
-        RulePackError: any pack is invalid; every problem of every file is listed.
+        RulePackError: any pack is invalid, or the packs are over ``limits``;
+            every problem of every file is listed.
     """
     problems: list[str] = []
-    packs: list[RulePack] = []
-    for path in pack_files(paths):
+    files = pack_files(paths)
+    sizes: list[int] = []
+    for path in files:
         try:
-            size = path.stat().st_size
-            if size > MAX_PACK_BYTES:
-                problems.append(f"{path}: {size} bytes, more than the {MAX_PACK_BYTES} allowed")
+            sizes.append(path.stat().st_size)
+        except OSError as exc:
+            raise RulePackError([f"{path}: cannot read: {exc}"]) from None
+    if sum(sizes) > limits.set_bytes:
+        total = f"the rule set ({len(files)} packs at {', '.join(map(str, files[:3]))}"
+        total += ", ...)" if len(files) > 3 else ")"
+        raise RulePackError([_too_large(total, sum(sizes), limits.set_bytes)])
+    packs = LoadedPacks()
+    with gc_paused(freeze=False):
+        for path, size in zip(files, sizes, strict=True):
+            if size > limits.pack_bytes:
+                problems.append(_too_large(str(path), size, limits.pack_bytes, "PACK"))
                 continue
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{path}: cannot read: {exc}")
-            continue
-        pack, found = _load(text, name=path.stem, source=str(path))
-        problems.extend(found)
-        if pack is not None:
-            packs.append(pack)
-    problems.extend(_duplicates(packs))
-    if problems:
-        raise RulePackError(problems)
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problems.append(f"{path}: cannot read: {exc}")
+                continue
+            pack, found = _load(text, name=path.stem, source=str(path), trees=packs.trees)
+            problems.extend(found)
+            if pack is not None:
+                packs.append(pack)
+        problems.extend(_duplicates(packs))
+        if problems:  # raised inside, so that nothing of a failed load is frozen
+            raise RulePackError(problems)
     return packs
 
 
-def load_pack_text(text: str, *, name: str) -> RulePack:
+def load_pack_text(text: str, *, name: str, limits: SizeLimits = DEFAULT_LIMITS) -> RulePack:
     """Load one pack from YAML ``text``; ``name`` names it in errors.
 
     Raises:
-        RulePackError: the pack is invalid.
+        RulePackError: the pack is invalid, or larger than ``limits.pack_bytes``.
     """
     size = len(text.encode())
-    if size > MAX_PACK_BYTES:
-        raise RulePackError([f"{name}: {size} bytes, more than the {MAX_PACK_BYTES} allowed"])
-    pack, problems = _load(text, name=name, source=name)
+    if size > limits.pack_bytes:
+        raise RulePackError([_too_large(name, size, limits.pack_bytes, "PACK")])
+    pack, problems = _load(text, name=name, source=name, trees={})
     problems.extend(_duplicates([pack] if pack else []))
     if problems or pack is None:
         raise RulePackError(problems)
@@ -170,56 +245,190 @@ def _duplicates(packs: Iterable[RulePack]) -> list[str]:
     return problems
 
 
-def _load(text: str, *, name: str, source: str) -> tuple[RulePack | None, list[str]]:
-    loader = _PackLoader(text)
+# --- YAML to plain data -----------------------------------------------------------
+
+_STR_TAG: Final = "tag:yaml.org,2002:str"
+_RESOLVER: Final = yaml.resolver.Resolver()
+_UNSET: Final = object()
+
+
+class _YamlProblem(Exception):
+    """Something a rule pack may not contain, at the event ``at``."""
+
+    def __init__(self, problem: str, at: yaml.Event) -> None:
+        super().__init__(problem)
+        self.problem = problem
+        mark = at.start_mark
+        self.line, self.column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+_NO_ANCHORS: Final = "anchors and aliases (&name, *name) are not allowed in rule packs"
+_NO_TAGS: Final = "tags (!!str, !name) are not allowed in rule packs"
+
+
+def _plain_data(text: str) -> Any:
+    """Build the data of a one-document YAML text from libyaml's parser events.
+
+    Only plain data is built; no constructor of a tag ever runs.
+
+    Raises:
+        _YamlProblem: an anchor, alias, tag, merge key, duplicate key, a key
+            that is a collection, or a second document.
+        yaml.YAMLError: the text is not YAML.
+    """
+    root: Any = None
+    documents = 0
+    # the open collections, innermost last, each with the key awaiting its value
+    stack: list[list[Any]] = []
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        value: Any
+        if isinstance(event, yaml.ScalarEvent):
+            value = event.value
+            if event.tag is not None or event.anchor is not None or event.implicit[0]:
+                value = _scalar(event)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if event.anchor is not None:
+                raise _YamlProblem(_NO_ANCHORS, event)
+            if event.tag is not None:
+                raise _YamlProblem(_NO_TAGS, event)
+            value = {} if isinstance(event, yaml.MappingStartEvent) else []
+        elif isinstance(event, yaml.CollectionEndEvent):
+            stack.pop()
+            continue
+        elif isinstance(event, yaml.AliasEvent):
+            raise _YamlProblem(_NO_ANCHORS, event)
+        elif isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise _YamlProblem("a rule pack is one YAML document ('---' starts another)", event)
+            continue
+        else:
+            continue
+        if not stack:
+            root = value
+        else:
+            frame = stack[-1]
+            container, key = frame
+            if type(container) is list:
+                container.append(value)
+            elif key is _UNSET:
+                if type(value) is dict or type(value) is list:
+                    raise _YamlProblem("a mapping key must be a plain value", event)
+                if value in container:
+                    raise _YamlProblem(f"duplicate key {value!r}", event)
+                frame[1] = value
+            else:
+                container[key] = value
+                frame[1] = _UNSET
+        if type(value) is dict or type(value) is list:
+            stack.append([value, _UNSET])
+    return root
+
+
+def _scalar(event: yaml.ScalarEvent) -> Any:
+    """The value of a scalar: quoted ones are strings, plain ones resolved as PyYAML does."""
+    if event.anchor is not None:
+        raise _YamlProblem(_NO_ANCHORS, event)
+    if event.tag is not None:
+        raise _YamlProblem(_NO_TAGS, event)
+    if not event.implicit[0] or event.value[:1] not in _RESOLVER.yaml_implicit_resolvers:
+        return event.value  # quoted, or plain but cannot be a number, boolean, null or date
+    tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
+    if tag == _STR_TAG:
+        return event.value
+    construct = yaml.SafeLoader.yaml_constructors.get(tag)
+    if tag == "tag:yaml.org,2002:merge" or construct is None:
+        raise _YamlProblem(
+            f"{event.value!r} is not a value here (merge keys '<<' are not allowed); quote it",
+            event,
+        )
+    return construct(_SCALARS, yaml.ScalarNode(tag, event.value))
+
+
+# builds booleans, numbers, null and timestamps from their scalar nodes (and nothing else)
+_SCALARS: Final = yaml.constructor.SafeConstructor()
+
+
+# --- packs and rules ----------------------------------------------------------------
+
+
+class _Locator:
+    """Says where a path of keys is in a pack's text; its YAML nodes are built on first use."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.text = text
+        self.source = source
+
+    @functools.cached_property
+    def root(self) -> yaml.Node:
+        # the text already loaded as plain data, so this cannot fail or expand
+        root = yaml.compose(self.text, Loader=yaml.CSafeLoader)
+        assert root is not None
+        return root
+
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        return self.text.splitlines()
+
+    def __call__(self, path: Sequence[str | int]) -> str:
+        """Return ``file:line:column`` of the node at ``path``."""
+        mark = _node_at(self.root, path).start_mark
+        return f"{self.source}:{mark.line + 1}:{mark.column + 1}"
+
+    def within(self, path: Sequence[str | int], offset: int) -> str:
+        """Return ``file:line:column`` of character ``offset`` of the scalar at ``path``."""
+        line, column = _locate(_node_at(self.root, path), self.lines, offset)
+        return f"{self.source}:{line}:{column}"
+
+
+def _load(
+    text: str, *, name: str, source: str, trees: dict[str, Node]
+) -> tuple[RulePack | None, list[str]]:
+    """Load one pack's text; the trees of its queries are added to ``trees``."""
     try:
-        root = loader.get_single_node()
-        data = loader.construct_document(root) if root is not None else None
+        data = _plain_data(text)
+    except _YamlProblem as exc:
+        return None, [f"{source}:{exc.line}:{exc.column}: invalid YAML: {exc.problem}"]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
         return None, [f"{where}: invalid YAML: {exc.problem or exc.context}"]
     except yaml.YAMLError as exc:
         return None, [f"{source}: invalid YAML: {exc}"]
-    finally:
-        loader.dispose()
     if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
         return None, [f"{source}:1:1: a rule pack is a mapping with a 'rules:' list"]
-    assert isinstance(root, yaml.MappingNode)
+    locate = _Locator(text, source)
     problems = [
-        f"{_where(source, root, (key,))}: unknown key {key!r} (expected: name, rules)"
+        f"{locate((key,))}: unknown key {key!r} (expected: name, rules)"
         for key in data
         if key not in _PACK_KEYS
     ]
     rules: list[RuleSpec] = []
-    lines = text.splitlines()
     for index, raw in enumerate(data["rules"]):
         try:
-            rules.append(_rule(raw, root, index, source, lines))
+            rules.append(_rule(raw, index, locate, trees))
         except _Problem as exc:
             problems.extend(exc.args)
     pack_name = data.get("name", name)
     if not isinstance(pack_name, str) or not pack_name:
-        problems.append(f"{_where(source, root, ('name',))}: name must be a non-empty string")
+        problems.append(f"{locate(('name',))}: name must be a non-empty string")
     if problems:
         return None, problems
     return RulePack(name=pack_name, source=source, rules=tuple(rules)), []
 
 
-def _rule(raw: object, root: yaml.Node, index: int, source: str, lines: list[str]) -> RuleSpec:
+def _rule(raw: object, index: int, where: _Locator, trees: dict[str, Node]) -> RuleSpec:
     path: tuple[str | int, ...] = ("rules", index)
     rule_id = raw.get("id") if isinstance(raw, dict) else None
     label = f"rule {rule_id}" if isinstance(rule_id, str) else f"rule #{index + 1}"
     if not isinstance(raw, dict):
-        raise _Problem(
-            f"{_where(source, root, path)}: {label}: a rule is a mapping (id, title, ...)"
-        )
+        raise _Problem(f"{where(path)}: {label}: a rule is a mapping (id, title, ...)")
     try:
         rule = RuleSpec.model_validate(raw)
     except ValidationError as exc:
         raise _Problem(
             *(
-                f"{_where(source, root, path + tuple(err['loc']))}: {label}: "
+                f"{where(path + tuple(err['loc']))}: {label}: "
                 f"{'.'.join(str(p) for p in err['loc']) or 'rule'}: {err['msg']}"
                 for err in exc.errors()
             )
@@ -228,43 +437,45 @@ def _rule(raw: object, root: yaml.Node, index: int, source: str, lines: list[str
     queries: list[tuple[tuple[str | int, ...], str]] = [(("query",), rule.query)]
     queries.extend((("queries", lang), text) for lang, text in rule.queries.items())
     for key, text in queries:
-        node = _node_at(root, path + key)
         name = ".".join(str(k) for k in key)
         try:
-            tree = parse_query(text)
+            tree = trees[text] if text in trees else parse_query(text)
         except QuerySyntaxError as exc:
-            line, column = _locate(node, lines, exc.column - 1)
             problems.append(
-                f"{source}:{line}:{column}: {label}: {name}: {exc.message} "
+                f"{where.within(path + key, exc.column - 1)}: {label}: {name}: {exc.message} "
                 f"(column {exc.column} of the query)\n{_indent(exc.caret())}"
             )
             continue
-        for leaf in terms_of(tree):
-            if isinstance(leaf, Regex):
-                try:
-                    compile_regex(leaf.pattern)
-                except ValueError as exc:
-                    line, column = _locate(node, lines, leaf.column - 1)
-                    problems.append(f"{source}:{line}:{column}: {label}: {name}: {exc}")
+        regex_problems = []
+        for leaf in regexes_of(text, tree):
+            try:
+                compile_regex(leaf.pattern)
+            except ValueError as exc:
+                regex_problems.append(
+                    f"{where.within(path + key, leaf.column - 1)}: {label}: {name}: {exc}"
+                )
+        problems.extend(regex_problems)
+        if not regex_problems:
+            trees[text] = tree
     if rule.where is not None:
         try:
             condition = compile_condition(rule.where)
         except ConfigError as exc:
             first, _, rest = str(exc).partition("\n")
             problems.append(
-                f"{_where(source, root, (*path, 'where'))}: {label}: where: {first}"
+                f"{where((*path, 'where'))}: {label}: where: {first}"
                 + (f"\n{_indent(rest)}" if rest else "")
             )
         else:
             problems.extend(
-                f"{_where(source, root, (*path, *key))}: {label}: {message}"
+                f"{where((*path, *key))}: {label}: {message}"
                 for key, message in change_rule_problems(rule, condition.level)
             )
     for kind in ("any", "all", "none"):
         for entity in getattr(rule.entities, kind):
             if not _ENTITY_ID.match(entity):
                 problems.append(
-                    f"{_where(source, root, (*path, 'entities', kind))}: {label}: entities.{kind}: "
+                    f"{where((*path, 'entities', kind))}: {label}: entities.{kind}: "
                     f"{entity!r} is not an entity id like country:RU or commodity:brent"
                 )
     if problems:
@@ -332,11 +543,6 @@ def _node_at(root: yaml.Node, path: Sequence[str | int]) -> yaml.Node:
         else:
             return node
     return node
-
-
-def _where(source: str, root: yaml.Node, path: Sequence[str | int]) -> str:
-    mark = _node_at(root, path).start_mark
-    return f"{source}:{mark.line + 1}:{mark.column + 1}"
 
 
 def _locate(node: yaml.Node, lines: list[str], offset: int) -> tuple[int, int]:

@@ -5,10 +5,9 @@ stream*: the words of each field (:mod:`streams.rules.words`), folded, joined
 by single spaces, fields separated by a sentinel word. Every term is an automaton key
 padded with spaces (``" shot down "``, or ``" drone"`` for ``drone*``), so
 each automaton hit is already on word boundaries, and the word index of a hit
-is the number of spaces before it. Those are counted only for the hits of a
-query that matched (to explain it) or that needs them; a NEAR of plain terms
-is tested on the hits' offsets in the stream, counting the spaces between two
-hits only when they are close.
+is the number of spaces before it. Those are counted once per article, only
+for the terms of a query that needs them (a NEAR, a field scope, or one that
+matched and is explained).
 
 Which queries are worth evaluating is decided from the hits alone: each query
 is reduced to a conjunction of *clauses*, sets of terms one of which must occur
@@ -22,11 +21,12 @@ number of rules.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import ahocorasick
 import re2
@@ -43,8 +43,6 @@ ALL_FIELDS: Final = 7
 
 _SENTINEL: Final = "\x01"
 _TERM: Final = itemgetter(1)
-# characters per word and space that few stretches of news text exceed
-_WORD_WIDTH: Final = 16
 
 Occurrence = tuple[int, int, int, int, int, int]
 """``(field_bit, first_word, last_word, term_id, char_start, char_end)``.
@@ -53,7 +51,7 @@ Word indexes are into the article's word stream; the character offsets are
 into the field's text.
 """
 
-Spans = Sequence[tuple[int, ...]]
+Spans = Sequence[tuple[Any, ...]]
 """Where a NEAR operand occurs: tuples starting ``(field_bit, first_word, last_word)``."""
 Position = tuple[int, int, int, tuple[Occurrence, ...]]
 """A NEAR operand with its evidence: ``(field_bit, first_word, last_word, occurrences)``."""
@@ -99,7 +97,9 @@ class ArticleScan:
     """One article, scanned once: hits per term, and lazily their positions."""
 
     __slots__ = (
-        "_backs",
+        "_field_bits",
+        "_field_firsts",
+        "_first_words",
         "_hit_terms",
         "_hits",
         "_occurrences",
@@ -107,8 +107,10 @@ class ArticleScan:
         "_segments",
         "_spans",
         "article",
+        "field_bounds",
         "field_ranges",
         "folded",
+        "near_positions",
         "present",
         "stream",
         "terms",
@@ -117,7 +119,6 @@ class ArticleScan:
     def __init__(self, article: Article, matcher: Matcher) -> None:
         self.article = article
         self.terms = matcher.terms
-        self._backs = matcher.backs
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
@@ -150,6 +151,12 @@ class ArticleScan:
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
+        self._first_words: dict[int, list[int]] = {}
+        self.near_positions: dict[tuple[int, int], list[Position]] = {}
+        self._field_firsts = [first for _, first, _ in self.field_ranges]
+        self._field_bits = [bit for bit, _, _ in self.field_ranges]
+        # field bit -> its first and last word in the stream
+        self.field_bounds = {bit: (first, first + n - 1) for bit, first, n in self.field_ranges}
         if matcher.stems is not None:
             self._find_stems(matcher.stems)
 
@@ -172,18 +179,37 @@ class ArticleScan:
             spans = self._spans[bit] = word_spans(self.article.text_of(BIT_FIELDS[bit]))
         return spans
 
-    def hit_bounds(self, term_ids: frozenset[int]) -> list[tuple[int, int]]:
-        """Return where the hits of some automaton terms are in the stream.
+    def field_of(self, word: int) -> int:
+        """Return the bit of the field that holds word ``word`` of the stream."""
+        return self._field_bits[bisect_right(self._field_firsts, word) - 1]
 
-        Each is ``(space, last)``: the offset of the space before the hit's
-        first word and of its last matched character.
-        """
-        backs = self._backs
-        return [
-            (end - backs[term_id], end)
+    def in_fields(self, term_ids: frozenset[int], mask: int) -> bool:
+        """True when a hit of some automaton terms is in one of the fields of ``mask``."""
+        field_of = self.field_of
+        return any(
+            field_of(first) & mask
             for term_id in term_ids & self.present
-            for end, _ in self._term_hits(term_id)
-        ]
+            for first in self.first_words(term_id)
+        )
+
+    def first_words(self, term_id: int) -> list[int]:
+        """Return the word index of each hit of an automaton term, in text order.
+
+        It is the number of spaces before the hit's first word minus one (the
+        stream starts with a space), counted from the term's previous hit on.
+        """
+        found = self._first_words.get(term_id)
+        if found is None:
+            stream, offset = self.stream, len(self.terms[term_id].key) - 2
+            found = []
+            word, counted = -1, 0
+            for end, _ in self._term_hits(term_id):
+                start = end - offset
+                word += stream.count(" ", counted, start)
+                counted = start
+                found.append(word)
+            self._first_words[term_id] = found
+        return found
 
     def occurrences(self, term_id: int) -> list[Occurrence]:
         """Return every occurrence of a term, in all fields."""
@@ -210,21 +236,16 @@ class ArticleScan:
     def _term_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
         """Read a term's occurrences from the automaton's hits.
 
-        The word index of a match is the number of spaces before its first
-        word minus one (the stream starts with a space), counted from the
-        previous hit on; its character offsets are mapped from the stream back
-        to the field's text.
+        Their character offsets are mapped from the stream back to the
+        field's text.
         """
         stream, segments = self.stream, self._segments
         offset, span = len(term.key) - 2, term.words - 1
         whole_word = term.key.endswith(" ")
         found: list[Occurrence] = []
-        word, counted = -1, 0
-        for end, _ in self._term_hits(term.id):
+        words = self.first_words(term.id)
+        for (end, _), word in zip(self._term_hits(term.id), words, strict=True):
             start = end - offset
-            # one term's hits come in text order: count only the spaces since the last
-            word += stream.count(" ", counted, start)
-            counted = start
             stop = end if whole_word else stream.find(" ", end)
             segment = segments[0]
             for later in segments[1:]:
@@ -249,6 +270,13 @@ class ArticleScan:
         return found
 
     def _regex_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
+        """Search a regex in each field's folded text and place each match on words.
+
+        A match sits on the words it overlaps: one that starts or ends on a
+        space or punctuation starts at the next word or ends at the previous
+        one, and one that overlaps no word sits on the next word (the field's
+        last word when none follows). Empty matches do not count.
+        """
         assert term.regex is not None
         found: list[Occurrence] = []
         for bit, first, count in self.field_ranges:
@@ -258,27 +286,20 @@ class ArticleScan:
                     self.article.text_of(BIT_FIELDS[bit])
                 )
             folded, original = folding
-            starts: list[int] | None = None
+            spans: tuple[list[int], list[int]] | None = None
             for match in term.regex.finditer(folded):
                 start, end = match.start(), match.end()
                 if start == end:
                     continue
                 if original is not None:
                     start, end = original.start(start), original.end(end)
-                if starts is None:
-                    starts = self.token_spans(bit)[0]
-                low = max(bisect_right(starts, start) - 1, 0)
-                high = max(bisect_right(starts, end - 1) - 1, low)
-                found.append(
-                    (
-                        bit,
-                        first + min(low, count - 1),
-                        first + min(high, count - 1),
-                        term.id,
-                        start,
-                        end,
-                    )
-                )
+                if spans is None:
+                    spans = self.token_spans(bit)
+                starts, ends = spans
+                # the first word that ends after the match starts, the last that starts before it ends
+                low = min(bisect_right(ends, start), count - 1)
+                high = max(bisect_left(starts, end) - 1, low)
+                found.append((bit, first + low, first + high, term.id, start, end))
         return found
 
 
@@ -304,17 +325,16 @@ class _Eval:
 
 
 class _TermEval(_Eval):
-    __slots__ = ("term_id",)
+    __slots__ = ("term_id", "term_ids")
 
     def __init__(self, term_id: int) -> None:
         self.term_id = term_id
+        self.term_ids = frozenset((term_id,))
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
         if self.term_id not in scan.present:
             return False
-        if mask == ALL_FIELDS:
-            return True
-        return any(o[0] & mask for o in scan.occurrences(self.term_id))
+        return mask == ALL_FIELDS or scan.in_fields(self.term_ids, mask)
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         if self.term_id not in scan.present:
@@ -358,9 +378,7 @@ class _TermSetEval(_Eval):
     def test(self, scan: ArticleScan, mask: int) -> bool:
         if self.term_ids.isdisjoint(scan.present):
             return False
-        if mask == ALL_FIELDS:
-            return True
-        return bool(self.witness(scan, mask))
+        return mask == ALL_FIELDS or scan.in_fields(self.term_ids, mask)
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
         return [
@@ -445,7 +463,77 @@ def _plain_terms(node: _Eval) -> frozenset[int] | None:
     return None
 
 
+_FIRST: Final = itemgetter(1)
+_LAST: Final = itemgetter(2)
+
+Item = TypeVar("Item", bound=tuple[Any, ...])
+
+
+def _partners_after(
+    anchors: Iterable[Item], others: Iterable[Item], reach: int
+) -> Iterator[tuple[Item, Item]]:
+    """For each anchor, the other that ends first among those starting just after it.
+
+    Yields ``(anchor, other)`` where ``other`` starts after the anchor's last
+    word with fewer than ``reach`` words between, in the same field. A
+    sliding-window minimum over both lists sorted: O(n log n) in all.
+    """
+    window: deque[Item] = deque()
+    pending = sorted(others, key=_FIRST)
+    taken, count = 0, len(pending)
+    for anchor in sorted(anchors, key=_LAST):
+        last = anchor[2]
+        bound = last + reach
+        while taken < count and pending[taken][1] <= bound:
+            other = pending[taken]
+            taken += 1
+            # an earlier other that ends no sooner is never the answer again
+            while window and window[-1][2] >= other[2]:
+                window.pop()
+            window.append(other)
+        while window and window[0][1] <= last:
+            window.popleft()
+        # an other of the next field ends after every other of this one
+        if window and window[0][0] == anchor[0]:
+            yield anchor, window[0]
+
+
+def _partners_before(
+    anchors: Iterable[Item], others: Iterable[Item], reach: int
+) -> Iterator[tuple[Item, Item]]:
+    """For each anchor, the other that starts last among those ending just before it.
+
+    Yields ``(other, anchor)``, in text order: the mirror of :func:`_partners_after`.
+    """
+    window: deque[Item] = deque()
+    pending = sorted(others, key=_LAST)
+    taken, count = 0, len(pending)
+    for anchor in sorted(anchors, key=_FIRST):
+        first = anchor[1]
+        while taken < count and pending[taken][2] < first:
+            other = pending[taken]
+            taken += 1
+            while window and window[-1][1] <= other[1]:
+                window.pop()
+            window.append(other)
+        while window and window[0][2] < first - reach:
+            window.popleft()
+        if window and window[0][0] == anchor[0]:
+            yield window[0], anchor
+
+
 class _NearEval(_Eval):
+    """``left NEAR/n right``: an occurrence of each side, apart, with at most n words between.
+
+    Its occurrences, for an enclosing NEAR, are its *shortest matches*: for
+    each word where a match starts, the shortest match starting there, and
+    for each word where one ends, the shortest ending there. They are found
+    with one sweep per side over the operands' occurrences sorted (each
+    occurrence has at most one partner per side), so the cost follows the
+    number of occurrences: no article makes a NEAR chain grow as the product
+    of its operands' occurrences.
+    """
+
     __slots__ = ("distance", "left", "ordered", "plain", "right")
 
     def __init__(self, left: _Eval, right: _Eval, distance: int, ordered: bool) -> None:
@@ -458,99 +546,142 @@ class _NearEval(_Eval):
         )
 
     def test(self, scan: ArticleScan, mask: int) -> bool:
-        if self.plain is not None and mask == ALL_FIELDS:
-            return self._close_in_stream(scan, *self.plain)
+        if self.plain is not None:
+            return self._close_in_words(scan, mask, *self.plain)
         lefts = self.left.spans(scan, mask)
         if not lefts:
             return False
         rights = self.right.spans(scan, mask)
         if not rights:
             return False
-        # gap + 1 <= distance + 1, where the gap is the number of words between
-        # (the closeness test of _pairs, inlined: this is the hot path and stops at the first pair)
-        reach, ordered = self.distance + 1, self.ordered
-        for left in lefts:
-            field, first, last = left[0], left[1], left[2]
-            for right in rights:
-                if right[0] == field and (
-                    (last < right[1] and right[1] - last <= reach)
-                    or (not ordered and right[2] < first and first - right[2] <= reach)
-                ):
-                    return True
-        return False
+        reach = self.distance + 1
+        if any(True for _ in _partners_after(lefts, rights, reach)):
+            return True
+        return not self.ordered and any(True for _ in _partners_after(rights, lefts, reach))
 
-    def _close_in_stream(
-        self, scan: ArticleScan, left: frozenset[int], right: frozenset[int]
+    def _close_in_words(
+        self, scan: ArticleScan, mask: int, left: frozenset[int], right: frozenset[int]
     ) -> bool:
-        """:meth:`test` of two plain operands in all fields, on the hits' stream offsets.
+        """:meth:`test` of two plain operands, on the word index of each hit of their terms.
 
-        Most candidate NEAR queries have both operands somewhere in the
-        article but not near each other; this tells without the word index
-        of any hit. From the last character of one hit to the space before
-        the next there are as many spaces as words between them plus one;
-        they are counted only when that stretch is short enough to hold at
-        most ``distance + 1`` of them, and it must not cross a field.
+        The hot path of a large rule set: most candidate queries are NEARs of
+        frequent words. For each occurrence of the left side only the nearest
+        occurrence of each right term on each side can be close enough (and
+        one in another field is farther than any in the same one).
         """
-        if left.isdisjoint(scan.present) or right.isdisjoint(scan.present):
+        present, terms = scan.present, scan.terms
+        rights = [(scan.first_words(t), terms[t].words - 1) for t in right if t in present]
+        if not rights:
             return False
-        lefts, rights = scan.hit_bounds(left), scan.hit_bounds(right)
         reach, ordered = self.distance + 1, self.ordered
-        # Counting the spaces of a long stretch costs a pass over it: first count
-        # those of a prefix that would hold more than `reach` of them in any
-        # ordinary text, which settles most far pairs cheaply.
-        probe = (reach + 1) * _WORD_WIDTH
-        stream = scan.stream
-        fields = len(scan.field_ranges) > 1
-        for space, last in lefts:
-            for right_space, right_last in rights:
-                if right_space >= last:
-                    start, end = last, right_space + 1
-                elif not ordered and space >= right_last:
-                    start, end = right_last, space + 1
-                else:
-                    continue
-                if stream.count(" ", start, min(end, start + probe)) > reach:
-                    continue
-                if end - start > probe and stream.count(" ", start, end) > reach:
-                    continue
-                if not (fields and stream.find(_SENTINEL, start, end) >= 0):
-                    return True
+        for term_id in left:
+            if term_id not in present:
+                continue
+            span = terms[term_id].words - 1
+            for first in scan.first_words(term_id):
+                last = first + span
+                for firsts, right_span in rights:
+                    after = bisect_right(firsts, last)
+                    if (
+                        after < len(firsts)
+                        and firsts[after] - last <= reach
+                        and self._one_field(scan, mask, first, firsts[after])
+                    ):
+                        return True
+                    if ordered:
+                        continue
+                    # the right occurrence that ends last before this one starts
+                    before = bisect_left(firsts, first - right_span) - 1
+                    if (
+                        before >= 0
+                        and first - firsts[before] - right_span <= reach
+                        and self._one_field(scan, mask, first, firsts[before])
+                    ):
+                        return True
         return False
+
+    @staticmethod
+    def _one_field(scan: ArticleScan, mask: int, word: int, other: int) -> bool:
+        """True when two words are in the same field, one of ``mask``."""
+        field = scan.field_of(word)
+        return bool(field & mask) and scan.field_of(other) == field
+
+    def _pairs(self, lefts: list[Item], rights: list[Item]) -> list[tuple[Item, Item]]:
+        """The pairs ``(earlier, later)`` of the shortest matches (see the class)."""
+        if not lefts or not rights:
+            return []
+        reach = self.distance + 1
+        found = [*_partners_after(lefts, rights, reach), *_partners_before(rights, lefts, reach)]
+        if not self.ordered:
+            found += _partners_after(rights, lefts, reach)
+            found += _partners_before(lefts, rights, reach)
+        from_start: dict[tuple[int, int], tuple[Item, Item]] = {}
+        to_end: dict[tuple[int, int], tuple[Item, Item]] = {}
+        for pair in found:
+            earlier, later = pair
+            field, start, end = earlier[0], earlier[1], later[2]
+            shortest = from_start.get((field, start))
+            if shortest is None or end < shortest[1][2]:
+                from_start[field, start] = pair
+            shortest = to_end.get((field, end))
+            if shortest is None or start > shortest[0][1]:
+                to_end[field, end] = pair
+        # one pair per extent: the evidence of either is the same words
+        kept = {(a[0], a[1], b[2]): (a, b) for a, b in (*from_start.values(), *to_end.values())}
+        return list(kept.values())
 
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
-        return [
-            (p[0], p[1], p[2]) for p in self._pairs(scan, mask, self.left.spans, self.right.spans)
-        ]
-
-    def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
-        return [o for p in self.positions(scan, mask) for o in p[3]]
+        return self.positions(scan, mask)
 
     def positions(self, scan: ArticleScan, mask: int) -> list[Position]:
-        return [
-            (p[0], p[1], p[2], (*p[3][3], *p[4][3]))
-            for p in self._pairs(scan, mask, self.left.positions, self.right.positions)
-        ]
+        # an enclosing NEAR's test and then its witness ask for them: computed once
+        key = (id(self), mask)
+        found = scan.near_positions.get(key)
+        if found is None:
+            pairs = self._pairs(self.left.positions(scan, mask), self.right.positions(scan, mask))
+            found = scan.near_positions[key] = [
+                (earlier[0], earlier[1], later[2], earlier[3] + later[3])
+                for earlier, later in pairs
+            ]
+        return found
 
-    def _pairs(
-        self,
-        scan: ArticleScan,
-        mask: int,
-        left_of: Callable[[ArticleScan, int], Sequence[tuple[Any, ...]]],
-        right_of: Callable[[ArticleScan, int], Sequence[tuple[Any, ...]]],
-    ) -> list[tuple[int, int, int, Any, Any]]:
-        """Every pair of a left and a right operand close enough, with its extent."""
-        lefts = left_of(scan, mask)
-        rights = right_of(scan, mask) if lefts else ()
-        reach, ordered = self.distance + 1, self.ordered
+    def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
+        if self.plain is not None:
+            return self._partnered(scan, mask, *self.plain)
+        return list(dict.fromkeys(o for p in self.positions(scan, mask) for o in p[3]))
+
+    def _partnered(
+        self, scan: ArticleScan, mask: int, left: frozenset[int], right: frozenset[int]
+    ) -> list[Occurrence]:
+        """:meth:`witness` of two plain operands: every occurrence that has a partner.
+
+        The words of the shortest matches are exactly these (each occurrence
+        with a partner starts or ends one), found without building the matches.
+        """
+        lefts = [o for t in left & scan.present for o in scan.occurrences(t) if o[0] & mask]
+        rights = [o for t in right & scan.present for o in scan.occurrences(t) if o[0] & mask]
+        reach, fields = self.distance + 1, scan.field_bounds
         found = []
-        for left in lefts:
-            field, first, last = left[0], left[1], left[2]
-            for right in rights:
-                if right[0] == field and (
-                    (last < right[1] and right[1] - last <= reach)
-                    or (not ordered and right[2] < first and first - right[2] <= reach)
-                ):
-                    found.append((field, min(first, right[1]), max(last, right[2]), left, right))
+        # a left occurrence needs a right one after it (or, unordered, before it); a right one
+        # needs a left one before it (or after it)
+        for mine, theirs, after, before in (
+            (lefts, rights, True, not self.ordered),
+            (rights, lefts, not self.ordered, True),
+        ):
+            firsts = sorted(o[1] for o in theirs)
+            lasts = sorted(o[2] for o in theirs)
+            for occurrence in mine:
+                low, high = fields[occurrence[0]]
+                first, last = occurrence[1], occurrence[2]
+                if after:
+                    nearest = bisect_right(firsts, last)
+                    if nearest < len(firsts) and last < firsts[nearest] <= min(last + reach, high):
+                        found.append(occurrence)
+                        continue
+                if before:
+                    nearest = bisect_left(lasts, first) - 1
+                    if nearest >= 0 and max(first - reach, low) <= lasts[nearest]:
+                        found.append(occurrence)
         return found
 
 
@@ -577,7 +708,6 @@ class Matcher:
     automaton: ahocorasick.Automaton
     terms: list[CompiledTerm]
     queries: list[CompiledQuery]
-    backs: list[int]
     anchors: dict[int, tuple[int, ...]]
     anchor_terms: frozenset[int]
     others: tuple[tuple[frozenset[int], ...], ...]
@@ -613,8 +743,6 @@ class Matcher:
         return cls(
             automaton=automaton,
             terms=builder.terms,
-            # from the end of a hit back to the space before it
-            backs=[len(term.key) - 1 for term in builder.terms],
             queries=queries,
             anchors={t: tuple(q) for t, q in anchors.items()},
             anchor_terms=frozenset(anchors),
@@ -653,7 +781,7 @@ class Matcher:
 
 
 class _Builder:
-    """Assigns term and clause ids while compiling trees into evaluators."""
+    """Assigns term ids while compiling trees into evaluators and clauses."""
 
     def __init__(self) -> None:
         self.terms: list[CompiledTerm] = []
@@ -661,70 +789,69 @@ class _Builder:
 
     def query(self, index: int, tree: Node) -> CompiledQuery:
         """Compile one query; its clauses are sorted most selective first."""
-        evaluator = self.compile(tree)
-        clauses = sorted(set(self.clauses(tree)), key=self.cost)
-        return CompiledQuery(index, evaluator, tuple(clauses))
+        evaluator, clauses = self.compile(tree)
+        return CompiledQuery(index, evaluator, tuple(sorted(set(clauses), key=self.cost)))
 
-    def term_id(self, key: str, make: Callable[[int], CompiledTerm]) -> int:
+    def leaf(self, node: Term | Regex) -> int:
+        """Return the id of a term or regex, shared by every query that uses it."""
+        if isinstance(node, Regex):
+            key = f"regex:{node.pattern}"
+        elif node.stem:
+            key = "~" + " ".join(node.words)
+        else:
+            key = " " + " ".join(node.words) + ("" if node.prefix else " ")
         term_id = self.term_ids.get(key)
         if term_id is None:
             term_id = self.term_ids[key] = len(self.terms)
-            self.terms.append(make(term_id))
+            if isinstance(node, Regex):
+                term = CompiledTerm(
+                    term_id, key, 0, f"/{node.pattern}/", compile_regex(node.pattern)
+                )
+            elif node.stem:
+                # the words as written, lower-cased: what the stemmers read
+                written = word_spans(node.source)
+                stem = tuple(node.source[s:e].lower() for s, e in zip(*written, strict=True))
+                term = CompiledTerm(term_id, key, len(node.words), key, stem=stem)
+            else:
+                label = " ".join(node.words) + ("*" if node.prefix else "")
+                term = CompiledTerm(term_id, key, len(node.words), label)
+            self.terms.append(term)
         return term_id
 
-    def leaf(self, node: Term | Regex) -> int:
-        if isinstance(node, Regex):
-            regex = compile_regex(node.pattern)
-            return self.term_id(
-                f"regex:{node.pattern}",
-                lambda i: CompiledTerm(i, f"regex:{node.pattern}", 0, f"/{node.pattern}/", regex),
-            )
-        if node.stem:
-            stem_key = "~" + " ".join(node.words)
-            written = word_spans(node.source)
-            stem = tuple(node.source[s:e].lower() for s, e in zip(*written, strict=True))
-            return self.term_id(
-                stem_key, lambda i: CompiledTerm(i, stem_key, len(node.words), stem_key, stem=stem)
-            )
-        key = " " + " ".join(node.words) + ("" if node.prefix else " ")
-        label = " ".join(node.words) + ("*" if node.prefix else "")
-        return self.term_id(key, lambda i: CompiledTerm(i, key, len(node.words), label))
+    def compile(self, node: Node) -> tuple[_Eval, list[frozenset[int]]]:
+        """Return the evaluator of ``node`` and its clauses.
 
-    def compile(self, node: Node) -> _Eval:
+        A clause is a set of terms one of which must occur for ``node`` to
+        match; no clause means no such constraint (``NOT x``, a regex).
+        """
         if isinstance(node, Term):
-            return _StemEval(self.leaf(node)) if node.stem else _TermEval(self.leaf(node))
+            term_id = self.leaf(node)
+            evaluator = _StemEval(term_id) if node.stem else _TermEval(term_id)
+            return evaluator, [frozenset((term_id,))]
         if isinstance(node, Regex):
-            return _RegexEval(self.leaf(node))
-        if isinstance(node, And):
-            return _AndEval([self.compile(op) for op in node.operands])
-        if isinstance(node, Or):
-            if all(isinstance(op, Term) and not op.stem for op in node.operands):
-                return _TermSetEval([self.leaf(op) for op in node.operands if isinstance(op, Term)])
-            return _OrEval([self.compile(op) for op in node.operands])
+            return _RegexEval(self.leaf(node)), []
         if isinstance(node, Not):
-            return _NotEval(self.compile(node.operand))
+            return _NotEval(self.compile(node.operand)[0]), []
         if isinstance(node, Scoped):
-            return _ScopedEval(self.compile(node.operand), FIELD_BITS[node.field])
-        return _NearEval(
-            self.compile(node.left), self.compile(node.right), node.distance, node.ordered
-        )
-
-    def clauses(self, node: Node) -> list[frozenset[int]]:
-        """Sets of terms, one of each must occur for ``node`` to match; [] = no constraint."""
-        if isinstance(node, Term):
-            return [frozenset((self.leaf(node),))]
-        if isinstance(node, Regex | Not):
-            return []
-        if isinstance(node, Scoped):
-            return self.clauses(node.operand)
-        if isinstance(node, And):
-            return [c for op in node.operands for c in self.clauses(op)]
+            operand, clauses = self.compile(node.operand)
+            return _ScopedEval(operand, FIELD_BITS[node.field]), clauses
         if isinstance(node, Near):
-            return self.clauses(node.left) + self.clauses(node.right)
-        alternatives = [self.clauses(op) for op in node.operands]
-        if not all(alternatives):
-            return []
-        return [frozenset().union(*(min(a, key=len) for a in alternatives))]
+            left, left_clauses = self.compile(node.left)
+            right, right_clauses = self.compile(node.right)
+            return _NearEval(left, right, node.distance, node.ordered), left_clauses + right_clauses
+        if isinstance(node, Or) and all(
+            isinstance(op, Term) and not op.stem for op in node.operands
+        ):
+            term_ids = [self.leaf(op) for op in node.operands if isinstance(op, Term)]
+            return _TermSetEval(term_ids), [frozenset(term_ids)]
+        parts = [self.compile(op) for op in node.operands]
+        evaluators = [evaluator for evaluator, _ in parts]
+        if isinstance(node, And):
+            return _AndEval(evaluators), [c for _, clauses in parts for c in clauses]
+        if not all(clauses for _, clauses in parts):
+            return _OrEval(evaluators), []
+        # one alternative must hold: the union of each one's smallest clause
+        return _OrEval(evaluators), [frozenset().union(*(min(c, key=len) for _, c in parts))]
 
     def cost(self, clause: frozenset[int]) -> tuple[float, int]:
         """How often a clause is expected to be satisfied, lower first.

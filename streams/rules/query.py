@@ -16,10 +16,17 @@ way article text is, so ``F-16`` is the phrase ``f 16`` and ``Kyiv's`` is
 ``kyiv s``. A trailing ``*`` makes the last word a prefix; a leading ``~``
 matches words by their stems in the article's language. Parsing never
 evaluates anything; :mod:`streams.rules.matcher` compiles the tree.
+
+A query is untrusted input, so everything about it is bounded (the limits
+below, documented in the README): the parser recurses at most
+:data:`MAX_DEPTH` levels, and so does everything that walks the tree it
+returns. Each limit is a :class:`QuerySyntaxError` at the column that
+passes it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -30,9 +37,34 @@ from streams.rules.words import words
 FIELDS: Final = ("title", "summary", "body")
 MIN_PREFIX: Final = 3
 MAX_DISTANCE: Final = 200
+"""Most words a NEAR/n or ONEAR/n may allow between its operands."""
+MAX_QUERY_CHARS: Final = 10_000
+"""Longest query, in characters."""
+MAX_TERM_CHARS: Final = 200
+"""Longest word, phrase or regex pattern, in characters (a term is a key of the
+automaton, whose C code recurses once per character when it frees the trie)."""
+MAX_DEPTH: Final = 32
+"""Most parentheses, NOTs and field scopes open at once."""
+MAX_NEAR_NESTING: Final = 8
+"""Most NEAR/ONEAR operators nested in one another (``a NEAR/1 b NEAR/1 c`` nests two)."""
 
-_OPERATOR: Final = re.compile(r"(O?NEAR)(?:/(\d+))?$")
-_FIELD_PREFIX: Final = re.compile(r"([A-Za-z]+):")
+# Spaces, then one alternative per token kind; ``word`` takes whatever the others do not.
+_TOKEN: Final = re.compile(
+    r"""
+    \s*(?:
+    (?P<paren>[()])
+    | (?P<phrase>(?P<stem>~)?["“”](?P<phrase_text>[^"“”]*)(?P<phrase_end>["“”])?)
+    | (?P<regex>regex:/(?P<pattern>(?:\\.|[^\\/])*)(?P<regex_end>/)?)
+    | (?P<field>(?P<name>[A-Za-z]+):)(?=\S)
+    | (?P<operator>AND|OR|NOT)(?![^\s()"“”])
+    | (?P<near>(?P<near_name>O?NEAR)(?P<slash>/)?(?P<distance>[^\s()"“”]*))(?![^\s()"“”])
+    | (?P<word>[^\s()"“”]+)
+    |$)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_DISTANCE: Final = re.compile(r"[0-9]+")
+_MINUS: Final = "-−–"  # hyphen-minus, minus sign, en dash
 
 
 class QuerySyntaxError(ValueError):
@@ -134,130 +166,121 @@ def is_positional(node: Node) -> bool:
     return False
 
 
+def near_nesting(node: Node) -> int:
+    """How many NEAR/ONEAR operators are nested in one another in ``node`` (0: none)."""
+    if isinstance(node, Near):
+        return 1 + max(near_nesting(node.left), near_nesting(node.right))
+    if isinstance(node, Or):
+        return max(near_nesting(op) for op in node.operands)
+    return 0
+
+
 # --- the lexer ------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass is four times slower to build
 class _Token:
     kind: str  # "(", ")", "AND", "OR", "NOT", "NEAR", "FIELD", "WORD", "PHRASE", "REGEX", "END"
     text: str
     column: int
     distance: int = 0
     ordered: bool = False
+    stem: bool = False  # a phrase written ~"..."
 
 
 def _lex(query: str) -> list[_Token]:
     tokens: list[_Token] = []
-    i, n = 0, len(query)
-    while i < n:
-        char = query[i]
-        column = i + 1
-        if char.isspace():
-            i += 1
-        elif char in "()":
-            tokens.append(_Token(char, char, column))
-            i += 1
-        elif char in '"“”':
-            end = _closing_quote(query, i + 1)
-            if end < 0:
-                raise QuerySyntaxError("unterminated phrase: add the closing '\"'", query, column)
-            tokens.append(_Token("PHRASE", query[i + 1 : end], column))
-            i = end + 1
-        elif query.startswith("regex:/", i):
-            end = _closing_slash(query, i + 7)
-            if end < 0:
-                raise QuerySyntaxError("unterminated regex: end it with '/'", query, column)
-            tokens.append(_Token("REGEX", query[i + 7 : end].replace("\\/", "/"), column))
-            i = end + 1
-        else:
-            field = _FIELD_PREFIX.match(query, i)
-            if (
-                field
-                and field.group(1) in FIELDS
-                and (field.end() == n or query[field.end()].isspace())
-            ):
+    for match in _TOKEN.finditer(query):
+        kind = match.lastgroup
+        if kind is None:  # the spaces at the end
+            break
+        text, column = match.group(kind), match.start(kind) + 1
+        if kind == "word":
+            if text[-1] == ":" and text[:-1] in FIELDS:
                 raise QuerySyntaxError(
-                    f"{field.group()} needs a word, a phrase or '(' right after the colon",
-                    query,
-                    column,
+                    f"{text} needs a word, a phrase or '(' right after the colon", query, column
                 )
-            if field and field.end() < n and not query[field.end()].isspace():
-                name = field.group(1)
-                if name not in FIELDS:
-                    raise QuerySyntaxError(
-                        f"unknown field {name!r}: use one of {', '.join(FIELDS)}", query, column
-                    )
-                tokens.append(_Token("FIELD", name, column))
-                i = field.end()
-                continue
-            j = i
-            while j < n and not query[j].isspace() and query[j] not in '()"“”':
-                j += 1
-            tokens.append(_word_or_operator(query, query[i:j], column))
-            i = j
-    tokens.append(_Token("END", "", n + 1))
+            tokens.append(_Token("WORD", text, column))
+        elif kind == "paren" or kind == "operator":
+            tokens.append(_Token(text, text, column))
+        elif kind == "near":
+            tokens.append(_near(query, match, column))
+        elif kind == "phrase":
+            if match.group("phrase_end") is None:
+                raise QuerySyntaxError("unterminated phrase: add the closing '\"'", query, column)
+            stem = match.group("stem") is not None
+            tokens.append(_Token("PHRASE", match.group("phrase_text"), column, stem=stem))
+        elif kind == "regex":
+            if match.group("regex_end") is None:
+                raise QuerySyntaxError("unterminated regex: end it with '/'", query, column)
+            tokens.append(_Token("REGEX", match.group("pattern").replace("\\/", "/"), column))
+        else:
+            name = match.group("name")
+            if name not in FIELDS:
+                raise QuerySyntaxError(
+                    f"unknown field {name!r}: use one of {', '.join(FIELDS)}", query, column
+                )
+            tokens.append(_Token("FIELD", name, column))
+    tokens.append(_Token("END", "", len(query) + 1))
     return tokens
 
 
-def _closing_quote(query: str, start: int) -> int:
-    for j in range(start, len(query)):
-        if query[j] in '"“”':
-            return j
-    return -1
-
-
-def _closing_slash(query: str, start: int) -> int:
-    j = start
-    while j < len(query):
-        if query[j] == "\\":
-            j += 2
-            continue
-        if query[j] == "/":
-            return j
-        j += 1
-    return -1
-
-
-def _word_or_operator(query: str, text: str, column: int) -> _Token:
-    if text in ("AND", "OR", "NOT"):
-        return _Token(text, text, column)
-    operator = _OPERATOR.match(text)
-    if operator:
-        name, distance = operator.groups()
-        if distance is None:
-            raise QuerySyntaxError(
-                f"{name} needs a distance in words: {name}/5", query, column + len(name)
-            )
-        if int(distance) > MAX_DISTANCE:
-            raise QuerySyntaxError(
-                f"{name} distance {distance} is too large (at most {MAX_DISTANCE} words)",
-                query,
-                column + len(name) + 1,
-            )
-        return _Token("NEAR", text, column, int(distance), name == "ONEAR")
-    return _Token("WORD", text, column)
+def _near(query: str, match: re.Match[str], column: int) -> _Token:
+    """The token of ``NEAR/n`` or ``ONEAR/n``; any other form is refused."""
+    name, digits = match.group("near_name"), match.group("distance")
+    if match.group("slash") is None:
+        if digits:  # NEARBY, ONEARTH: words that start like the operator
+            return _Token("WORD", match.group("near"), column)
+        raise QuerySyntaxError(
+            f"{name} needs a distance in words: {name}/5", query, column + len(name)
+        )
+    at = column + len(name) + 1
+    if not _DISTANCE.fullmatch(digits):
+        raise QuerySyntaxError(
+            f"{name}/ needs a distance in words, a whole number written with 0-9: {name}/5",
+            query,
+            at,
+        )
+    # the length test first: int() of thousands of digits is slow, then refused
+    if len(digits) > len(str(MAX_DISTANCE)) or int(digits) > MAX_DISTANCE:
+        raise QuerySyntaxError(
+            f"{name} distance {digits} is too large (at most {MAX_DISTANCE} words)", query, at
+        )
+    return _Token("NEAR", match.group("near"), column, int(digits), name == "ONEAR")
 
 
 # --- the parser -----------------------------------------------------------------
 
 
 class _Parser:
+    """Recursive descent; :meth:`enter` bounds the recursion at :data:`MAX_DEPTH`."""
+
     def __init__(self, query: str) -> None:
         self.query = query
         self.tokens = _lex(query)
         self.pos = 0
-
-    @property
-    def token(self) -> _Token:
-        return self.tokens[self.pos]
+        self.token = self.tokens[0]
+        self.depth = 0
 
     def error(self, message: str, column: int | None = None) -> QuerySyntaxError:
         return QuerySyntaxError(message, self.query, column or self.token.column)
 
     def advance(self) -> _Token:
-        token = self.tokens[self.pos]
+        """Move past the current token and return it."""
+        token = self.token
         self.pos += 1
+        self.token = self.tokens[self.pos]
         return token
+
+    def enter(self, token: _Token) -> None:
+        """Open one level of nesting at ``token`` (a '(', a NOT or a field scope)."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(
+                f"the query nests more than {MAX_DEPTH} levels deep (parentheses, NOT and "
+                "field scopes open at once)",
+                token.column,
+            )
 
     def parse(self) -> Node:
         if self.token.kind == "END":
@@ -277,18 +300,27 @@ class _Parser:
         return operands[0] if len(operands) == 1 else Or(tuple(operands))
 
     def and_expr(self) -> Node:
-        operands = [self.unary()]
-        while self.token.kind not in ("OR", ")", "END"):
+        operands: list[Node] = []
+        while True:
+            token = self.token
+            if token.kind in ("WORD", "PHRASE") and self.tokens[self.pos + 1].kind != "NEAR":
+                # the most common operand, a lone word or phrase: straight to its term
+                self.advance()
+                operands.append(self.term(token))
+            else:
+                operands.append(self.unary())
+            if self.token.kind in ("OR", ")", "END"):
+                return operands[0] if len(operands) == 1 else And(tuple(operands))
             if self.token.kind == "AND":
                 self.advance()
-            operands.append(self.unary())
-        return operands[0] if len(operands) == 1 else And(tuple(operands))
 
     def unary(self) -> Node:
-        if self.token.kind == "NOT":
-            self.advance()
-            return Not(self.unary())
-        return self.near()
+        if self.token.kind != "NOT":
+            return self.near()
+        self.enter(self.advance())
+        node = Not(self.unary())
+        self.depth -= 1
+        return node
 
     def near(self) -> Node:
         start = self.token.column
@@ -306,29 +338,33 @@ class _Parser:
                         column,
                     )
             node = Near(node, right, operator.distance, operator.ordered)
+            if near_nesting(node) > MAX_NEAR_NESTING:
+                raise self.error(
+                    f"more than {MAX_NEAR_NESTING} NEAR/ONEAR operators nested in one another "
+                    "(a chain 'a NEAR/n b NEAR/n c' nests them too)",
+                    operator.column,
+                )
         return node
 
     def primary(self) -> Node:
         token = self.token
         if token.kind == "(":
-            self.advance()
+            self.enter(self.advance())
             if self.token.kind == ")":
                 raise self.error("empty parentheses")
             node = self.or_expr()
             if self.token.kind != ")":
                 raise self.error("missing ')' to close the '(' opened", token.column)
             self.advance()
+            self.depth -= 1
             return node
         if token.kind == "FIELD":
-            self.advance()
+            self.enter(self.advance())
             if self.token.kind in ("FIELD", "END", ")", "AND", "OR", "NOT", "NEAR"):
                 raise self.error(f"{token.text}: needs a word, a phrase or '(' after it")
-            return Scoped(token.text, self.primary())
-        if token.kind == "WORD" and token.text == "~":
-            phrase = self.tokens[self.pos + 1]
-            if phrase.kind == "PHRASE" and phrase.column == token.column + 1:
-                self.pos += 2
-                return self.term(phrase, stem=True)
+            node = Scoped(token.text, self.primary())
+            self.depth -= 1
+            return node
         if token.kind in ("WORD", "PHRASE"):
             self.advance()
             return self.term(token)
@@ -336,6 +372,12 @@ class _Parser:
             self.advance()
             if not token.text:
                 raise self.error("empty regex", token.column)
+            if len(token.text) > MAX_TERM_CHARS:
+                raise self.error(
+                    f"the regex is {len(token.text)} characters long; at most "
+                    f"{MAX_TERM_CHARS} are allowed",
+                    token.column,
+                )
             return Regex(token.text, token.column)
         if token.kind == "END":
             raise self.error("the query ends too early: a word, a phrase or '(' is missing")
@@ -343,45 +385,106 @@ class _Parser:
             raise self.error("unexpected ')': a word, a phrase or '(' is missing before it")
         raise self.error(f"unexpected {token.text!r}: a word, a phrase or '(' is missing before it")
 
-    def term(self, token: _Token, *, stem: bool = False) -> Term:
-        text = token.text
-        column = token.column + (1 if token.kind == "PHRASE" else 0)
-        if token.kind == "WORD" and text.startswith("~"):
-            text, stem, column = text[1:], True, column + 1
-        prefix = text.endswith("*")
-        if stem and prefix:
+    def term(self, token: _Token) -> Term:
+        phrase, text, stem = token.kind == "PHRASE", token.text, token.stem
+        if not phrase and text.startswith("~"):
+            text, stem = text[1:], True
+        if stem and not text:
+            raise self.error("'~' needs a word or a phrase right after it", token.column)
+        if stem and text.endswith("*"):
             raise self.error("'~' (stems) and '*' (a prefix) cannot be combined", token.column)
-        body = text[:-1] if prefix else text
-        star = body.find("*")
-        if star >= 0:
-            raise self.error("a wildcard '*' may only end a word", column + star)
-        words = query_words(body)
-        if not words:
-            raise self.error(f"{token.text!r} has no letters or digits to match", token.column)
-        if prefix and len(words[-1]) < MIN_PREFIX:
-            raise self.error(
-                f"a wildcard needs at least {MIN_PREFIX} letters before '*'",
-                column + len(text) - 1,
-            )
-        source = f'"{text}"' if token.kind == "PHRASE" else text
-        return Term(words, prefix, source, token.column, stem)
+        try:
+            found, prefix = _term_words(text, phrase)
+        except _TermProblem as problem:
+            column = token.column + (1 if stem else 0) + problem.offset
+            raise self.error(problem.message, column) from None
+        source = f'"{text}"' if phrase else text
+        return Term(found, prefix, source, token.column, stem)
+
+
+class _TermProblem(Exception):
+    """Why a word or phrase is refused; ``offset``: from its token's column."""
+
+    def __init__(self, message: str, offset: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.offset = offset
+
+
+# Rule sets repeat their words a lot; a refused term raises, and is not cached.
+@functools.lru_cache(maxsize=65_536)
+def _term_words(text: str, phrase: bool) -> tuple[tuple[str, ...], bool]:
+    """Return the folded words of a word or phrase token, and whether it ends with ``*``."""
+    inside = 1 if phrase else 0  # the text of a phrase starts after its quote
+    if len(text) > MAX_TERM_CHARS:
+        raise _TermProblem(
+            f"the {'phrase' if phrase else 'word'} is {len(text)} characters long; at "
+            f"most {MAX_TERM_CHARS} are allowed"
+        )
+    if not phrase and text[0] in _MINUS and _is_word_char(text[1:2]):
+        raise _TermProblem(
+            f"{text!r}: a leading '{text[0]}' does not exclude a word here; write "
+            f"NOT {text[1:]} (or quote it to search for it)"
+        )
+    prefix = text.endswith("*")
+    body = text[:-1] if prefix else text
+    star = body.find("*")
+    if star >= 0:
+        raise _TermProblem("a wildcard '*' may only end a word", inside + star)
+    if prefix and body and not _is_word_char(body[-1]):
+        raise _TermProblem(
+            f"a wildcard '*' must follow a letter or digit, not {body[-1]!r}", inside + len(body)
+        )
+    found = query_words(body)
+    if not found:
+        raise _TermProblem(f"{text!r} has no letters or digits to match")
+    if prefix and len(found[-1]) < MIN_PREFIX:
+        raise _TermProblem(
+            f"a wildcard needs at least {MIN_PREFIX} letters before '*'", inside + len(text) - 1
+        )
+    return found, prefix
+
+
+def _is_word_char(char: str) -> bool:
+    """True for a character words are made of (as :mod:`streams.rules.words` splits them)."""
+    return char.isalnum() or char == "_"
 
 
 def parse_query(query: str) -> Node:
     """Parse ``query`` into its syntax tree.
 
     Raises:
-        QuerySyntaxError: the query is malformed; the error carries the column.
+        QuerySyntaxError: the query is malformed or passes a limit; the error
+            carries the column.
     """
+    if len(query) > MAX_QUERY_CHARS:
+        raise QuerySyntaxError(
+            f"the query is {len(query)} characters long; at most {MAX_QUERY_CHARS} are allowed",
+            query,
+            MAX_QUERY_CHARS + 1,
+        )
     return _Parser(query).parse()
+
+
+def regexes_of(query: str, tree: Node) -> list[Regex]:
+    """Return the regexes of ``tree``, the syntax tree of ``query`` (most queries have none)."""
+    if "regex:/" not in query:
+        return []
+    return [leaf for leaf in terms_of(tree) if isinstance(leaf, Regex)]
 
 
 def terms_of(node: Node) -> list[Term | Regex]:
     """Return the leaves of ``node`` (terms and regexes), left to right."""
-    if isinstance(node, Term | Regex):
-        return [node]
-    if isinstance(node, And | Or):
-        return [leaf for op in node.operands for leaf in terms_of(op)]
-    if isinstance(node, Not | Scoped):
-        return terms_of(node.operand)
-    return terms_of(node.left) + terms_of(node.right)
+    leaves: list[Term | Regex] = []
+    stack: list[Node] = [node]
+    while stack:
+        top = stack.pop()
+        if isinstance(top, Term | Regex):
+            leaves.append(top)
+        elif isinstance(top, And | Or):
+            stack.extend(reversed(top.operands))
+        elif isinstance(top, Not | Scoped):
+            stack.append(top.operand)
+        else:
+            stack.extend((top.right, top.left))
+    return leaves

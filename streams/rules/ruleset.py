@@ -12,9 +12,11 @@ rule, whether it fires or not.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Final
 
 from schemas import (
     Article,
@@ -30,7 +32,9 @@ from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, evidence_spans, explain
+from streams.rules.gc_pause import gc_paused
 from streams.rules.loader import (
+    LoadedPacks,
     RulePackError,
     change_rule_problems,
     rule_version,
@@ -38,7 +42,11 @@ from streams.rules.loader import (
 )
 from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
 from streams.rules.numbers import extract_values
-from streams.rules.query import Regex, parse_query, terms_of
+from streams.rules.query import parse_query, regexes_of
+
+# A set this large lives long (a worker's, a scan's) and is kept out of the
+# collector's sight; a small one (the dashboard's playground) is built per request.
+_LONG_LIVED_RULES: Final = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,16 +57,20 @@ class _Query:
     language: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class _Rule:
     """A rule as compiled: its fields as a bit mask, its ``where`` parsed."""
 
     spec: RuleSpec
-    version: str
     mask: int
     language: str | None
     condition: Condition | None
     kinds: frozenset[str]
+
+    @functools.cached_property
+    def version(self) -> str:
+        """The rule's :func:`rule_version`, hashed when a first detection needs it."""
+        return rule_version(self.spec)
 
     @property
     def needs_values(self) -> bool:
@@ -97,7 +109,7 @@ class Verdict:
         )
 
 
-class _Facts:
+class ArticleFacts:
     """An article's entities, figures and body sentences, computed once, and only if asked."""
 
     def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
@@ -193,7 +205,8 @@ class RuleSet:
         """Compile the enabled rules of ``packs`` into one rule set.
 
         Args:
-            packs: the rule packs, as loaded.
+            packs: the rule packs; when they are the :class:`LoadedPacks` of
+                :func:`load_packs`, their queries are not parsed again.
             gazetteer: finds the entities rules require and detections carry;
                 without it, rules with ``entities: {any: ...}`` or ``all`` never fire.
 
@@ -201,11 +214,17 @@ class RuleSet:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
+        with gc_paused(freeze=sum(len(pack.rules) for pack in packs) >= _LONG_LIVED_RULES):
+            return cls._compile(packs, gazetteer)
+
+    @classmethod
+    def _compile(cls, packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
         rules: dict[str, RuleSpec] = {}
         problems: list[str] = []
         compiled: list[_Rule] = []
         queries: list[_Query] = []
         trees = []
+        parsed = packs.trees if isinstance(packs, LoadedPacks) else {}
         for pack in packs:
             for spec in pack.rules:
                 if spec.id in rules:
@@ -219,14 +238,15 @@ class RuleSet:
                     mask |= FIELD_BITS[text_field.value]
                 for language, text in [(None, spec.query), *spec.queries.items()]:
                     name = f"queries.{language}" if language else "query"
-                    try:
-                        tree = parse_query(text)
-                        for leaf in terms_of(tree):
-                            if isinstance(leaf, Regex):
+                    tree = parsed.get(text)
+                    if tree is None:
+                        try:
+                            tree = parse_query(text)
+                            for leaf in regexes_of(text, tree):
                                 compile_regex(leaf.pattern)
-                    except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
-                        problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
-                        continue
+                        except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
+                            problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
+                            continue
                     trees.append(tree)
                     queries.append(_Query(len(compiled), primary_language(language)))
                 condition = None
@@ -243,7 +263,6 @@ class RuleSet:
                 compiled.append(
                     _Rule(
                         spec,
-                        rule_version(spec),
                         mask,
                         primary_language(spec.language),
                         condition,
@@ -275,13 +294,20 @@ class RuleSet:
         return self._conditions.get(rule_id)
 
     def evaluate(
-        self, article: Article, *, story_id: str | None = None, defer_history: bool = False
+        self,
+        article: Article,
+        *,
+        story_id: str | None = None,
+        facts: ArticleFacts | None = None,
+        defer_history: bool = False,
     ) -> list[Detection]:
         """Return the detections of every rule that fires on ``article``, in rule order.
 
         Args:
             article: the article to match.
             story_id: the story the article belongs to; defaults to the article id.
+            facts: the article's facts, to read them afterwards (story clustering
+                uses the entities and figures the rules computed).
             defer_history: a rule whose ``where`` reads a series' history
                 fires whenever the article reports a figure of that series,
                 its condition left to the stage that holds the history (the
@@ -290,16 +316,10 @@ class RuleSet:
         """
         matcher = self._matcher
         scan = matcher.scan(article)
-        language = primary_language(article.language)
-        fired: dict[int, list[int]] = {}
-        for index in matcher.candidates(scan):
-            query = self._queries[index]
-            rule = self._compiled[query.rule]
-            if _applies(query, rule, language) and matcher.test(index, scan, rule.mask):
-                fired.setdefault(query.rule, []).append(index)
+        fired = self._fired(scan)
         if not fired:
             return []
-        facts = _Facts(article, self.gazetteer)
+        facts = facts if facts is not None else ArticleFacts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
             verdict = self._judge(
@@ -317,6 +337,18 @@ class RuleSet:
                     self._detection(article, rule, verdict, evidence, story_id, facts.mentions)
                 )
         return detections
+
+    def _fired(self, scan: ArticleScan) -> dict[int, list[int]]:
+        """Return the rules whose queries match a scanned article: rule -> its queries that do."""
+        matcher = self._matcher
+        language = primary_language(scan.article.language)
+        fired: dict[int, list[int]] = {}
+        for index in matcher.candidates(scan):
+            query = self._queries[index]
+            rule = self._compiled[query.rule]
+            if _applies(query, rule, language) and matcher.test(index, scan, rule.mask):
+                fired.setdefault(query.rule, []).append(index)
+        return fired
 
     def judge(self, article: Article, rule_id: str) -> Verdict:
         """Tell whether and why rule ``rule_id`` fires on ``article``, every test run.
@@ -343,7 +375,7 @@ class RuleSet:
             and self._matcher.test(index, scan, rule.mask)
         ]
         verdict = self._judge(
-            rule_index, indexes, scan, _Facts(article, self.gazetteer), thorough=True
+            rule_index, indexes, scan, ArticleFacts(article, self.gazetteer), thorough=True
         )
         assert verdict is not None  # thorough judging always returns one
         return verdict
@@ -353,7 +385,7 @@ class RuleSet:
         rule_index: int,
         indexes: Sequence[int],
         scan: ArticleScan,
-        facts: _Facts,
+        facts: ArticleFacts,
         *,
         thorough: bool,
         defer_history: bool = False,

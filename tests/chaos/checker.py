@@ -19,6 +19,9 @@ Pass criteria (issue 8):
   notifier death falls between the two copies (the first one noted at most
   :data:`ARRIVAL_LAG_S` after it) and the ledger held no record of the pair
   before that death; any other repeat fails the run;
+- every notification carries the keys of exactly the alerts it lists, so a
+  receiver can drop what it has already had: no repeated alert may be one a
+  receiver keeping the keys it was sent could not recognise (issue 16);
 - the pipeline recovered: consumer lag back to 0 and every expected alert
   delivered within :data:`RECOVERY_LIMIT_S` of the end of the last fault (or
   of production, if that ended later), with no manual action.
@@ -96,6 +99,8 @@ class Verdict:
     alerts_lost: int
     duplicates: int
     duplicates_in_window: int
+    key_mismatches: int
+    repeats_left_by_key: int
     unexpected_delivered: int
     emitted_unexpected: int
     emitted_missing: int
@@ -143,6 +148,7 @@ def judge(expectation: Expectation, observed: Observed) -> Verdict:
     duplicates, in_window, unexplained = _duplicates(
         observed.received, expected_pairs, observed.ledger, observed.notifier_deaths
     )
+    mismatched, left = _key_checks(observed.received, expected_pairs)
     emitted_unexpected = sorted(observed.emitted - set(expectation.alerts))
     emitted_missing = sorted(set(expectation.alerts) - observed.emitted)
 
@@ -163,6 +169,8 @@ def judge(expectation: Expectation, observed: Observed) -> Verdict:
     fail("unexpected alert keys emitted", emitted_unexpected)
     fail("expected alert keys never emitted", emitted_missing)
     fail("duplicate notifications outside the send/ledger window", unexplained)
+    fail("notifications whose alert keys differ from the alerts they list", mismatched)
+    fail("repeated alerts a receiver cannot drop by key", left)
     if observed.recovered_s is None:
         failures.append("did not recover (lag 0 and every alert delivered)")
     elif observed.recovered_s > RECOVERY_LIMIT_S:
@@ -179,6 +187,8 @@ def judge(expectation: Expectation, observed: Observed) -> Verdict:
         alerts_lost=len(missing),
         duplicates=duplicates,
         duplicates_in_window=in_window,
+        key_mismatches=len(mismatched),
+        repeats_left_by_key=len(left),
         unexpected_delivered=len(unexpected),
         emitted_unexpected=len(emitted_unexpected),
         emitted_missing=len(emitted_missing),
@@ -222,3 +232,27 @@ def _duplicates(
             else:
                 unexplained.append(f"{pair[0]}/{pair[1]} to {receiver}")
     return total, in_window, unexplained
+
+
+def _key_checks(
+    received: Iterable[Received], expected: Mapping[Pair, str]
+) -> tuple[list[str], list[str]]:
+    """Notifications whose keys are not those of the alerts they list; repeated alerts that a
+    receiver remembering every key it was sent could not recognise as repeats."""
+    known = set(expected.values())
+    mismatched: list[str] = []
+    left: list[str] = []
+    shown: dict[str, set[str]] = defaultdict(set)
+    carried: dict[str, set[str]] = defaultdict(set)
+    for item in sorted(received, key=lambda r: r.at):
+        listed = {expected[pair] for pair in item.pairs if pair in expected}
+        if listed != item.keys & known:
+            mismatched.append(f"to {item.receiver} at {item.at:.3f}: {sorted(listed ^ item.keys)}")
+        left += [
+            f"{key} to {item.receiver}"
+            for key in sorted(listed & shown[item.receiver])
+            if key not in item.keys or key not in carried[item.receiver]
+        ]
+        shown[item.receiver] |= listed
+        carried[item.receiver] |= item.keys
+    return mismatched, left

@@ -9,8 +9,9 @@ partitioning, the number of workers or the faults.
 That holds because the corpus is built so nothing in the expectation depends
 on timing, and the oracle checks it rather than trusting it:
 
-- every article is a story of its own (random words, no near-duplicates), so
-  story grouping cannot merge two articles differently on different workers;
+- every article is a story of its own (random words, no near-duplicates, no
+  entities, no numbers in common), so clustering cannot group them
+  differently whatever the order the cluster agent sees them in;
 - every alerting rule has the immediate policy and an article meets at most
   one of them, so each alert is one (rule, article) pair, its window starts
   at the article's record timestamp (set by the producer, so a replay after
@@ -32,8 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import InvalidRecordError, Settings
-from streams.aggregate import GroupState, decide, split_detection_key
-from streams.detect import Detector
+from streams.offline import Aggregation, Offline
 from streams.rulebook import compile_packs
 from streams.rules import load_gazetteer, load_packs
 
@@ -222,14 +222,14 @@ def expect(records: Sequence[Record], rules_dir: Path, settings: Settings) -> Ex
         CorpusError: the corpus breaks one of the assumptions in the module docstring.
     """
     rules = compile_packs(load_packs(rules_dir), load_gazetteer(settings.gazetteer_path))
-    detector = Detector(settings, lambda: rules)
-    states: dict[str, GroupState] = {}
+    pipeline = Offline(settings, lambda: rules)
+    aggregation = Aggregation(lambda: rules)
     alerts: dict[str, ExpectedAlert] = {}
     articles: set[str] = set()
     poison = 0
     for n, record in enumerate(records):
         try:
-            outcome = detector.detect(
+            processed = pipeline.process(
                 record.value, origin=f"corpus@{n}", record_time=record_time(record.timestamp_ms)
             )
         except InvalidRecordError:
@@ -237,23 +237,18 @@ def expect(records: Sequence[Record], rules_dir: Path, settings: Settings) -> Ex
                 raise CorpusError(f"record {n} is not a valid article") from None
             poison += 1
             continue
-        article_id = outcome.article.id
-        if record.poison is not None or outcome.repeat:
+        article_id = processed.outcome.article.id
+        if record.poison is not None or processed.outcome.repeat:
             raise CorpusError(f"record {n} ({article_id}) was accepted as a new article")
-        if outcome.story is None or outcome.story.story_id != article_id:
+        assignment = processed.page.assignment if processed.page else None
+        if assignment is None or assignment.decision.story_id != article_id:
             raise CorpusError(f"{article_id} joined another story: the corpus has near-duplicates")
         articles.add(article_id)
-        fired = {detection.rule_id for _, detection in outcome.detections}
+        fired = {detection.rule_id for _, detection in processed.detections}
         if PROBE_RULE not in fired:
             raise CorpusError(f"{article_id} does not meet the probe rule")
-        for key, detection in outcome.detections:
-            rule_id, group = split_detection_key(key)
-            decision = decide(
-                states.get(key, GroupState()), detection, rules.rules[rule_id].alert, group=group
-            )
-            states[key] = decision.state
-            for alert in decision.alerts:
-                alerts[alert.key] = ExpectedAlert(alert.key, rule_id, article_id)
+        for alert in aggregation.fold(processed.records):
+            alerts[alert.key] = ExpectedAlert(alert.key, alert.rule_id, article_id)
     _check_one_alert_per_article(alerts.values())
     return Expectation(frozenset(articles), poison, alerts)
 

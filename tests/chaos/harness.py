@@ -36,7 +36,7 @@ from aiokafka.errors import KafkaError
 
 from schemas import Alert, BrokerError, DeadLetter, Settings
 from schemas.deliveries import Delivery
-from schemas.kafka import delete_prefixed_topics, ensure_topics, make_producer
+from schemas.kafka import delete_prefixed_topics, ensure_topics, make_producer, story_topics
 from streams.app import app_id, worker_topics
 from tests.chaos.checker import RECOVERY_LIMIT_S, DeadArticle, Observed, Verdict, judge
 from tests.chaos.corpus import Expectation, Record, expect, generate, write_rules
@@ -602,7 +602,8 @@ class LagProbe:
             if self._offsets is None:
                 self._offsets = await Offsets(settings, timeout_s=5).__aenter__()
             workers = await self._offsets.lag(
-                app_id(settings), [topics.articles, topics.detections]
+                app_id(settings),
+                [topics.articles, story_topics(settings)[0].name, topics.detections],
             )
             notifier = await self._offsets.lag(settings.notifier_group, [topics.alerts])
         except (KafkaError, TimeoutError, OSError):
@@ -682,7 +683,11 @@ async def _observe(
     letters = [DeadLetter.model_validate_json(r.value) for r in dead if r.value]
     run.tally.update()
     return Observed(
-        detected=frozenset(json.loads(r.value)["article_id"] for r in detections if r.value),
+        detected=frozenset(
+            article_id
+            for r in detections
+            if r.value and (article_id := json.loads(r.value).get("article_id"))
+        ),
         dead_articles=tuple(DeadArticle(d.origin, d.key, d.reason) for d in letters),
         emitted=frozenset(Alert.model_validate_json(r.value).key for r in alerts if r.value),
         dead_alerts=frozenset(

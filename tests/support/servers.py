@@ -116,19 +116,26 @@ def serve_smtp() -> Iterator[SmtpServer]:
 
 @dataclass
 class Behaviour:
-    """How a webhook path answers one request: status, Retry-After, or hang for seconds."""
+    """How a webhook path answers one request: status, Retry-After, or hang for seconds.
+
+    With ``hang_s`` and ``kept``, the payload is accepted before the hang: the
+    receiver got the notification, the sender never hears so.
+    """
 
     status: int = 200
     retry_after: str | None = None
     hang_s: float = 0.0
+    kept: bool = False
 
 
 @dataclass
 class Webhook:
-    """A running webhook server: accepted payloads per path, and scripts of behaviours."""
+    """A running webhook server: accepted payloads (and their headers) per path, and scripts of
+    behaviours. A path may have several segments (`slack/T1/B1/C1`)."""
 
     port: int
     accepted: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    accepted_headers: dict[str, list[dict[str, str]]] = field(default_factory=dict)
     requests: dict[str, int] = field(default_factory=dict)
     scripts: dict[str, list[Behaviour]] = field(default_factory=dict)
     accepted_at: list[float] = field(default_factory=list)
@@ -150,14 +157,20 @@ class Webhook:
         script = self.scripts.get(path) or []
         behaviour = script.pop(0) if script else Behaviour()
         if behaviour.hang_s:
+            if behaviour.kept:
+                self._accept(path, payload, request)
             await asyncio.sleep(behaviour.hang_s)
             return web.Response(status=504)
         if behaviour.status >= 300:
             headers = {"Retry-After": behaviour.retry_after} if behaviour.retry_after else {}
             return web.Response(status=behaviour.status, headers=headers)
-        self.accepted.setdefault(path, []).append(payload)
-        self.accepted_at.append(time.time())
+        self._accept(path, payload, request)
         return web.Response(text="ok")
+
+    def _accept(self, path: str, payload: dict[str, Any], request: web.Request) -> None:
+        self.accepted.setdefault(path, []).append(payload)
+        self.accepted_headers.setdefault(path, []).append(dict(request.headers))
+        self.accepted_at.append(time.time())
 
 
 @contextlib.asynccontextmanager
@@ -165,7 +178,7 @@ async def serve_webhook() -> AsyncIterator[Webhook]:
     """Run an aiohttp server on loopback, taking POSTs on any path, until the block ends."""
     hook = Webhook(free_port())
     app = web.Application()
-    app.router.add_post("/{path}", hook.handle)
+    app.router.add_post("/{path:.+}", hook.handle)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", hook.port).start()

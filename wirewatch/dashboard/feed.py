@@ -10,8 +10,8 @@ story say (the feed shows one card per story, not one per alert), and
 from __future__ import annotations
 
 import bisect
-from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,8 @@ from schemas import Alert, ConfigError, ExtractedValue, Severity
 
 MAX_FILTER_CHARS = 200
 """Longest filter value accepted: a filter is typed by a person, not pasted text."""
+_MAX_MERGE_HOPS = 64
+"""Merges followed from an absorbed story to the one showing it (chains are short; a cycle stops)."""
 
 
 def alert_view(alert: Alert) -> dict[str, Any]:
@@ -117,7 +119,10 @@ class Feed:
 
     Alerts arrive from several partitions, so not quite in order: each is
     inserted at its place by creation time, and the oldest is dropped when
-    the feed is full. A replayed alert (same key) is ignored.
+    the feed is full. A replayed alert (same key) is ignored. When clustering
+    merges two stories (:meth:`absorb`), the absorbed story's alerts, those
+    in memory and those still to come, join the card of the story that
+    absorbed it.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -126,6 +131,9 @@ class Feed:
         self._keys: list[tuple[float, str]] = []
         self._by_key: dict[str, FeedEntry] = {}
         self._by_story: dict[str, list[FeedEntry]] = {}
+        """Alerts by the story whose card shows them (absorbed stories' with their absorber's)."""
+        self._card_of: dict[str, str] = {}
+        self._absorbed: OrderedDict[str, str] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -142,39 +150,74 @@ class Feed:
         self._keys.insert(index, key)
         self._entries.insert(index, entry)
         self._by_key[alert.key] = entry
-        story = self._by_story.setdefault(alert.story_id, [])
+        card = self.card_id(alert.story_id)
+        self._card_of[alert.key] = card
+        story = self._by_story.setdefault(card, [])
         story.insert(bisect.bisect([e.sort_key for e in story], key), entry)
         while len(self._entries) > self.capacity:
             self._keys.pop(0)
             dropped = self._entries.pop(0)
             del self._by_key[dropped.alert.key]
-            left = self._by_story[dropped.alert.story_id]
+            card = self._card_of.pop(dropped.alert.key)
+            left = self._by_story[card]
             left.remove(dropped)
             if not left:
-                del self._by_story[dropped.alert.story_id]
+                del self._by_story[card]
         return entry
 
     def newest(self, where: AlertFilter = AlertFilter()) -> Iterator[FeedEntry]:
         """Yield the entries passing ``where``, newest first."""
         return (entry for entry in reversed(self._entries) if where.matches(entry))
 
-    def story(self, story_id: str) -> list[Alert]:
-        """Return the alerts of ``story_id`` in the feed, newest first."""
-        return [e.alert for e in reversed(self._by_story.get(story_id, []))]
+    def absorb(self, into: str, absorbed: str) -> bool:
+        """Clustering merged story ``absorbed`` into ``into``: file its alerts, now and later, with ``into``'s.
+
+        Returns True when alerts in memory moved (the cards changed).
+        """
+        card = self.card_id(into)
+        if card == absorbed:  # an older merge the other way round: nothing to do
+            return False
+        self._absorbed[absorbed] = card
+        while len(self._absorbed) > self.capacity:
+            self._absorbed.popitem(last=False)
+        moved = self._by_story.pop(absorbed, [])
+        if not moved:
+            return False
+        for entry in moved:
+            self._card_of[entry.alert.key] = card
+        self._by_story[card] = sorted(
+            [*self._by_story.get(card, []), *moved], key=lambda e: e.sort_key
+        )
+        return True
+
+    def card_id(self, story_id: str) -> str:
+        """The story whose card shows the alerts of ``story_id``: itself, or the one that absorbed it."""
+        for _ in range(_MAX_MERGE_HOPS):
+            into = self._absorbed.get(story_id)
+            if into is None:
+                break
+            story_id = into
+        return story_id
+
+    def story(self, story_ids: Iterable[str]) -> list[Alert]:
+        """Return the alerts of the stories ``story_ids`` (and of those they absorbed), newest first."""
+        cards = {self.card_id(story_id) for story_id in story_ids}
+        entries = [e for card in cards for e in self._by_story.get(card, [])]
+        return [e.alert for e in sorted(entries, key=lambda e: e.sort_key, reverse=True)]
 
     def story_entries(self, story_id: str) -> list[FeedEntry]:
-        """Return the entries of ``story_id``, oldest first."""
-        return list(self._by_story.get(story_id, []))
+        """Return the entries of ``story_id``'s card, oldest first."""
+        return list(self._by_story.get(self.card_id(story_id), []))
 
     def stories(self, where: AlertFilter = AlertFilter()) -> Iterator[list[FeedEntry]]:
-        """Yield the stories with an alert passing ``where``, latest alert first (oldest first within)."""
+        """Yield the cards with an alert passing ``where``, latest alert first (oldest first within)."""
         seen: set[str] = set()
         for entry in reversed(self._entries):
-            story_id = entry.alert.story_id
-            if story_id in seen:
+            card = self._card_of[entry.alert.key]
+            if card in seen:
                 continue
-            seen.add(story_id)
-            entries = self._by_story[story_id]
+            seen.add(card)
+            entries = self._by_story[card]
             if any(where.matches(e) for e in entries):
                 yield entries
 
@@ -212,10 +255,11 @@ def story_values(alerts: list[Alert]) -> list[ExtractedValue]:
     return values
 
 
-def story_card(entries: list[FeedEntry]) -> dict[str, Any]:
+def story_card(entries: list[FeedEntry], story_id: str | None = None) -> dict[str, Any]:
     """Return the JSON of one story's card: every rule that fired on it, its sources over time.
 
-    ``entries`` are the story's alerts, oldest first. An alert is marked as an
+    ``entries`` are the story's alerts, oldest first (with those of stories it
+    absorbed); ``story_id`` is the story's (default: the first alert's). An alert is marked as an
     update when it is one (a new figure, more sources) or when it brought an
     article the story's earlier alerts did not have: three rules firing on
     one article are one event, a later article is news about the story.
@@ -245,7 +289,7 @@ def story_card(entries: list[FeedEntry]) -> dict[str, Any]:
         for entity in alert.entities:
             names.setdefault(entity.id, entity.name)
     return {
-        "story_id": first.story_id,
+        "story_id": story_id or first.story_id,
         "headline": first.headline,
         "severity": max((a.severity for a in alerts), key=lambda s: s.rank).value,
         "categories": list(dict.fromkeys(a.category for a in alerts)),

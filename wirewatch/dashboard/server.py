@@ -6,7 +6,10 @@ follower), so the dashboard takes nothing from the workers or the notifier:
 - ``alerts``, ``detections``, ``articles.dlq``, ``alerts.dlq``: from
   ``dashboard_window_s`` ago, then live;
 - ``silences``, ``users``: from the beginning (compacted: every record's latest version);
+- ``fetch.state``: from the beginning (compacted: every source's latest state);
 - ``audit``: from the beginning, the newest events kept;
+- the workers' stories topic: from ``dashboard_window_s`` ago, for why each
+  article is in its story;
 - ``rules``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
   the playground uses the set they use (the rules topic, else
   ``WIREWATCH_RULES_PATH``), compiled the same way.
@@ -27,7 +30,7 @@ from aiokafka import ConsumerRecord
 
 from alerts.silence_admin import write_silence
 from schemas import ConfigError, Settings
-from schemas.kafka import ensure_topics, pipeline_topics
+from schemas.kafka import ensure_topics, pipeline_topics, story_topics
 from streams.follower import follow_topic
 from streams.rulebook import RuleBook
 from wirewatch.dashboard.auth import Gate
@@ -105,8 +108,10 @@ def _background(
             settings, state, names.alerts_dlq, state.dead_letter_handler(names.alerts_dlq), since_ms
         ),
         _follow(settings, state, names.silences, state.on_silence, None),
+        _follow(settings, state, names.fetch_state, state.on_fetch_state, None),
         _follow(settings, state, names.users, gate.users.on_record, None, then=users_read.set),
         _follow(settings, state, names.audit, state.on_audit, None),
+        _follow(settings, state, story_topics(settings)[1].name, state.on_story, since_ms),
         follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
         rulebook.run(),
         _publish_status(state, hub),
@@ -173,7 +178,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     try:
         if gate.loopback_only:
             await _bind(runner, settings)
-        await ensure_topics(settings, pipeline_topics(settings))
+        await ensure_topics(settings, [*pipeline_topics(settings), *story_topics(settings)])
         tasks = [
             asyncio.create_task(job) for job in _background(settings, state, hub, gate, users_read)
         ]

@@ -19,12 +19,16 @@ from alerts.silences import SilenceSet
 from schemas import Alert, DeadLetter, Detection, Settings
 from schemas.audit import AuditEvent
 from schemas.common import utcnow
+from schemas.fetch_state import FetchState
 from schemas.silences import Silence
+from schemas.stories import DETECTIONS_RECORD, STORY_RECORD, StoryAssignment
 from streams.rules import RuleSet
 from wirewatch.dashboard.audit_trail import AuditTrail
 from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_card, story_view
 from wirewatch.dashboard.health import HOUR, DeadLetterLog, HourlyHits
 from wirewatch.dashboard.series import FigureSeries
+from wirewatch.dashboard.sources import SourceHealth
+from wirewatch.dashboard.stories import StoryDecisions
 
 log = structlog.get_logger(__name__)
 
@@ -51,8 +55,10 @@ class DashboardState:
         self.feed = Feed(settings.dashboard_history)
         self.hits = HourlyHits(max(1, round(settings.dashboard_window_s / HOUR)))
         self.series = FigureSeries()
+        self.decisions = StoryDecisions()
         self.dead_letters = DeadLetterLog()
         self.silences = SilenceSet()
+        self.sources = SourceHealth()
         self.audit = AuditTrail()
         self.rules: RuleSet | None = None
         self.rules_installed_at: datetime | None = None
@@ -88,17 +94,35 @@ class DashboardState:
                 self._on_new_alert(self.feed.story_entries(alert.story_id))
 
     def on_detection(self, key: bytes | None, value: bytes | None) -> None:
-        """Take a record of the detections topic: a hit, and maybe figures."""
+        """Take a record of the detections topic: a hit, and maybe figures (merge controls are skipped)."""
         if value is None:
             return
         try:
-            detection = Detection.model_validate_json(value)
+            detection = DETECTIONS_RECORD.validate_json(value)
         except ValidationError as exc:
             self._unreadable(self.topics.detections, exc)
+            return
+        if not isinstance(detection, Detection):
             return
         counted = self.hits.add(detection, self._clock())
         if self.series.add(detection) or counted:
             self._changed()
+
+    def on_story(self, key: bytes | None, value: bytes | None) -> None:
+        """Take a record of the workers' stories topic: why an article is in its story."""
+        if value is None:
+            return
+        try:
+            record = STORY_RECORD.validate_json(value)
+        except ValidationError as exc:
+            self._unreadable("stories", exc)
+            return
+        if isinstance(record, StoryAssignment):
+            self.decisions.add(record)
+            decision = record.decision
+            moved = [self.feed.absorb(decision.story_id, absorbed) for absorbed in decision.merged]
+            if any(moved):
+                self._changed()
 
     def dead_letter_handler(self, topic: str) -> Callable[[bytes | None, bytes | None], None]:
         """Return the record handler of the dead-letter topic ``topic``."""
@@ -129,6 +153,21 @@ class DashboardState:
             self._unreadable(self.topics.silences, exc)
             return
         self._changed()
+
+    def on_fetch_state(self, key: bytes | None, value: bytes | None) -> None:
+        """Take a record of the compacted fetch state topic (a tombstone forgets a source)."""
+        if value is None:
+            if key is not None:
+                self.sources.remove(key.decode("utf-8", "replace"))
+                self._changed()
+            return
+        try:
+            state = FetchState.model_validate_json(value)
+        except ValidationError as exc:
+            self._unreadable(self.topics.fetch_state, exc)
+            return
+        if self.sources.put(state):
+            self._changed()
 
     def on_audit(self, key: bytes | None, value: bytes | None) -> None:
         """Take a record of the audit topic."""
@@ -177,7 +216,7 @@ class DashboardState:
         for entries in self.feed.stories(where):
             matching += 1
             if len(shown) < limit:
-                shown.append(story_card(entries))
+                shown.append(story_card(entries, self.feed.card_id(entries[0].alert.story_id)))
         return {
             "stories": shown,
             "matching": matching,
@@ -187,11 +226,17 @@ class DashboardState:
         }
 
     def story(self, story_id: str) -> dict[str, Any] | None:
-        """Return a story's view with the figure series it touches, or None if unknown."""
-        alerts = self.feed.story(story_id)
+        """Return a story's view with the figure series it touches and why its articles are in it.
+
+        The alerts sent under stories it absorbed are part of it.
+        """
+        alerts = self.feed.story(self.decisions.stories_within(story_id))
         if not alerts:
             return None
         view = story_view(story_id, alerts)
+        view["why"] = [
+            why for a in view["articles"] if (why := self.decisions.why(a["article_id"]))
+        ]
         keys = self.series.keys_in(v for a in alerts for v in a.values)
         view["series"] = [self.series.view(key) for key in keys]
         return view
@@ -231,6 +276,7 @@ class DashboardState:
             "hits": self.hits.table(now, rules.rules if rules else {}),
             "dead_letters": self.dead_letters.view(),
             "silences": self.silence_views(),
+            "sources": self.sources.view(now),
             "facets": self.feed.facets(),
             "series": self.series.catalogue(),
             "unreadable": dict(self.unreadable),

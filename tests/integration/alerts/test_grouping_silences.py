@@ -137,6 +137,10 @@ def test_silence_commands(
     [
         (["silence", "add", "--match", "colour=red", "--for", "1h", "--comment", "x"], "--match"),
         (["silence", "add", "--match", "category=x", "--for", "soon", "--comment", "x"], "--for"),
+        (
+            ["silence", "add", "--match", "rule_id=~(a)\\1", "--for", "1h", "--comment", "x"],
+            "RE2",
+        ),
         (["silence", "expire", "nosuchid"], "no silence with id"),
     ],
 )

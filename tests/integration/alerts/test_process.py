@@ -206,3 +206,47 @@ async def test_sigkill_twenty_times_loses_nothing(kafka_settings: Settings, tmp_
     # A duplicate needs a kill between a send and its ledger record: at most one per kill
     # per alert in flight; with sends of a few ms, a handful at most.
     assert duplicates <= kills
+
+
+async def test_repeat_from_a_kill_between_send_and_record_carries_the_same_keys(
+    kafka_settings: Settings, tmp_path: Path, webhook: Webhook
+) -> None:
+    """The one window for a repeat, made on purpose: the webhook keeps a notification but never
+    answers, the notifier is SIGKILLed before its ledger record, and its successor sends again.
+    Both copies carry the same alert keys, notification key and Idempotency-Key, so the receiver
+    can drop the second."""
+    routes = write_routes(
+        tmp_path / "routes.yaml",
+        {"hook": {"template": "text"}},
+        {"receiver": "hook", "group_by": ["..."], "group_wait": "0s"},
+    )
+    settings = notifier_settings(
+        kafka_settings,
+        routes,
+        {"hook": [webhook.url("hook")]},
+        # A group of its own: the default one is shared by every notifier on the broker.
+        notifier_group=f"{kafka_settings.topic_prefix}notifier",
+        notifier_instance_id="notifier-1",
+        notify_timeout_s=60.0,
+    )
+    webhook.script("hook", Behaviour(hang_s=60.0, kept=True))
+    alert = make_alert()
+    await produce(settings, [alert])
+    log = tmp_path / "notifier.log"
+    for copies in (1, 2):
+        process = start_notifier(settings, tmp_path, log)
+        try:
+            await wait_until(
+                lambda copies=copies: len(webhook.accepted.get("hook", [])) == copies,
+                60,
+                f"copy {copies}",
+            )
+        finally:
+            process.send_signal(signal.SIGKILL if copies == 1 else signal.SIGTERM)
+            await asyncio.to_thread(process.wait, 30)
+    first, repeat = webhook.accepted["hook"]
+    assert first["alert_keys"] == repeat["alert_keys"] == [alert.key]
+    assert first["notification_key"] == repeat["notification_key"]
+    assert f"alert key: {alert.key}" in repeat["message"]
+    idempotency = [headers["Idempotency-Key"] for headers in webhook.accepted_headers["hook"]]
+    assert idempotency == [first["notification_key"]] * 2

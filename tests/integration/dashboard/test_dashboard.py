@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from schemas import Settings
+from schemas.fetch_state import FetchState
+from schemas.kafka import encode, make_producer
 from tests.integration.dashboard.conftest import PHONE, Console, Monitor, open_page
 from tests.integration.pipeline.conftest import article, wait_for
 
@@ -220,6 +226,59 @@ def test_playground_highlights_matches_and_locates_errors(
     caret = result.locator("pre.caret").inner_text().split("\n")
     assert caret[0] == "drone AND ("
     assert caret[1].index("^") == 11
+
+
+def test_sources_panel_shows_each_sources_health(
+    page: Page, monitor: Monitor, console: Console
+) -> None:
+    """States on the fetch state topic fill the Sources panel, the alerting source first."""
+    now = datetime.now(UTC)
+    calm = FetchState(
+        source_id="calm-gazette",
+        name="Calm Gazette",
+        url="https://calm.example/rss",
+        interval_s=300,
+        last_status="not_modified",
+        last_fetch_at=now,
+        last_new_item_at=now - timedelta(hours=1),
+        first_fetch_at=now - timedelta(days=2),
+        items_total=48,
+    )
+    down = FetchState(
+        source_id="down-daily",
+        name="Down Daily",
+        url="https://down.example/rss",
+        interval_s=300,
+        last_status="failed",
+        last_error="HTTP 503 Service Unavailable",
+        failures=9,
+        health_alert="source-health/down-daily/failing/x",
+    )
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, write_states(monitor.pipeline.settings, [calm, down])).result()
+    rows = page.locator("#sources-table tbody tr")
+    expect(rows).to_have_count(2, timeout=20 * SECONDS)
+    expect(rows.first).to_contain_text("Down Daily")
+    expect(rows.first).to_contain_text("failed, alerting")
+    expect(rows.first).to_contain_text("HTTP 503")
+    expect(rows.nth(1)).to_contain_text("Calm Gazette")
+    expect(rows.nth(1).locator("td.num")).to_have_text("24")
+    expect(page.locator("#sources-summary")).to_contain_text("2 sources")
+    page.locator("#sources").scroll_into_view_if_needed()
+    monitor.screenshot(page, "desk-sources")
+
+
+async def write_states(settings: Settings, states: list[FetchState]) -> None:
+    """Write fetch states as a fetcher does (keyed by source id)."""
+    producer = make_producer(settings)
+    await producer.start()
+    try:
+        for state in states:
+            await producer.send_and_wait(
+                settings.topics.fetch_state, encode(state), key=state.source_id.encode()
+            )
+    finally:
+        await producer.stop()
 
 
 def test_keyboard_and_phone(

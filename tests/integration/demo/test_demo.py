@@ -18,8 +18,7 @@ import pytest
 from ingest.sources import Accepted, read_articles
 from schemas import Settings
 from schemas.kafka import encode
-from streams.aggregate import GroupState, decide, split_detection_key
-from streams.detect import Detector
+from streams.offline import Aggregation, Offline
 from streams.rules import RuleSet, load_gazetteer, load_packs
 from tests.integration.alerts.conftest import smtp_server  # noqa: F401  # the fixture
 from tests.support.servers import SmtpServer
@@ -33,26 +32,21 @@ PREFIX = re.compile(r"prefix (\S+\.)\)")
 def expected_alerts_by_rule(settings: Settings) -> tuple[int, Counter[str]]:
     """The oracle: the seed articles, and the alerts per rule the default packs give on them.
 
-    The same pure functions the workers run (detect, then aggregate's decide),
-    in production order. Counts per rule do not depend on which copy of a
-    syndicated story is read first, unlike the story ids inside the keys.
+    The same pure functions the workers run (detect, cluster, then aggregate's
+    decide), in production order. Counts per rule do not depend on which
+    report of a story is read first, unlike the story ids inside the keys.
     """
     gazetteer = load_gazetteer(ROOT / "seeds" / "entities")
     rules = RuleSet.compile(load_packs(ROOT / "seeds" / "rules"), gazetteer=gazetteer)
-    detector = Detector(settings, lambda: rules)
-    states: dict[str, GroupState] = {}
+    pipeline = Offline(settings, lambda: rules)
+    aggregation = Aggregation(lambda: rules)
     found: Counter[str] = Counter()
     articles = 0
     for item in read_articles([ROOT / path for path in DEMO_ARTICLES], settings):
         assert isinstance(item, Accepted), item
         articles += 1
-        outcome = detector.detect(encode(item.article), origin=item.origin)
-        for key, detection in outcome.detections:
-            rule_id, group = split_detection_key(key)
-            policy = rules.rules[rule_id].alert
-            decision = decide(states.get(key, GroupState()), detection, policy, group=group)
-            states[key] = decision.state
-            found.update(alert.rule_id for alert in decision.alerts)
+        processed = pipeline.process(encode(item.article), origin=item.origin)
+        found.update(alert.rule_id for alert in aggregation.fold(processed.records))
     return articles, found
 
 
@@ -159,7 +153,7 @@ def test_ctrl_c_midway_stops_everything(kafka_settings: Settings, tmp_path: Path
                 break
         assert prefix, "".join(seen)
         pids = processes_of(prefix.group(1))
-        assert len(pids) == 2, "a worker and a notifier run"
+        assert len(pids) == 4, "a worker, a notifier, the dashboard and a fetcher run"
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=90)
     finally:

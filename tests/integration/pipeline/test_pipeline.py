@@ -8,9 +8,11 @@ import shutil
 import subprocess
 
 from schemas import Alert
+from schemas.kafka import story_topics
+from schemas.stories import STORY_RECORD, StoryAssignment
+from streams.app import app_id
 from streams.rulebook import publish_ruleset, ruleset_message
 from streams.rules import load_pack_text
-from streams.stories import StoryEntry
 from tests.integration.pipeline.conftest import (
     ROOT,
     Pipeline,
@@ -153,23 +155,26 @@ def test_published_rule_pack_changes_what_fires_without_restart(pipeline: Pipeli
 
 
 def test_threshold_window_survives_a_restart(pipeline: Pipeline) -> None:
-    """A threshold rule that saw 2 of 3 articles before a restart fires on the 3rd after it."""
+    """A threshold rule that saw 2 of 3 reports of a story before a restart fires on the 3rd after it."""
     pipeline.write_pack(
         pack_text(
             keyword_rule("ceasefire-3", "ceasefire", policy="threshold", count=3, within="30m")
         )
     )
-    body = (
-        "Negotiators said the ceasefire along the southern front held overnight, with both "
-        "sides reporting no shelling near the river crossings and monitors visiting three towns."
-    )
+    # Three reports of one event in words of their own: a threshold counts
+    # reports, so copies of one text would count once.
+    reports = {
+        "cf-1": "Negotiators said the ceasefire around Zaporizhzhia held overnight, with OSCE "
+        "monitors visiting 14 towns and reporting no shelling near the river crossings.",
+        "cf-2": "The 72-hour ceasefire in the Zaporizhzhia region was holding on Thursday, OSCE "
+        "observers said after touring 14 towns along the front line.",
+        "cf-3": "No shelling was recorded overnight as the Zaporizhzhia truce entered its second "
+        "day; OSCE teams checked 14 towns and both armies kept to the ceasefire.",
+    }
     first = pipeline.worker("first")
     first.wait_ready()
     pipeline.produce(
-        [
-            article(f"cf-{n}", "Ceasefire holds", f"{body} Copy {n}.", source=f"outlet-{n}")
-            for n in (1, 2)
-        ]
+        [article(i, "Ceasefire holds", reports[i], source=f"outlet-{i}") for i in ("cf-1", "cf-2")]
     )
     changelog = f"{pipeline.settings.topic_prefix}{pipeline.settings.pipeline_id}-aggregate-windows-changelog"
     pipeline.read(changelog, lambda values: len(values) >= 2)
@@ -177,21 +182,21 @@ def test_threshold_window_survives_a_restart(pipeline: Pipeline) -> None:
 
     second = pipeline.worker("second")
     second.wait_ready()
-    pipeline.produce([article("cf-3", "Ceasefire holds", f"{body} Copy 3.", source="outlet-3")])
+    pipeline.produce([article("cf-3", "Ceasefire holds", reports["cf-3"], source="outlet-3")])
     alerts = pipeline.alerts(lambda got: len(got) >= 1)
     assert len(alerts) == 1
     assert alerts[0].article_count == 3
     assert {e.article_id for e in alerts[0].evidence} == {"cf-1", "cf-2", "cf-3"}
 
 
-def test_story_entries_are_on_kafka_before_their_articles_are_committed(
+def test_story_assignments_are_on_kafka_before_their_requests_are_committed(
     pipeline: Pipeline,
 ) -> None:
-    """Once a worker has committed an article's offset, its story entry is on the stories topic.
+    """Once the cluster agent has committed a request's offset, the article's story is on the stories topic.
 
     Otherwise a worker stopping (or killed) just after a commit takes the
-    entries with it, and a copy of the story seen later by another worker
-    opens a second story.
+    decisions with it, and the worker that takes over clustering decides
+    those articles again from a state that lacks them.
     """
     pipeline.write_pack(pack_text(keyword_rule("report-rule", "report")))
     worker = pipeline.worker("w1")
@@ -201,13 +206,17 @@ def test_story_entries_are_on_kafka_before_their_articles_are_committed(
         [article(i, f"Report {i}", f"report {i} on a matter of its own") for i in sorted(ids)]
     )
     settings = pipeline.settings
-    group = f"{settings.topic_prefix}{settings.pipeline_id}"
+    requests, stories = story_topics(settings)
 
     async def committed() -> int:
         async with Offsets(settings) as offsets:
-            return sum((await offsets.committed(group, [settings.topics.articles])).values())
+            return sum((await offsets.committed(app_id(settings), [requests.name])).values())
 
     assert wait_for(lambda: asyncio.run(committed()) >= len(ids), timeout=30), worker.log()
-    records = asyncio.run(read_to_end(settings, f"{group}-stories"))
-    indexed = {StoryEntry.model_validate_json(record.value).article_id for record in records}
-    assert ids <= indexed
+    records = asyncio.run(read_to_end(settings, stories.name))
+    assigned = {
+        record.features.article_id
+        for record in (STORY_RECORD.validate_json(r.value) for r in records)
+        if isinstance(record, StoryAssignment)
+    }
+    assert ids <= assigned

@@ -80,7 +80,7 @@ async def test_exponential_backoff() -> None:
 
 
 async def test_rate_limited_waits_longer() -> None:
-    """A 429 waits the configured floor, or the Retry-After a plugin reported."""
+    """A 429 waits the configured floor, or the receiver's Retry-After (even a short one)."""
     clock = FakeClock()
     transport = ScriptedTransport(
         [Attempt(ok=False, rate_limited=True), Attempt(ok=False, rate_limited=True, retry_after=5)],
@@ -88,6 +88,28 @@ async def test_rate_limited_waits_longer() -> None:
     )
     await deliverer(settings(), transport, clock).deliver("desk", RENDERED, ["k"])
     assert transport.times == [0, 30, 35]
+
+
+async def test_retry_after_is_a_floor_on_any_failure() -> None:
+    """A Retry-After (a 503's, say) delays the retry past the backoff; a shorter one does not
+    shorten the backoff."""
+    clock = FakeClock()
+    transport = ScriptedTransport(
+        [Attempt(ok=False, retry_after=12.5), Attempt(ok=False, retry_after=0.0)], clock
+    )
+    await deliverer(settings(), transport, clock).deliver("desk", RENDERED, ["k"])
+    assert transport.times == [0, 12.5, 14.5]
+
+
+async def test_retry_after_beyond_the_budget_gives_up_at_once() -> None:
+    """A Retry-After past the retry budget ends the delivery now, saying why, rather than
+    retrying sooner than the receiver asked."""
+    clock = FakeClock()
+    transport = ScriptedTransport([Attempt(ok=False, rate_limited=True, retry_after=3600)], clock)
+    outcome = await deliverer(settings(), transport, clock).deliver("desk", RENDERED, ["k"])
+    assert not outcome.ok
+    assert transport.times == [0]
+    assert "retry after 3600 s, beyond the retry budget of 600 s" in outcome.detail
 
 
 async def test_attempts_exhausted() -> None:

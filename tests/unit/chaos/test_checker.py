@@ -23,10 +23,15 @@ EXPECTATION = Expectation(
 )
 PAIR_1 = ("chaos-w1", "ca-000001")
 PAIR_2 = ("chaos-w2", "ca-000002")
+KEYS = {PAIR_1: KEY_1, PAIR_2: KEY_2, ("chaos-w3", "ca-000003"): "chaos-w3@v/story:ca-000003/w"}
 
 
-def received(receiver: str, at: float, *pairs: tuple[str, str]) -> Received:
-    return Received(receiver, at, frozenset(pairs))
+def received(
+    receiver: str, at: float, *pairs: tuple[str, str], keys: frozenset[str] | None = None
+) -> Received:
+    """A notification listing ``pairs``, carrying their keys unless ``keys`` says otherwise."""
+    carried = frozenset(KEYS[pair] for pair in pairs) if keys is None else keys
+    return Received(receiver, at, frozenset(pairs), carried)
 
 
 CLEAN = Observed(
@@ -92,6 +97,15 @@ def with_(**changes: Any) -> Observed:
             with_(received=(*CLEAN.received, received("hook", 20.0, PAIR_1))),
             "1 duplicate notifications outside the send/ledger window",
         ),
+        (
+            with_(
+                received=(
+                    *CLEAN.received[:2],
+                    received("mail", 12.0, PAIR_1, PAIR_2, keys=frozenset({KEY_1})),
+                )
+            ),
+            "1 notifications whose alert keys differ from the alerts they list",
+        ),
         (with_(recovered_s=None), "did not recover (lag 0 and every alert delivered)"),
         (with_(recovered_s=75.0), "recovered in 75 s, over 60 s"),
     ],
@@ -132,3 +146,40 @@ def test_first_copy_noted_just_after_the_kill_is_in_the_window() -> None:
         notifier_deaths=(9.5,),
     )
     assert judge(EXPECTATION, observed).failures == ()
+
+
+def test_receiver_drops_repeats_by_the_keys_they_carry() -> None:
+    """A repeat after a notifier death carries the key the receiver already had: droppable, so
+    nothing is left, and the repeat is still counted as in the window."""
+    observed = with_(
+        received=(*CLEAN.received, received("mail", 20.0, PAIR_1)),
+        ledger={**CLEAN.ledger, (KEY_1, "mail"): 20.1},
+        notifier_deaths=(15.0,),
+    )
+    verdict = judge(EXPECTATION, observed)
+    assert verdict.failures == ()
+    assert (verdict.duplicates_in_window, verdict.repeats_left_by_key) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("first_keys", "repeat_keys"),
+    [(frozenset(), frozenset({KEY_1})), (frozenset({KEY_1}), frozenset())],
+    ids=["first-copy-without-key", "repeat-without-key"],
+)
+def test_repeat_a_receiver_cannot_recognise_fails(
+    first_keys: frozenset[str], repeat_keys: frozenset[str]
+) -> None:
+    """A repeat is droppable only when both copies carry the alert's key."""
+    observed = with_(
+        received=(
+            received("hook", 10.0, PAIR_1, keys=first_keys),
+            CLEAN.received[1],
+            CLEAN.received[2],
+            received("hook", 20.0, PAIR_1, keys=repeat_keys),
+        ),
+        ledger={**CLEAN.ledger, (KEY_1, "hook"): 20.1},
+        notifier_deaths=(15.0,),
+    )
+    verdict = judge(EXPECTATION, observed)
+    assert verdict.repeats_left_by_key == 1
+    assert "1 repeated alerts a receiver cannot drop by key" in verdict.failures

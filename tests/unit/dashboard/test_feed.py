@@ -121,7 +121,7 @@ def test_story_gathers_articles_sources_and_figures() -> None:
     feed = Feed(10)
     for alert in (first, update, make_alert(key="other", story_id="t")):
         feed.add(alert)
-    alerts = feed.story("s")
+    alerts = feed.story({"s"})
     assert [a.key for a in alerts] == ["a2", "a1"]
     view = story_view("s", alerts)
     assert [a["article_id"] for a in view["articles"]] == ["early", "late", "undated"]

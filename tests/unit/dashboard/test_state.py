@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from alerts.silences import new_silence, parse_matcher
-from schemas import DeadLetter, Detection, Settings
+from schemas import DeadLetter, Detection, Evidence, Settings
 from schemas.kafka import encode
+from schemas.stories import GroupControl, StoryAssignment, StoryDecision, StoryFeatures
 from streams.rulebook import compile_packs
 from streams.rules import load_pack_text
 from tests.unit.alerts.factories import make_alert
@@ -97,3 +99,49 @@ def test_silence_tombstone_forgets_it(unit_settings: Settings) -> None:
     assert [v["state"] for v in state.silence_views()] == ["active"]
     state.on_silence(silence.id.encode(), None)
     assert state.silence_views() == []
+
+
+def test_story_view_says_why_and_includes_absorbed_stories(unit_settings: Settings) -> None:
+    """Decisions read from the stories topic explain each article; an absorbed story's alerts join."""
+    state = DashboardState(unit_settings, clock=lambda: NOW)
+    at = NOW - timedelta(hours=1)
+
+    def assignment(article_id: str, **decision: Any) -> StoryAssignment:
+        return StoryAssignment(
+            features=StoryFeatures(article_id=article_id, source="s", event_at=at, record_at=at),
+            decision=StoryDecision(**decision),
+        )
+
+    state.on_story(b"a", encode(assignment("a1", kind="opened", story_id="a")))
+    state.on_story(b"b", encode(assignment("b1", kind="opened", story_id="b")))
+    state.on_story(
+        b"a",
+        encode(assignment("c1", kind="joined", story_id="a", candidate="a", merged=("b",))),
+    )
+    for story_id, article_id in (("a", "a1"), ("b", "b1")):
+        state.on_alert(
+            None,
+            encode(
+                make_alert(
+                    key=f"k-{story_id}",
+                    story_id=story_id,
+                    evidence=(Evidence(article_id=article_id, source="s", title=article_id),),
+                )
+            ),
+        )
+    view = state.story("a")
+    assert view is not None
+    assert {a["article_id"] for a in view["articles"]} == {"a1", "b1"}
+    why = {w["article_id"]: w for w in view["why"]}
+    assert why["a1"]["text"].startswith("opened story a")
+    assert why["b1"]["kind"] == "opened"
+
+
+def test_merge_controls_on_the_detections_topic_are_not_unreadable(unit_settings: Settings) -> None:
+    """The detections topic also carries story-merge controls: skipped, not counted as unreadable."""
+    state = DashboardState(unit_settings)
+    control = GroupControl(
+        type="story_merge", rule_id="r", from_group="story:b", into_group="story:a", at=NOW
+    )
+    state.on_detection(b"r|story:b", encode(control))
+    assert not state.unreadable

@@ -174,6 +174,14 @@ async def test_create_and_expire_a_silence(dash: Dashboard) -> None:
             "regular expression",
         ),
         (
+            {
+                "matchers": [{"name": "rule_id", "op": "=~", "value": "oil(?!.*test)"}],
+                "duration": "1h",
+                "comment": "c",
+            },
+            "RE2",
+        ),
+        (
             {"matchers": [{"name": "tag", "value": "x"}], "duration": "soon", "comment": "c"},
             "duration",
         ),

@@ -214,3 +214,43 @@ def test_scan_judges_change_rules_in_publication_order(
     change = found["change"]
     assert (change["current"]["value"], change["reference"]["value"]) == (21.6, 19.4)
     assert change["reference"]["source"] == "desk-u1"
+
+
+def test_scan_stories_says_why_articles_are_one_story(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scan --stories --format jsonl: one object per clustered article, with its story and why."""
+    reports = [
+        {
+            "id": "r1",
+            "source": "one.example",
+            "title": "Drones shot down over Lublin",
+            "body": "Polish F-16 jets shot down three drones over Lublin after 7 entered the "
+            "airspace from Belarus, NATO said.",
+        },
+        {
+            "id": "r2",
+            "source": "two.example",
+            "title": "Three drones downed in Lublin province",
+            "body": "Seven Russian drones crossed into the airspace; Polish F-16s downed three "
+            "over Lublin, with NATO jets in support.",
+        },
+    ]
+    path = tmp_path / "reports.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in reports))
+    pack = _pack(tmp_path, MINIMAL)
+    assert main(["scan", str(path), "--rules", str(pack), "--stories", "--format", "jsonl"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["article_id"], r["story_id"]) for r in lines] == [("r1", "r1"), ("r2", "r1")]
+    assert lines[0]["why"].startswith("opened story r1")
+    assert lines[1]["why"].startswith("joined story r1: score")
+    assert lines[1]["decision"]["kind"] == "joined"
+    assert "org:NATO" in lines[1]["decision"]["shared_entities"]
+
+
+def test_scan_stories_table(
+    corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scan --stories prints a stories table after the hits."""
+    assert main(["scan", str(corpus), "--rules", str(_pack(tmp_path, MINIMAL)), "--stories"]) == 0
+    assert "stories: 1 articles in 1 stories" in capsys.readouterr().out

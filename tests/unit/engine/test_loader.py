@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from schemas import ConfigError
-from streams.rules import RulePackError, load_pack_text, load_packs, ruleset_version
-from streams.rules.loader import MAX_PACK_BYTES
+from schemas import ConfigError, Settings
+from streams.rules import (
+    RulePackError,
+    RuleSet,
+    SizeLimits,
+    check_sizes,
+    load_pack_text,
+    load_packs,
+    loader,
+    query,
+    ruleset,
+    ruleset_version,
+)
+from streams.rules.loader import DEFAULT_LIMITS, pack_size
+
+MAX_PACK_BYTES = DEFAULT_LIMITS.pack_bytes
 
 MINIMAL = """\
 rules:
@@ -114,6 +129,44 @@ rules:
             "pack.yaml:1:11:",
             ["anchors and aliases"],
         ),
+        # issue 16, item 10: libyaml's parser, and still no aliases, merge keys or tags
+        (
+            MINIMAL.replace("category: airspace_violation", "category: &c airspace_violation"),
+            "pack.yaml:4:15:",
+            ["anchors and aliases"],
+        ),
+        (
+            "x: &a [1]\n" + MINIMAL.replace("severity: high", "severity: high\n    tags: *a"),
+            "pack.yaml:1:4:",
+            ["anchors and aliases"],
+        ),
+        (
+            "rules:\n  - <<: {id: a, title: A, category: test, severity: high}\n    query: x\n",
+            "pack.yaml:2:5:",
+            ["merge keys '<<' are not allowed"],
+        ),
+        (MINIMAL.replace("severity: high", "severity: !!str high"), "pack.yaml:5:15:", ["tags"]),
+        (MINIMAL.replace("rules:", "rules: !custom"), "pack.yaml:1:8:", ["tags"]),
+        (
+            MINIMAL.replace("severity: high", "severity: high\n    severity: low"),
+            "pack.yaml:6:5:",
+            ["duplicate key 'severity'"],
+        ),
+        (MINIMAL + "---\n" + MINIMAL, "pack.yaml:7:1:", ["one YAML document"]),
+        ("{[a]: b}\n", "pack.yaml:1:2:", ["a mapping key must be a plain value"]),
+        # issue 16, item 5: with no field to search, NOT football fired on football
+        (MINIMAL + "    fields: []\n", "pack.yaml:7:13:", ["fields", "at least 1 item"]),
+        # issue 16, item 1: a 600 KB word used to pass, then crash the process
+        (
+            MINIMAL.replace("query: '", "query: '" + "x" * 600_000 + " OR "),
+            "pack.yaml:6:10013:",
+            ["the query is 600092 characters long; at most 10000"],
+        ),
+        (
+            MINIMAL.replace("query: '", "query: '" + "x" * 5_000 + " OR "),
+            "pack.yaml:6:13:",
+            ["the word is 5000 characters long; at most 200"],
+        ),
         (
             MINIMAL.replace("query: '", "query: 'regex:/(a)\\1/ OR "),
             "pack.yaml:6:13:",
@@ -200,10 +253,72 @@ def test_size_cap(tmp_path: Path) -> None:
     """Packs larger than the cap are refused before parsing."""
     big = tmp_path / "big.yaml"
     big.write_text(MINIMAL + "#" * MAX_PACK_BYTES)
-    with pytest.raises(RulePackError, match="more than the"):
+    with pytest.raises(RulePackError, match="WIREWATCH_RULES_MAX_PACK_BYTES"):
         load_packs(big)
     with pytest.raises(RulePackError, match="more than the"):
         load_pack_text(MINIMAL + "#" * MAX_PACK_BYTES, name="big")
+
+
+def test_size_limits_come_from_the_settings(tmp_path: Path, unit_settings: Settings) -> None:
+    """Each pack and the packs together are held to the settings' limits, each named."""
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.yaml").write_text(MINIMAL.replace("drone-airspace-incursion", name))
+    size = (tmp_path / "a.yaml").stat().st_size
+    limits = SizeLimits.from_settings(
+        unit_settings.model_copy(update={"rules_max_pack_bytes": size})
+    )
+    assert len(load_packs(tmp_path, limits=limits)) == 2
+    with pytest.raises(RulePackError, match="WIREWATCH_RULES_MAX_PACK_BYTES") as caught:
+        load_packs(tmp_path, limits=SizeLimits(pack_bytes=size - 10, set_bytes=10 * size))
+    assert len(caught.value.problems) == 2
+    with pytest.raises(RulePackError, match=r"the rule set \(2 packs at .*MAX_SET_BYTES"):
+        load_packs(tmp_path, limits=SizeLimits(pack_bytes=size, set_bytes=2 * size - 10))
+
+
+def test_packs_from_the_rules_topic_are_held_to_the_limits() -> None:
+    """Packs that arrive as models are measured as their JSON, one by one and together."""
+    pack = load_pack_text(MINIMAL, name="air")
+    size = pack_size(pack)
+    check_sizes([pack, pack], SizeLimits(pack_bytes=size, set_bytes=2 * size))
+    with pytest.raises(RulePackError, match="MAX_PACK_BYTES"):
+        check_sizes([pack], SizeLimits(pack_bytes=size - 1, set_bytes=2 * size))
+    with pytest.raises(RulePackError, match=r"the rule set \(2 packs\).*MAX_SET_BYTES"):
+        check_sizes([pack, pack], SizeLimits(pack_bytes=size, set_bytes=2 * size - 1))
+
+
+def test_each_query_is_parsed_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Loading then compiling parses every query once (it used to be twice)."""
+    (tmp_path / "a.yaml").write_text(MINIMAL)
+    parsed: list[str] = []
+    real = query.parse_query
+
+    def counting(text: str) -> query.Node:
+        parsed.append(text)
+        return real(text)
+
+    monkeypatch.setattr(loader, "parse_query", counting)
+    monkeypatch.setattr(ruleset, "parse_query", counting)
+    packs = load_packs(tmp_path)
+    RuleSet.compile(packs)
+    assert len(parsed) == 1
+    RuleSet.compile(list(packs))  # plain packs (as from the rules topic) are parsed
+    assert len(parsed) == 2
+
+
+def test_a_huge_term_is_refused_not_a_crash(tmp_path: Path) -> None:
+    """`rules check` on a 600 KB word exits 1 with a located error (it segfaulted, issue 16)."""
+    pack = tmp_path / "huge.yaml"
+    pack.write_text(MINIMAL.replace("query: '", "query: '" + "x" * 600_000 + " OR "))
+    command = "from wirewatch.cli import main; raise SystemExit(main())"
+    done = subprocess.run(
+        [sys.executable, "-c", command, "rules", "check", str(pack)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert "the query is 600092 characters long" in done.stderr
 
 
 def test_unsafe_yaml_is_refused() -> None:

@@ -85,7 +85,14 @@ def test_dockerfile_entrypoint_is_wirewatch() -> None:
 def test_services_run_what_the_demo_runs() -> None:
     """Rules, workers, the notifier and the seed producer are the demo's own commands."""
     commands = {" ".join(service["command"][:2]) for _, service in _app_services()}
-    assert {"topics create", "rules publish", "worker", "notifier", "produce seeds/articles"} <= {
+    assert {
+        "topics create",
+        "rules publish",
+        "worker",
+        "fetcher",
+        "notifier",
+        "produce seeds/articles",
+    } <= {
         command if command.split()[0] in {"topics", "rules", "produce"} else command.split()[0]
         for command in commands
     }
@@ -97,8 +104,9 @@ def test_worker_scales_and_long_runners_have_health_checks() -> None:
     worker = services["worker"]
     assert "container_name" not in worker
     assert "ports" not in worker
-    for name in ("kafka", "worker", "notifier", "dashboard"):
+    for name in ("kafka", "worker", "fetcher", "notifier", "dashboard"):
         assert "healthcheck" in services[name], name
+    assert "ports" not in services["fetcher"]
     assert services["mailpit"]["image"].startswith("axllent/mailpit:")
 
 

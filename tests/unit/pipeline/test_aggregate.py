@@ -11,11 +11,13 @@ import pytest
 from schemas import Detection, EntityMention, ExtractedValue, Severity, Span
 from schemas.common import TextField
 from schemas.rules import AlertPolicy
+from schemas.stories import GroupControl
 from streams.aggregate import (
     Decision,
     GroupState,
     decide,
     detection_key,
+    fold_control,
     group_keys,
     split_detection_key,
 )
@@ -255,3 +257,113 @@ def test_state_survives_a_json_round_trip(make_detection: Callable[..., Detectio
     """The state stored in the changelog reloads to an equal state."""
     state = run(AlertPolicy(), [make_detection("a1")])[0].state
     assert GroupState.model_validate_json(state.model_dump_json()) == state
+
+
+def test_a_wire_reprint_counts_as_its_original_source(
+    make_detection: Callable[..., Detection],
+) -> None:
+    """A copy on another domain is the original's source: two texts, one outlet, no corroboration."""
+    policy = AlertPolicy(policy="corroboration", sources=2)
+    original = make_detection("a1", source="wire.example")
+    reprint = make_detection(
+        "a2", 1, source="reprint.example", copy_of="a1", copy_of_source="wire.example"
+    )
+    independent = make_detection("a3", 2, source="other.example")
+    decisions = run(policy, [original, reprint, independent])
+    assert fired(decisions) == [2]
+    assert decisions[2].alerts[0].source_count == 2
+
+
+def test_a_threshold_counts_reports_not_copies(make_detection: Callable[..., Detection]) -> None:
+    """Three copies of one text are one report for a threshold of two."""
+    policy = AlertPolicy(policy="threshold", count=2)
+    copies = [
+        make_detection("a1"),
+        make_detection("a2", 1, copy_of="a1", copy_of_source="source-a1"),
+        make_detection("a3", 2, copy_of="a1", copy_of_source="source-a1"),
+    ]
+    assert fired(run(policy, copies)) == []
+    assert fired(run(policy, [*copies, make_detection("b1", 3)])) == [3]
+
+
+def merge(
+    absorbed: GroupState, into: GroupState, policy: AlertPolicy, at: datetime
+) -> tuple[GroupState, GroupState, Decision]:
+    """Run story B's merge into A through both control steps; return both states and A's decision."""
+    control = GroupControl(
+        type="story_merge", rule_id="r1", from_group="story:b", into_group="story:a", at=at
+    )
+    moved = fold_control(absorbed, control, policy, group="story:b")
+    ((key, transfer),) = moved.forward
+    assert key == "r1|story:a"
+    assert isinstance(transfer, GroupControl)
+    folded = fold_control(into, transfer, policy, group="story:a")
+    return moved.state, folded.state, folded
+
+
+def test_a_merge_lets_two_stories_of_one_source_corroborate(
+    make_detection: Callable[..., Detection],
+) -> None:
+    """Each story had one source; merged, they have two, and the story alerts under A's id."""
+    policy = AlertPolicy(policy="corroboration", sources=2)
+    a = decide(GroupState(), make_detection("a1", story_id="a"), policy, group="story:a")
+    b = decide(GroupState(), make_detection("b1", 1, story_id="b"), policy, group="story:b")
+    assert not a.alerts
+    assert not b.alerts
+    _, state, decision = merge(b.state, a.state, policy, T0 + timedelta(minutes=2))
+    (alert,) = decision.alerts
+    assert alert.story_id == "a"
+    assert alert.source_count == 2
+    assert {e.article_id for e in alert.evidence} == {"a1", "b1"}
+    assert state.absorbed == ("story:b",)
+
+
+def test_an_alert_sent_under_the_absorbed_id_is_not_sent_again(
+    make_detection: Callable[..., Detection],
+) -> None:
+    """B alerted before the merge; A takes B's alert over: a new detection is an update, not a new alert."""
+    policy = AlertPolicy(policy="corroboration", sources=2)
+    b = run(
+        policy,
+        [make_detection("b1", story_id="b"), make_detection("b2", 1, story_id="b")],
+        group="story:b",
+    )
+    assert len(fired(b)) == 1
+    a = decide(GroupState(), make_detection("a1", 2, story_id="a"), policy, group="story:a")
+    _, state, decision = merge(b[-1].state, a.state, policy, T0 + timedelta(minutes=3))
+    assert decision.alerts[0].is_update  # a third source: an update of B's alert
+    assert decision.alerts[0].key.startswith(b[-1].alerts[0].key)
+    quiet = decide(
+        state, make_detection("a2", 4, source="source-a1", story_id="a"), policy, group="story:a"
+    )
+    assert quiet.alerts == ()
+
+
+def test_merge_controls_are_replay_safe(make_detection: Callable[..., Detection]) -> None:
+    """A replayed merge passes the same state on; a replayed transfer changes nothing."""
+    policy = AlertPolicy(policy="corroboration", sources=2)
+    a = decide(GroupState(), make_detection("a1", story_id="a"), policy, group="story:a")
+    b = decide(GroupState(), make_detection("b1", 1, story_id="b"), policy, group="story:b")
+    at = T0 + timedelta(minutes=2)
+    moved, state, first = merge(b.state, a.state, policy, at)
+    control = GroupControl(
+        type="story_merge", rule_id="r1", from_group="story:b", into_group="story:a", at=at
+    )
+    again = fold_control(moved, control, policy, group="story:b")
+    assert again.replayed
+    ((_, transfer),) = again.forward
+    assert isinstance(transfer, GroupControl)
+    replay = fold_control(state, transfer, policy, group="story:a")
+    assert replay.replayed
+    assert replay.alerts == first.alerts
+
+
+def test_a_moved_group_passes_detections_on(make_detection: Callable[..., Detection]) -> None:
+    """A detection reaching an absorbed story's group goes on to the story that absorbed it."""
+    policy = AlertPolicy(policy="corroboration", sources=2)
+    moved, _, _ = merge(GroupState(), GroupState(), policy, T0)
+    decision = decide(moved, make_detection("b9", 5, story_id="b"), policy, group="story:b")
+    ((key, onward),) = decision.forward
+    assert key == "r1|story:a"
+    assert isinstance(onward, Detection)
+    assert onward.story_id == "a"

@@ -9,6 +9,8 @@ import pytest
 
 from schemas import InvalidRecordError, Settings
 from streams.detect import Detector, decode_articles
+from streams.offline import Offline
+from streams.routes import route
 from streams.rules import RuleSet, load_pack_text
 
 PACK = json.dumps(
@@ -74,47 +76,39 @@ def test_invalid_records_are_refused_with_a_reason(raw: bytes | None, reason: st
     assert "articles/0@7" in str(caught.value)
 
 
-def test_detections_are_keyed_by_rule_and_group(detector: Detector) -> None:
-    """Detections carry a key of rule id and story (or entity, for entity thresholds)."""
+def test_a_fired_article_becomes_a_story_request(detector: Detector) -> None:
+    """An article a rule fired on leaves with its detections and its story features."""
     outcome = detector.detect(record("a1"), origin="o")
-    keys = [key for key, _ in outcome.detections]
-    assert "leak|story:a1" in keys
-    assert any(key.startswith("leak-by-entity|") for key in keys)
-    assert outcome.story is not None
-    assert outcome.story.story_id == "a1"
+    assert outcome.request is not None
+    assert {d.rule_id for d in outcome.request.detections} == {"leak", "leak-by-entity"}
+    features = outcome.request.features
+    assert features.article_id == "a1"
+    assert features.categories == ("energy",)
+    assert "leak" in features.terms
+    assert features.sketch
 
 
 def test_exact_repeat_is_dropped(detector: Detector) -> None:
-    """The same article id again is a repeat with no detections and no story entry."""
+    """The same article id again is a repeat with nothing to cluster."""
     detector.detect(record("a1"), origin="o")
     again = detector.detect(record("a1"), origin="o")
     assert again.repeat
-    assert again.detections == []
-    assert again.story is None
+    assert again.request is None
 
 
-def test_syndicated_copy_shares_the_story(detector: Detector) -> None:
-    """A copy with another id joins the first article's story."""
-    detector.detect(record("a1"), origin="o")
-    copy = detector.detect(record("a2", BODY + " Updated."), origin="o")
-    assert {d.story_id for _, d in copy.detections} == {"a1"}
-    assert "leak|story:a1" in [key for key, _ in copy.detections]
-
-
-def test_article_no_rule_fires_on_opens_no_story(detector: Detector) -> None:
-    """An article without detections is neither sketched nor indexed: stories serve alerts."""
+def test_article_no_rule_fires_on_is_not_clustered(detector: Detector) -> None:
+    """An article without detections makes no request: stories serve alerts."""
     quiet = record("q1", "Quiet markets on a bank holiday.", title="Markets")
-    outcome = detector.detect(quiet, origin="o")
-    assert outcome.detections == []
-    assert outcome.story is None
-    assert "q1" not in detector.stories
+    assert detector.detect(quiet, origin="o").request is None
 
 
 def test_record_time_fixes_detection_time(detector: Detector) -> None:
-    """The record's Kafka time becomes detected_at, so a replay gets the same windows."""
+    """The record's Kafka time becomes detected_at and clustering's clock, so a replay gets the same windows."""
     at = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
     outcome = detector.detect(record("a1"), origin="o", record_time=at)
-    assert {d.detected_at for _, d in outcome.detections} == {at}
+    assert outcome.request is not None
+    assert {d.detected_at for d in outcome.request.detections} == {at}
+    assert outcome.request.features.record_at == at
     assert outcome.article.received_at == at
 
 
@@ -128,32 +122,31 @@ def test_a_page_written_unsplit_has_its_teasers_detected(detector: Detector) -> 
     page, *teasers = outcome.parts
     assert page.article.body == f"{LEAD}."
     assert [t.article.kind for t in teasers] == ["teaser", "teaser"]
-    found = [d for t in teasers for _, d in t.detections]
+    found = [d for t in teasers if t.request for d in t.request.detections]
     assert found
     assert all(d.article_kind == "teaser" for d in found)
     assert {d.found_on.id for d in found if d.found_on} == {"p1"}
+    assert {t.request.features.page for t in teasers if t.request} == {"p1"}
+    assert page.request is not None
+    assert page.request.features.page == "p1"
 
 
-def test_a_teaser_never_shares_its_pages_story(detector: Detector) -> None:
+@pytest.mark.parametrize("page_first", [True, False], ids=["page-first", "teaser-first"])
+def test_a_teaser_never_shares_its_pages_story(unit_settings: Settings, page_first: bool) -> None:
     """Even when a teaser repeats the page's lead, page and teaser stay in separate stories."""
-    outcome = detector.detect(record("p1", WITH_TEASERS), origin="o")
-    stories = [part.story.story_id for part in outcome.parts if part.story]
-    assert len(stories) == 3
-    assert len(set(stories)) == 3
-
-
-def test_a_page_arriving_after_its_teaser_stays_apart(detector: Detector) -> None:
-    """The guard holds in the other order too: teasers and pages travel on different partitions."""
+    rules = RuleSet.compile([load_pack_text(PACK, name="test")])
+    pipeline = Offline(unit_settings, lambda: rules)
     page, teaser, _ = decode_articles(record("p1", WITH_TEASERS), origin="o", max_body_bytes=10**6)
-    first = detector.detect(teaser.model_dump_json().encode(), origin="o")
-    second = detector.detect(page.model_dump_json().encode(), origin="o")
-    assert first.story is not None
-    assert second.story is not None
-    assert first.story.story_id != second.story.story_id
-    assert second.teasers == ()
+    order = [page, teaser] if page_first else [teaser, page]
+    stories = {}
+    for article in order:
+        [clustered] = pipeline.process(article.model_dump_json().encode(), origin="o").clustered
+        assert clustered.assignment is not None
+        stories[article.id] = clustered.assignment.decision.story_id
+    assert stories[page.id] != stories[teaser.id]
 
 
-def test_change_rules_are_sent_by_series(unit_settings: Settings) -> None:
+def test_change_rules_are_routed_by_series(unit_settings: Settings) -> None:
     """A change rule's detection is keyed by the series it reports, its condition left for later."""
     from streams.rules import load_gazetteer
 
@@ -177,10 +170,12 @@ def test_change_rules_are_sent_by_series(unit_settings: Settings) -> None:
     detector = Detector(unit_settings, lambda: rules, clock=lambda: 1_000.0)
     body = "The discount on Urals crude to Brent was 19.40 dollars per barrel on Monday."
     outcome = detector.detect(record("u1", body, title="Urals"), origin="o")
-    assert outcome.detections == []
-    assert [key for key, _ in outcome.series] == ["spread|commodity:urals|commodity:brent|USD|bbl"]
+    assert outcome.request is not None
+    routed = route(rules, outcome.request.detections)
+    assert routed.detections == []
+    assert [key for key, _ in routed.series] == ["spread|commodity:urals|commodity:brent|USD|bbl"]
     quiet = detector.detect(record("u2", "Urals loadings were steady.", title="Urals"), origin="o")
-    assert quiet.series == []
+    assert quiet.request is None or route(rules, quiet.request.detections).series == []
 
 
 def test_a_category_spike_counts_every_rule_of_its_category(unit_settings: Settings) -> None:
@@ -216,7 +211,10 @@ def test_a_category_spike_counts_every_rule_of_its_category(unit_settings: Setti
     rules = RuleSet.compile([load_pack_text(pack, name="t")])
     detector = Detector(unit_settings, lambda: rules, clock=lambda: 1_000.0)
     outcome = detector.detect(record("s1", "A leak closed two valves."), origin="o")
-    keys = [key for key, _ in outcome.detections]
+    assert outcome.request is not None
+    keys = [key for key, _ in route(rules, outcome.request.detections).detections]
     assert keys.count("energy-spike|category:energy") == 1
     own = detector.detect(record("s2", "An outage after a leak."), origin="o")
-    assert [k for k, _ in own.detections].count("energy-spike|category:energy") == 1
+    assert own.request is not None
+    own_keys = [k for k, _ in route(rules, own.request.detections).detections]
+    assert own_keys.count("energy-spike|category:energy") == 1

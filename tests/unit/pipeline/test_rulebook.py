@@ -145,3 +145,30 @@ async def test_worker_rules_see_entities_and_figures(unit_settings: Settings) ->
         "commodity:brent",
         19.4,
     )
+
+
+async def test_a_rule_set_over_the_size_limits_is_refused_from_the_topic(
+    unit_settings: Settings, tmp_path: Path
+) -> None:
+    """A published set larger than WIREWATCH_RULES_MAX_SET_BYTES is rejected; the current set stays."""
+    (tmp_path / "pack.yaml").write_text(json.dumps({"rules": [RULE]}))
+    small = ruleset_message([load_pack_text(json.dumps({"rules": [RULE]}), name="p")])
+    big = ruleset_message(
+        [
+            load_pack_text(json.dumps({"rules": [{**RULE, "id": f"r{i}"}]}), name=f"p{i}")
+            for i in range(3)
+        ]
+    )
+    limit = len(small.packs[0].model_dump_json()) * 2
+    settings = unit_settings.model_copy(
+        update={"rules_path": tmp_path, "rules_max_set_bytes": limit}
+    )
+    book = await installed(settings)
+    before = book.current
+    with structlog.testing.capture_logs() as events:
+        await book._install_message(big.model_dump_json().encode())
+    assert book.current is before
+    [event] = [e for e in events if e["event"] == "rules_rejected"]
+    assert "WIREWATCH_RULES_MAX_SET_BYTES" in event["error"]
+    await book._install_message(small.model_dump_json().encode())
+    assert book.current is not before

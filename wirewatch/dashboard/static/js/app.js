@@ -9,6 +9,7 @@ import { Health } from "./health.js";
 import { Playground } from "./playground.js";
 import { loadSession, renderSession, requireSession } from "./session.js";
 import { Silences } from "./silences.js";
+import { Sources } from "./sources.js";
 import { StoryView } from "./story.js";
 
 const FILTERS = ["category", "severity", "entity", "q"];
@@ -17,6 +18,7 @@ const connection = document.getElementById("connection");
 const filters = document.getElementById("filters");
 const health = new Health(document.getElementById("health"));
 const silences = new Silences(document.getElementById("silences"));
+const sources = new Sources(document.getElementById("sources"));
 const story = new StoryView(document.getElementById("story"));
 const audit = new Audit(document.getElementById("audit"));
 new Playground(document.getElementById("playground"));
@@ -68,6 +70,7 @@ function keepOptions(select, values, label) {
 function render(status) {
   health.render(status);
   silences.render(status.silences);
+  sources.render(status.sources);
   audit.refresh(status.audit_version);
   feed.total = status.stories_total;
   feed.count();

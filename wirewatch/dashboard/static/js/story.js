@@ -24,6 +24,16 @@ function articleTable(story) {
       }))));
 }
 
+// Why each article is in the story: the cluster agent's own explanation.
+function whyList(story) {
+  if (!story.why || !story.why.length) return null;
+  const titles = new Map(story.articles.map((a) => [a.article_id, a.title]));
+  return h("details", { class: "why" },
+    h("summary", {}, "Why these articles are one story"),
+    h("ul", {}, story.why.map((w) => h("li", { "data-kind": w.kind },
+      h("strong", {}, titles.get(w.article_id) || w.article_id), ": ", w.text))));
+}
+
 function figureTable(values, names) {
   const name = (id) => (id ? names[id] || id : "–");
   if (!values.length) return h("p", { class: "muted" }, "No figures were read from these articles.");
@@ -95,6 +105,7 @@ export class StoryView {
         + `story ${story.story_id}`),
       h("h3", {}, "Articles"),
       articleTable(story),
+      whyList(story),
       h("h3", {}, "Figures"),
       figureTable(story.values, story.names),
       ...story.series.map((series) => seriesFigure(series, mine)),
