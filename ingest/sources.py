@@ -261,7 +261,7 @@ def _build(
 ) -> list[Item]:
     """The record's article and its teasers (each with an origin), or why it was rejected."""
     try:
-        page, *teasers = build_articles(
+        parts = build_articles(
             record,
             origin=origin,
             max_body_bytes=settings.max_body_bytes,
@@ -270,6 +270,15 @@ def _build(
         )
     except InvalidRecordError as exc:
         return [Rejected(origin, exc.reason, str(exc), payload)]
+    return [*as_produced(parts, origin)]
+
+
+def as_produced(parts: Sequence[Article], origin: str) -> list[Accepted]:
+    """A page and its teasers (:func:`~schemas.article_input.build_articles`) as they are produced.
+
+    The page first, then each teaser with the page's origin and ``+teaser<n>``.
+    """
+    page, *teasers = parts
     return [
         Accepted(page, origin),
         *(Accepted(teaser, f"{origin}+teaser{n}") for n, teaser in enumerate(teasers, 1)),
