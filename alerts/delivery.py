@@ -261,6 +261,19 @@ class Deliverer:
             for name in transports
         }
 
+    def use(self, transports: Mapping[str, Sequence[Transport]]) -> None:
+        """Send through ``transports`` from now on (reloaded receivers).
+
+        A receiver no longer configured keeps its transports, so a notification
+        already grouped for it still goes out.
+        """
+        self._transports = {**self._transports, **transports}
+        for name in transports:
+            self._breakers.setdefault(
+                name,
+                CircuitBreaker(self._settings.circuit_failures, self._settings.circuit_reset_s),
+            )
+
     def breaker(self, receiver: str) -> CircuitBreaker:
         """The circuit breaker of ``receiver``."""
         return self._breakers[receiver]

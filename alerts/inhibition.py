@@ -131,6 +131,18 @@ class Inhibitor:
     def __len__(self) -> int:
         return sum(len(sources) for sources in self._sources)
 
+    def reconfigured(self, rules: Sequence[InhibitRule]) -> Inhibitor:
+        """An inhibitor of ``rules`` (a routes file published anew) that keeps the sources of rules it had.
+
+        A rule that is new starts with no source: alerts that fired before it
+        was published do not mute.
+        """
+        fresh = Inhibitor(rules, self._max)
+        for index, rule in enumerate(fresh.rules):
+            if rule in self.rules:
+                fresh._sources[index] = self._sources[self.rules.index(rule)]
+        return fresh
+
     def observe(self, alert: Alert, now: datetime) -> None:
         """Remember ``alert`` as a source of every rule whose source matchers it meets."""
         if not self.rules:

@@ -15,6 +15,12 @@ class NotifierMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.consumed = Counter("wirewatch_notifier_alerts_consumed", "Alerts read.", registry=r)
+        self.config_failing = Gauge(
+            "wirewatch_notifier_config_failing",
+            "1 while the routes or receivers published on their topics are refused (the "
+            "configuration in use stays), else 0.",
+            registry=r,
+        )
         self.invalid = Counter(
             "wirewatch_notifier_alerts_invalid", "Records that were not alerts.", registry=r
         )

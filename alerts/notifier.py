@@ -37,14 +37,16 @@ from alerts.delivery import Deliverer, build_transports
 from alerts.grouping import Grouper, Notification, Pending, RepeatGuard
 from alerts.inhibition import Inhibitor
 from alerts.ledger import Ledger
+from alerts.live_config import LiveConfig
 from alerts.metrics import NotifierMetrics
 from alerts.receivers import Receiver
-from alerts.routing import RoutingTable
+from alerts.routing import ReceiverSpec, RoutingTable
+from alerts.secrets import Redactor, url_secrets
 from alerts.silences import SilenceSet
 from alerts.templates import Templates
 from alerts.throttle import Throttle
 from alerts.web import WebServer
-from schemas import Alert, DeadLetter, Settings
+from schemas import Alert, ConfigError, DeadLetter, Settings
 from schemas.common import utcnow
 from schemas.deliveries import Delivery, DeliveryStatus
 from schemas.kafka import (
@@ -81,22 +83,25 @@ class Notifier:
         self,
         settings: Settings,
         routes: RoutingTable,
-        receivers: dict[str, Receiver],
+        receivers: dict[str, Receiver] | None,
         *,
-        redact: Callable[[str], str] = lambda text: text,
+        redact: Redactor | None = None,
         clock: Callable[[], float] = time.time,
         templates: Templates | None = None,
     ) -> None:
         self._settings = settings
         self._routes = routes
-        self._receivers = receivers
-        self._redact = redact
+        self._receivers = receivers or {}
+        self._unconfigured = receivers is None
+        self._retired: dict[str, ReceiverSpec] = {}
+        self._live = LiveConfig(settings, routes)
+        self._redact = redact or Redactor()
         self._clock = clock
         self._templates = templates or Templates()
         self.metrics = NotifierMetrics()
         self._pool = ThreadPoolExecutor(settings.notify_threads, thread_name_prefix="notify")
         self._deliverer = Deliverer(
-            settings, build_transports(settings, receivers, self._pool), self.metrics
+            settings, build_transports(settings, self._receivers, self._pool), self.metrics
         )
         self._grouper = Grouper()
         self._throttle = Throttle(routes.receivers)
@@ -126,7 +131,14 @@ class Notifier:
         """
         settings = self._settings
         topics = settings.topics
-        wanted = {topics.alerts, topics.alerts_dlq, topics.silences, topics.deliveries}
+        wanted = {
+            topics.alerts,
+            topics.alerts_dlq,
+            topics.silences,
+            topics.deliveries,
+            topics.routes,
+            topics.receivers,
+        }
         await ensure_topics(settings, [s for s in pipeline_topics(settings) if s.name in wanted])
         # Ledger records and dead letters are small: compressing them costs more than it saves.
         producer = make_producer(settings, "wirewatch-notifier", compression_type=None)
@@ -135,6 +147,11 @@ class Notifier:
         self._dlq = DeadLetterWriter(producer, topics.alerts_dlq, settings.send_timeout_s)
         ledger = Ledger(settings, producer, on_restore=self._restored)
         silences = CompactedReader(settings, topics.silences, self._apply_silence)
+        readers = [
+            silences,
+            CompactedReader(settings, topics.routes, self._live.take_routes),
+            CompactedReader(settings, topics.receivers, self._live.take_receiver),
+        ]
         web = WebServer(self.metrics, self.health, settings.web_host, settings.notifier_web_port)
         consumer = make_consumer(
             settings,
@@ -149,10 +166,13 @@ class Notifier:
             await web.start()
             await ledger.start()
             self._ledger = ledger
-            await silences.start()
-            await silences.catch_up()
+            for reader in readers:
+                await reader.start()
+                await reader.catch_up()
+            if self._live.published or self._unconfigured:
+                self._reconfigure(required=self._unconfigured)
             await self._recall_sources()
-            follower = asyncio.create_task(self._follow(silences, stop))
+            follower = asyncio.create_task(self._follow(readers, stop))
             consumer.subscribe([topics.alerts], listener=_Rebalance(self))
             await asyncio.wait_for(consumer.start(), settings.send_timeout_s)
             self._ready = True
@@ -168,7 +188,8 @@ class Notifier:
             if self._fatal is None:
                 await self._commit()
             await asyncio.wait_for(consumer.stop(), settings.send_timeout_s)
-            await silences.stop()
+            for reader in readers:
+                await reader.stop()
             await ledger.stop()
             await asyncio.wait_for(producer.stop(), settings.send_timeout_s)
             await web.stop()
@@ -188,6 +209,7 @@ class Notifier:
             "pending": len(self._grouper),
             "in_flight": len(self._inflight),
             "ledger_records": len(self._ledger) if self._ledger else 0,
+            "config": {"receivers": sorted(self._receivers), "error": self._live.error},
         }
 
     async def _loop(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
@@ -224,9 +246,58 @@ class Notifier:
             await reader.stop()
         log.info("inhibition_sources_recalled", alerts=recalled, sources=len(self._inhibitor))
 
-    async def _follow(self, silences: CompactedReader, stop: asyncio.Event) -> None:
+    async def _follow(self, readers: list[CompactedReader], stop: asyncio.Event) -> None:
         while not stop.is_set():
-            await silences.poll(timeout_ms=500)
+            await asyncio.gather(*(reader.poll(timeout_ms=500) for reader in readers))
+            if self._live.changed:
+                self._reconfigure()
+
+    def _reconfigure(self, *, required: bool = False) -> None:
+        """Swap to the routes and receivers of the topics, if they make a whole configuration.
+
+        Pending groups keep their receivers: a receiver taken out keeps its
+        options and URLs until what was grouped for it has gone out.
+
+        Raises:
+            ConfigError: only when ``required`` (the settings gave no usable
+                receivers at start, and the topics do not either).
+        """
+        try:
+            config = self._live.build()
+            for receiver in config.receivers.values():
+                for url in receiver.urls:
+                    self._redact.add(url_secrets(url.get_secret_value()))
+            transports = build_transports(self._settings, config.receivers, self._pool)
+        except ConfigError as exc:
+            if required:
+                raise
+            error = self._redact(str(exc))
+            if error != self._live.error:
+                log.error("notifier_config_rejected", error=error)
+            self._live.error = error
+            self.metrics.config_failing.set(1)
+            return
+        self._retired.update(
+            (name, spec)
+            for name, spec in self._routes.receivers.items()
+            if name not in config.routes.receivers
+        )
+        if config.routes.inhibit_rules != self._routes.inhibit_rules:
+            self._inhibitor = self._inhibitor.reconfigured(config.routes.inhibit_rules)
+        self._routes = config.routes
+        self._receivers = config.receivers
+        self._deliverer.use(transports)
+        self._throttle.use(config.routes.receivers)
+        self._live.error = None
+        self._unconfigured = False
+        self.metrics.config_failing.set(0)
+        log.info(
+            "notifier_reconfigured", routes=config.routes_origin, receivers=sorted(config.receivers)
+        )
+
+    def _receiver_spec(self, receiver: str) -> ReceiverSpec:
+        """The options of ``receiver``: configured now, or when its alerts were grouped."""
+        return self._routes.receivers.get(receiver) or self._retired[receiver]
 
     # --- per record --------------------------------------------------------
 
@@ -297,7 +368,7 @@ class Notifier:
                 if self._repeats.knows(receiver, item.alert.story_id)
             )
             notification = replace(notification, items=remaining, known_stories=known)
-            kind = self._routes.receivers[receiver].template
+            kind = self._receiver_spec(receiver).template
             rendered = self._templates.render(kind, notification)
             keys = [item.alert.key for item in notification.items]
             await self._require_ledger().writable()

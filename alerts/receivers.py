@@ -43,17 +43,26 @@ def receiver_urls(settings: Settings) -> dict[str, list[SecretStr]]:
     return urls
 
 
-def resolve_receivers(settings: Settings, specs: Mapping[str, ReceiverSpec]) -> dict[str, Receiver]:
+def resolve_receivers(
+    settings: Settings,
+    specs: Mapping[str, ReceiverSpec],
+    published: Mapping[str, list[SecretStr]] | None = None,
+) -> dict[str, Receiver]:
     """Pair every receiver of the routes file with its URLs.
+
+    Args:
+        published: URLs from the receivers topic; they replace the settings'
+            URLs of the same receiver.
 
     Raises:
         ConfigError: a receiver has no URL configured.
     """
-    urls = receiver_urls(settings)
+    urls = {**receiver_urls(settings), **(published or {})}
     missing = [name for name in specs if not urls.get(name)]
     if missing:
         raise ConfigError(
-            f"no URL configured for receiver(s) {', '.join(sorted(missing))}: set "
+            f"no URL configured for receiver(s) {', '.join(sorted(missing))}: run `wirewatch "
+            "receivers set NAME`, set "
             """WIREWATCH_RECEIVERS='{"NAME": ["apprise-url", ...]}' or put a file named after """
             "the receiver in WIREWATCH_RECEIVERS_DIR (one apprise URL per line)"
         )

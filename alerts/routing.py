@@ -141,6 +141,7 @@ class RoutingTable:
     def __init__(self, spec: RoutesFile, origin: str = "<routes>") -> None:
         if spec.route.receiver is None:
             raise ConfigError(f"{origin}: the root route needs a `receiver:` (the default one)")
+        self.spec = spec
         self.receivers: Mapping[str, ReceiverSpec] = spec.receivers
         self.inhibit_rules = spec.inhibit_rules
         self._root = spec.route
@@ -196,19 +197,30 @@ def load_routes(path: Path) -> RoutingTable:
         ConfigError: the file is missing, is not YAML, or does not fit the schema.
     """
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(
             f"cannot read the routes file {path}: {exc.strerror}. "
             "Set WIREWATCH_ROUTES_PATH (example: seeds/routes.yaml)."
         ) from exc
+    return parse_routes(text, str(path))
+
+
+def parse_routes(text: str, origin: str) -> RoutingTable:
+    """Check the text of a routes file (``origin`` names it in errors) and return its table.
+
+    Raises:
+        ConfigError: the text is not YAML or does not fit the schema.
+    """
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
     try:
         spec = RoutesFile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"{path}: {problems}") from None
-    return RoutingTable(spec, str(path))
+        raise ConfigError(f"{origin}: {problems}") from None
+    return RoutingTable(spec, origin)

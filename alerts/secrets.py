@@ -11,7 +11,7 @@ notifier writes anywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from schemas import Settings
@@ -56,14 +56,34 @@ def settings_secrets(settings: Settings, extra_urls: Iterable[str] = ()) -> set[
     return found
 
 
-def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """Return a function masking each of ``secrets`` and any URL password in a string."""
-    ordered = sorted({s for s in secrets if s}, key=len, reverse=True)
-    pattern = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
+class Redactor:
+    """Masks each known secret and any URL password in a string; learns new secrets.
 
-    def redact(text: str) -> str:
-        if pattern is not None:
-            text = pattern.sub(MASK, text)
+    The notifier learns the URLs of receivers published while it runs
+    (:meth:`add`) before it uses them, so they are masked from then on in
+    every log line, which holds this same object.
+    """
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        """Mask ``secrets`` too from now on."""
+        fresh = {s for s in secrets if s} - self._secrets
+        if not fresh:
+            return
+        self._secrets |= fresh
+        ordered = sorted(self._secrets, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is not None:
+            text = self._pattern.sub(MASK, text)
         return _USERINFO.sub(rf"\1{MASK}@", text)
 
-    return redact
+
+def make_redactor(secrets: Iterable[str]) -> Redactor:
+    """Return a redactor masking each of ``secrets`` and any URL password in a string."""
+    return Redactor(secrets)

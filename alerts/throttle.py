@@ -36,6 +36,10 @@ class Throttle:
         self._specs = receivers
         self._state: dict[str, _ReceiverState] = {}
 
+    def use(self, receivers: Mapping[str, ReceiverSpec]) -> None:
+        """Apply new receiver options (from a reloaded routes file); buffers and windows stay."""
+        self._specs = {**self._specs, **receivers}
+
     def admit(self, notification: Notification, now: float) -> Notification | None:
         """Return ``notification`` if it may go now, else buffer it for a digest and return None."""
         spec = self._specs.get(notification.receiver, ReceiverSpec())

@@ -24,6 +24,7 @@ AUDIT_SCHEMA_VERSION: Literal[1] = 1
 
 AuditAction = Literal[
     "rules.published",
+    "rules.rolled_back",
     "rules.deleted",
     "silence.added",
     "silence.expired",
@@ -33,6 +34,10 @@ AuditAction = Literal[
     "user.enabled",
     "user.password_set",
     "route.changed",
+    "receiver.changed",
+    "receiver.deleted",
+    "gazetteer.published",
+    "gazetteer.deleted",
 ]
 """What happened, as ``<kind of record>.<verb>``; filters match the kind alone too."""
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
-from aiokafka import TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from pydantic import ValidationError
 
 from schemas.audit import AuditEvent, AuditQuery
@@ -37,11 +37,11 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class Change:
-    """One record to write: its topic, key and value."""
+    """One record to write: its topic, key and value (None: a tombstone, which deletes the key)."""
 
     topic: str
     key: bytes
-    value: bytes
+    value: bytes | None
 
 
 async def write_audited(settings: Settings, changes: Sequence[Change], event: AuditEvent) -> None:
@@ -51,32 +51,51 @@ async def write_audited(settings: Settings, changes: Sequence[Change], event: Au
         DeliveryError: a change was not acknowledged (nothing after it was
             sent), or the event was not (the message says the change stands).
     """
-    wanted = {c.topic for c in changes} | {settings.topics.audit}
+    await write_audited_many(settings, [(changes, event)])
+
+
+async def write_audited_many(
+    settings: Settings, writes: Sequence[tuple[Sequence[Change], AuditEvent]]
+) -> None:
+    """Make several audited writes in order over one connection: each one's changes, then its event.
+
+    Raises:
+        DeliveryError: as :func:`write_audited`; the writes before the failing
+            one stand, and none after it was sent.
+    """
+    wanted = {c.topic for changes, _ in writes for c in changes} | {settings.topics.audit}
     await ensure_topics(settings, [t for t in pipeline_topics(settings) if t.name in wanted])
     producer = make_producer(settings, "wirewatch-audited-writer")
     timeout = settings.send_timeout_s
     await asyncio.wait_for(producer.start(), timeout)
     try:
-        for change in changes:
-            await send_with_deadline(
-                producer, change.topic, change.value, key=change.key, timeout_s=timeout
-            )
-        try:
-            await send_with_deadline(
-                producer,
-                settings.topics.audit,
-                encode(event),
-                key=event.target.encode("utf-8"),
-                timeout_s=timeout,
-            )
-        except DeliveryError as exc:
-            log.error("audit_not_written", action=event.action, target=event.target, error=str(exc))
-            raise DeliveryError(
-                f"{event.action} on {event.target} was made, but its audit event was not "
-                f"written: {exc}"
-            ) from exc
+        for changes, event in writes:
+            await _write(producer, settings, changes, event)
     finally:
         await asyncio.wait_for(producer.stop(), timeout)
+
+
+async def _write(
+    producer: AIOKafkaProducer, settings: Settings, changes: Sequence[Change], event: AuditEvent
+) -> None:
+    timeout = settings.send_timeout_s
+    for change in changes:
+        await send_with_deadline(
+            producer, change.topic, change.value, key=change.key, timeout_s=timeout
+        )
+    try:
+        await send_with_deadline(
+            producer,
+            settings.topics.audit,
+            encode(event),
+            key=event.target.encode("utf-8"),
+            timeout_s=timeout,
+        )
+    except DeliveryError as exc:
+        log.error("audit_not_written", action=event.action, target=event.target, error=str(exc))
+        raise DeliveryError(
+            f"{event.action} on {event.target} was made, but its audit event was not written: {exc}"
+        ) from exc
     log.info("audited", action=event.action, target=event.target, actor=event.actor)
 
 

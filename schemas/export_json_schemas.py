@@ -21,7 +21,8 @@ from schemas.articles import Article
 from schemas.audit import AuditEvent
 from schemas.dead_letters import DeadLetter
 from schemas.detections import Detection
-from schemas.rules import RuleSetMessage
+from schemas.live_config import GazetteerRecord, ReceiverRecord, RoutesRecord
+from schemas.rules import PackRecord, RuleSetMessage
 from schemas.stories import GroupControl, StoryAssignment, StoryFence, StoryRequest
 
 SCHEMA_DIR = Path(__file__).parent / "json"
@@ -33,11 +34,15 @@ MODELS: dict[str, type[BaseModel]] = {
     "alert": Alert,
     "dead_letter": DeadLetter,
     "rule_set_message": RuleSetMessage,
+    "rule_pack_record": PackRecord,
     "audit_event": AuditEvent,
     "story_request": StoryRequest,
     "story_assignment": StoryAssignment,
     "story_fence": StoryFence,
     "group_control": GroupControl,
+    "routes_record": RoutesRecord,
+    "receiver_record": ReceiverRecord,
+    "gazetteer_record": GazetteerRecord,
 }
 """File stem -> model, for every message a topic carries."""
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel
@@ -107,7 +107,7 @@ async def seek_from(
 async def send_with_deadline(
     producer: AIOKafkaProducer,
     topic: str,
-    value: bytes,
+    value: bytes | None,
     *,
     key: bytes | None,
     timeout_s: float,
@@ -134,6 +134,55 @@ async def send_with_deadline(
         raise DeliveryError(f"Kafka refused a record on {topic!r}: {exc}") from exc
 
 
+async def read_to_end(
+    settings: Settings,
+    topic: str,
+    apply: Callable[[ConsumerRecord[bytes, bytes]], None],
+    *,
+    client_id: str = "wirewatch-reader",
+) -> int:
+    """Give every record of ``topic``, from its beginning to the end seen at the start, to ``apply``.
+
+    Outside any consumer group; partitions in turn, each in order. Returns
+    how many records were read.
+
+    Raises:
+        BrokerError: Kafka cannot be reached, the topic does not exist, or it
+            was not read to its end within ``settings.send_timeout_s``.
+    """
+    timeout = settings.send_timeout_s
+    consumer = make_consumer(settings, group_id=None, client_id=client_id)
+    try:
+        await asyncio.wait_for(consumer.start(), timeout)
+    except (TimeoutError, KafkaError) as exc:
+        await consumer.stop()
+        raise BrokerError(f"cannot reach Kafka at {settings.bootstrap_servers}: {exc}") from exc
+    count = 0
+    try:
+        # consumer.partitions_for_topic() knows only topics the client has asked about.
+        cluster = await asyncio.wait_for(consumer._client.fetch_all_metadata(), timeout)
+        partitions: set[int] = cluster.partitions_for_topic(topic) or set()
+        if not partitions:
+            raise BrokerError(f"topic {topic!r} does not exist; run `wirewatch topics create`")
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout)
+        deadline = time.monotonic() + timeout
+        for tp in tps:
+            while await consumer.position(tp) < ends[tp]:
+                if time.monotonic() > deadline:
+                    raise BrokerError(f"could not read {topic!r} to its end within {timeout:g} s")
+                for records in (await consumer.getmany(tp, timeout_ms=200)).values():
+                    for record in records:
+                        if record.offset < ends[tp]:
+                            apply(record)
+                            count += 1
+    finally:
+        await asyncio.wait_for(consumer.stop(), timeout)
+    return count
+
+
 def encode(message: BaseModel) -> bytes:
     """Serialise a message model to the JSON bytes carried on its topic."""
     return message.model_dump_json().encode("utf-8")
@@ -156,14 +205,16 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic the pipeline needs, with partition counts from settings.
 
     Dead-letter topics get one partition: they are read by people, in order.
-    Rules, silences and users are compacted and have one partition so every
-    reader sees one ordered history; the audit trail has one partition, in
-    time order, and is never compacted. The fetch state is compacted and keyed
-    by source id, and WebSub pushes are keyed the same way with as many
-    partitions, so the fetcher that owns a source's partition gets both.
+    Rules, silences, users, routes, receivers and gazetteers are compacted and
+    have one partition so every reader sees one ordered history; the audit
+    trail and the rules' history have one partition, in time order, and are
+    never compacted. The fetch state is compacted and keyed by source id, and
+    WebSub pushes are keyed the same way with as many partitions, so the
+    fetcher that owns a source's partition gets both.
     """
     names = settings.topics
     n = settings.partitions
+    history_days = settings.rules_history_retention_days
     return [
         TopicSpec(names.articles, n, {}),
         TopicSpec(names.articles_dlq, 1, {}),
@@ -171,6 +222,11 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         TopicSpec(names.alerts, n, {}),
         TopicSpec(names.alerts_dlq, 1, {}),
         TopicSpec(names.rules, 1, COMPACTED),
+        TopicSpec(
+            names.rules_history,
+            1,
+            {"retention.ms": str(history_days * DAY_MS) if history_days else "-1"},
+        ),
         TopicSpec(names.silences, 1, COMPACTED),
         TopicSpec(names.deliveries, n, COMPACTED),
         TopicSpec(names.fetch_state, n, COMPACTED),
@@ -178,6 +234,9 @@ def pipeline_topics(settings: Settings) -> list[TopicSpec]:
         # Superseded password hashes should not linger: small segments get compacted soon.
         TopicSpec(names.users, 1, {**COMPACTED, "segment.ms": "3600000"}),
         TopicSpec(names.audit, 1, {"retention.ms": str(settings.audit_retention_days * DAY_MS)}),
+        TopicSpec(names.routes, 1, COMPACTED),
+        TopicSpec(names.receivers, 1, COMPACTED),
+        TopicSpec(names.gazetteers, 1, COMPACTED),
     ]
 
 

@@ -7,13 +7,16 @@ detections become alerts is aggregation's, driven by :class:`AlertPolicy`.
 
 from __future__ import annotations
 
+import hashlib
 import re
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Final, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
-from schemas.common import Message, Severity, TextField
+from schemas.common import Message, Severity, TextField, Timestamp, utcnow
+from schemas.users import USER_ID
 
 RULE_ID = r"^[a-z0-9][a-z0-9_.-]{0,127}$"
 DEFAULT_MIN_SCORE: Final = 1.0
@@ -186,13 +189,73 @@ class RulePack(Message):
 
 
 class RuleSetMessage(Message):
-    """The value on the compacted rules topic: every pack, and the set's version.
+    """The rules topic's record before packs had owners: every pack under one key.
 
-    Workers compile it and swap to it atomically. ``version`` is a hash of
-    the packs' content, so the same packs always have the same version.
+    Still read (key :data:`LEGACY_RULESET_KEY`), so a worker upgraded before
+    anyone publishes again keeps the rules in force; the first publication of
+    packs splits it into :class:`PackRecord` s and deletes it. ``version`` is
+    a hash of the packs' content.
     """
 
     schema_version: Literal[1] = 1
     version: str
     packs: tuple[RulePack, ...]
     published_by: str = ""
+
+
+PACK_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+"""Pack names: a pack file's stem, lower case; no ``/``, which separates owner and name."""
+
+LEGACY_RULESET_KEY = "ruleset"
+"""The one key of the rules topic before packs had owners (:class:`RuleSetMessage`)."""
+
+PackAction = Literal["published", "rolled_back", "deleted"]
+
+
+def pack_key(owner: str, name: str) -> str:
+    """Return the rules-topic key of ``owner``'s pack ``name``: ``owner/name``."""
+    return f"{owner}/{name}"
+
+
+_RULES_JSON: TypeAdapter[tuple[RuleSpec, ...]] = TypeAdapter(tuple[RuleSpec, ...])
+
+
+def pack_version(rules: Sequence[RuleSpec]) -> str:
+    """Return a short hash of a pack's rules: the same rules always have the same version."""
+    # pydantic writes fields in their declared order, so the JSON is canonical for a model.
+    return hashlib.sha256(_RULES_JSON.dump_json(tuple(rules))).hexdigest()[:12]
+
+
+class PackRecord(Message):
+    """One owner's rule pack as published, under the key ``owner/name``.
+
+    The rules topic (compacted) keeps the latest record of every pack, and a
+    deleted pack is a tombstone there; the rules-history topic (not compacted)
+    keeps every record, deletions included (``action`` ``deleted``, no rules),
+    for ``rules history``, ``diff`` and ``rollback``. A rule set is the union
+    of the packs on the rules topic.
+    """
+
+    schema_version: Literal[1] = 1
+    owner: Annotated[str, Field(pattern=USER_ID)]
+    name: Annotated[str, Field(pattern=PACK_NAME)]
+    version: Annotated[str, Field(min_length=1, max_length=64)]
+    action: PackAction = "published"
+    previous_version: str | None = None
+    published_at: Timestamp = Field(default_factory=utcnow)
+    published_by: Annotated[str, Field(min_length=1, max_length=200)]
+    source: str = ""
+    rules: tuple[RuleSpec, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The record's key on both topics: ``owner/name``."""
+        return pack_key(self.owner, self.name)
+
+    def pack(self) -> RulePack:
+        """The pack to compile, named by its key so errors say whose pack it is."""
+        return RulePack(name=self.key, source=self.source or self.key, rules=self.rules)
+
+    def encode(self) -> bytes:
+        """The record's bytes on the topics: defaults left out, so large packs stay small."""
+        return self.model_dump_json(exclude_defaults=True).encode("utf-8")

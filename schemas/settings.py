@@ -26,12 +26,16 @@ class TopicNames:
     alerts: str
     alerts_dlq: str
     rules: str
+    rules_history: str
     silences: str
     deliveries: str
     fetch_state: str
     fetch_pushes: str
     users: str
     audit: str
+    routes: str
+    receivers: str
+    gazetteers: str
 
     @classmethod
     def with_prefix(cls, prefix: str) -> TopicNames:
@@ -43,12 +47,16 @@ class TopicNames:
             alerts=f"{prefix}alerts",
             alerts_dlq=f"{prefix}alerts.dlq",
             rules=f"{prefix}rules",
+            rules_history=f"{prefix}rules.history",
             silences=f"{prefix}silences",
             deliveries=f"{prefix}deliveries",
             fetch_state=f"{prefix}fetch.state",
             fetch_pushes=f"{prefix}fetch.pushes",
             users=f"{prefix}users",
             audit=f"{prefix}audit",
+            routes=f"{prefix}routes",
+            receivers=f"{prefix}receivers",
+            gazetteers=f"{prefix}gazetteers",
         )
 
 
@@ -172,6 +180,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Largest rule set: all its packs together, counted as for one pack.",
     )
+    rules_history_retention_days: int = Field(
+        default=0,
+        ge=0,
+        description="How long the rules-history topic keeps every published version of every "
+        "pack (for `rules history`, `diff` and `rollback`), at its creation; 0 keeps them forever.",
+    )
 
     # --- Alerting -----------------------------------------------------------
     routes_path: Path = Path("seeds/routes.yaml")
@@ -181,6 +195,12 @@ class Settings(BaseSettings):
             "Receiver name -> apprise URLs, as JSON in WIREWATCH_RECEIVERS: "
             '{"desk-slack": ["slack://..."]}. Secrets: never commit them.'
         ),
+    )
+    receivers_key: SecretStr | None = Field(
+        default=None,
+        description="Encrypts the receiver URLs put on the receivers topic (`wirewatch receivers "
+        "set`) and decrypts them in the notifier: a Fernet key, made with `wirewatch receivers "
+        "key`. The same on every notifier and publisher.",
     )
     receivers_dir: Path | None = Field(
         default=None,
@@ -381,6 +401,21 @@ class Settings(BaseSettings):
         default="viewer",
         description="Role of a proxy-authenticated user who has no account on the users topic; "
         "`none` refuses them. An account of the same name gives its own role.",
+    )
+    watch_email_url: SecretStr | None = Field(
+        default=None,
+        description="The apprise mailto URL (SMTP server, sender, mode; no `to=`) through which "
+        "analysts' own email receivers are sent, e.g. mailtos://user:pass@smtp.example.org?"
+        "from=wirewatch@example.org. Unset: the dashboard offers Slack webhooks only.",
+    )
+    watch_backtest_max_days: int = Field(
+        default=14, ge=1, le=90, description="Most days of articles a watch's backtest reads."
+    )
+    watch_backtest_max_articles: int = Field(
+        default=50_000, ge=1, description="Most articles a watch's backtest reads."
+    )
+    watch_backtest_timeout_s: float = Field(
+        default=20.0, gt=0, description="Longest a watch's backtest runs; it stops there."
     )
     audit_retention_days: int = Field(
         default=400, ge=1, description="How long the audit topic keeps events (at its creation)."

@@ -84,7 +84,7 @@ from streams.detect import Detector
 from streams.follower import follow_topic
 from streams.metrics import PipelineMetrics
 from streams.routes import Routed, route
-from streams.rulebook import RuleBook
+from streams.rulebook import RuleBook, RuleReport
 from streams.rules import RuleSet
 from streams.series import SeriesState, judge
 from streams.spikes import SpikeRule, SpikeState, decide_spike
@@ -176,7 +176,10 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         metrics.set_ruleset(rules.version, len(rules.rules))
         settle_heap()
 
-    rulebook = RuleBook(settings, on_install=on_install)
+    def on_report(report: RuleReport) -> None:
+        metrics.set_rule_packs(len(report["packs"]), [f["pack"] for f in report["failing"]])
+
+    rulebook = RuleBook(settings, on_install=on_install, on_report=on_report)
     detector = detector_factory(settings, lambda: rulebook.current)
 
     def policy_of(rule_id: str) -> AlertPolicy | None:
@@ -467,10 +470,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
     async def follow_rules() -> None:
-        await asyncio.gather(
-            follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
-            rulebook.run(),
-        )
+        await rulebook.follow()
 
     @app.task  # type: ignore[untyped-decorator]  # faust's task decorator is untyped
     async def follow_stories() -> None:
@@ -520,9 +520,16 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     @app.page("/readyz")
     async def readyz(web: Any, request: Any) -> Any:
         ready = is_ready()
+        report = rulebook.report
         body = {
             "ready": ready,
-            "rules_version": rulebook.current.version if rulebook.ready.is_set() else None,
+            "rules_version": report["version"],
+            "rules": {
+                "source": report["source"],
+                "packs": {pack["pack"]: pack["version"] for pack in report["packs"]},
+                "failing": report["failing"],
+                "gazetteer": report["gazetteer"],
+            },
             "stories_loaded": stories_caught_up.is_set(),
             "rebalancing": bool(app.rebalancing),
         }

@@ -81,6 +81,15 @@ class PipelineMetrics:
             "wirewatch_ruleset_info", "The rule set in use (value 1).", ["version"], registry=r
         )
         self.rules = Gauge("wirewatch_rules", "Rules in the rule set in use.", registry=r)
+        self.rule_packs = Gauge(
+            "wirewatch_rule_packs", "Packs of the rules topic in the rule set in use.", registry=r
+        )
+        self.rule_packs_failing = Gauge(
+            "wirewatch_rule_packs_failing",
+            "Packs whose latest version is not in force (it did not compile or clashes), per pack.",
+            ["pack"],
+            registry=r,
+        )
 
     def watch_lag(self, read: LagReader) -> None:
         """Report ``read()`` (``{(topic, partition): lag}``) as the lag gauge at each scrape."""
@@ -91,6 +100,13 @@ class PipelineMetrics:
         self.ruleset.clear()
         self.ruleset.labels(version=version).set(1)
         self.rules.set(rules)
+
+    def set_rule_packs(self, in_force: int, failing: list[str]) -> None:
+        """Record how many packs are in force and which ones fail."""
+        self.rule_packs.set(in_force)
+        self.rule_packs_failing.clear()
+        for pack in failing:
+            self.rule_packs_failing.labels(pack=pack).set(1)
 
     def render(self) -> bytes:
         """Return the metrics in the Prometheus text format."""

@@ -23,8 +23,10 @@ from wirewatch import (
     cmd_dashboard,
     cmd_fetch,
     cmd_kafka,
+    cmd_live_config,
     cmd_pipeline,
     cmd_produce,
+    cmd_rule_packs,
     cmd_rules,
     cmd_users,
 )
@@ -158,11 +160,14 @@ cli.add_command(cmd_fetch.fetcher)
 cli.add_command(cmd_fetch.sources)
 cli.add_command(cmd_pipeline.worker)
 cli.add_command(cmd_rules.rules)
-cmd_rules.rules.add_command(cmd_pipeline.publish)
+for command in cmd_rule_packs.COMMANDS:
+    cmd_rules.rules.add_command(command)
 cli.add_command(cmd_rules.scan)
 cli.add_command(cmd_dashboard.dashboard)
 cli.add_command(cmd_users.users)
 cli.add_command(cmd_audit.audit)
+for group in cmd_live_config.COMMANDS:
+    cli.add_command(group)
 
 
 def main(argv: list[str] | None = None) -> int:

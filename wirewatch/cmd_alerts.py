@@ -16,9 +16,13 @@ from wirewatch.options import cli_actor, pass_settings
 def notifier(settings: Settings) -> None:
     """Run the notifier: read alerts, route, group and deliver them through apprise.
 
-    Routes come from WIREWATCH_ROUTES_PATH (seeds/routes.yaml by default);
-    receiver URLs from WIREWATCH_RECEIVERS (JSON: {"name": ["apprise-url"]}) or
-    files in WIREWATCH_RECEIVERS_DIR. Health and Prometheus metrics are served
+    Routes come from the routes topic (`wirewatch routes publish`), else from
+    WIREWATCH_ROUTES_PATH (seeds/routes.yaml by default); receiver URLs from
+    the receivers topic (`wirewatch receivers set`), else WIREWATCH_RECEIVERS
+    (JSON: {"name": ["apprise-url"]}) or files in WIREWATCH_RECEIVERS_DIR.
+    Both topics are followed: a change is checked and swapped in without a
+    restart, or refused (the log says notifier_config_rejected) while the
+    configuration in use stays. Health and Prometheus metrics are served
     on WIREWATCH_WEB_HOST:WIREWATCH_NOTIFIER_WEB_PORT (/healthz, /metrics).
     SIGTERM or Ctrl-C stops it cleanly: in-flight sends finish and are recorded.
     """
@@ -33,7 +37,10 @@ def notifier(settings: Settings) -> None:
     # Configure logging again, now with the redactor: secrets must never reach a log line.
     configure_logging(settings.log_level, settings.log_format, redactors=[redact])
     routes = load_routes(settings.routes_path)
-    receivers = resolve_receivers(settings, routes.receivers)
+    try:
+        receivers = resolve_receivers(settings, routes.receivers)
+    except ConfigError:
+        receivers = None  # the receivers topic may give them; checked once it is read
 
     async def run() -> None:
         stop = asyncio.Event()

@@ -47,7 +47,7 @@ from schemas import Alert, Delivery, Settings, WirewatchError
 from schemas.kafka import delete_prefixed_topics, ensure_topics
 from streams.app import worker_topics
 from streams.follower import follow_topic
-from streams.rulebook import compile_packs, publish_ruleset, publisher_name, ruleset_message
+from streams.rule_admin import publish_packs
 from streams.rules import SizeLimits, load_gazetteer, load_packs
 from wirewatch.alert_console import alert_panel
 from wirewatch.broker import LocalBroker
@@ -395,13 +395,20 @@ async def _set_up(run: DemoRun, console: Console) -> float:
     settings = run.settings
     await ensure_topics(settings, worker_topics(settings))
     packs = load_packs(settings.rules_path, limits=SizeLimits.from_settings(settings))
-    rules = compile_packs(packs, load_gazetteer(settings.gazetteer_path))
-    message = ruleset_message(packs, published_by=publisher_name())
     actor, host = cli_actor()
-    await publish_ruleset(settings, message, actor=actor, origin=host)
+    done = await publish_packs(
+        settings,
+        packs,
+        owner=actor,
+        actor=actor,
+        via="cli",
+        origin=host,
+        gazetteer=load_gazetteer(settings.gazetteer_path),
+    )
+    rules = sum(len(record.rules) for record in done.written)
     console.print(
-        f"topics ready (prefix [bold]{settings.topic_prefix}[/bold]); published rule set "
-        f"{message.version}: {len(rules.rules)} rules in {len(packs)} packs"
+        f"topics ready (prefix [bold]{settings.topic_prefix}[/bold]); published "
+        f"{rules} rules in {len(done.written)} packs of {actor}"
     )
     return time.monotonic() - began
 

@@ -121,6 +121,18 @@ class Gazetteer:
         return cls.from_entries(entries)
 
     @classmethod
+    def from_texts(cls, texts: Iterable[tuple[str, str]]) -> Gazetteer:
+        """Compile gazetteer files given as ``(name, YAML text)`` pairs (from the gazetteers topic).
+
+        Raises:
+            ConfigError: as :meth:`load`, naming the file.
+        """
+        entries: list[tuple[str, Mapping[str, Any]]] = []
+        for name, text in texts:
+            entries.extend((name, entry) for entry in parse_gazetteer_text(text, name))
+        return cls.from_entries(entries)
+
+    @classmethod
     def from_entries(cls, entries: Iterable[tuple[str, Mapping[str, Any]]]) -> Gazetteer:
         """Compile ``(origin, entry)`` pairs, where an entry is one parsed YAML mapping.
 
@@ -267,21 +279,32 @@ def _read_file(path: Path) -> list[Mapping[str, Any]]:
         raise ConfigError(f"{path}: cannot read the gazetteer file: {exc.strerror}") from exc
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text: {exc.reason}") from exc
+    return parse_gazetteer_text(raw, str(path))
+
+
+def parse_gazetteer_text(raw: str, origin: str) -> list[Mapping[str, Any]]:
+    """Parse the text of one gazetteer file (named ``origin`` in errors) into its entries.
+
+    Raises:
+        ConfigError: the text is too large, not valid YAML, or not a list of entries.
+    """
+    if len(raw.encode()) > _MAX_FILE_BYTES:
+        raise ConfigError(f"{origin}: over the {_MAX_FILE_BYTES} byte limit of a gazetteer file")
     loader = _NoAliasLoader(raw)
-    loader.name = str(path)
+    loader.name = origin
     try:
         data = loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        raise ConfigError(f"{origin}: not valid YAML: {exc}") from exc
     finally:
         loader.dispose()
     if not isinstance(data, dict) or not isinstance(data.get("entities"), list):
-        raise ConfigError(f"{path}: expected a mapping with a list under 'entities:'")
+        raise ConfigError(f"{origin}: expected a mapping with a list under 'entities:'")
     entries: list[Mapping[str, Any]] = []
     for number, entry in enumerate(data["entities"], start=1):
         if not isinstance(entry, dict):
             raise ConfigError(
-                f"{path}: entry {number}: expected a mapping with id, name, kind, aliases"
+                f"{origin}: entry {number}: expected a mapping with id, name, kind, aliases"
             )
         entries.append(entry)
     return entries

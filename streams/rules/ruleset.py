@@ -201,7 +201,13 @@ class RuleSet:
         self._matcher = matcher
 
     @classmethod
-    def compile(cls, packs: Sequence[RulePack], *, gazetteer: Gazetteer | None = None) -> RuleSet:
+    def compile(
+        cls,
+        packs: Sequence[RulePack],
+        *,
+        gazetteer: Gazetteer | None = None,
+        version: str | None = None,
+    ) -> RuleSet:
         """Compile the enabled rules of ``packs`` into one rule set.
 
         Args:
@@ -209,16 +215,21 @@ class RuleSet:
                 :func:`load_packs`, their queries are not parsed again.
             gazetteer: finds the entities rules require and detections carry;
                 without it, rules with ``entities: {any: ...}`` or ``all`` never fire.
+            version: the set's version when the caller knows it (the union of
+                published packs); else the packs' content hash, which costs a
+                serialisation of every rule.
 
         Raises:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
         with gc_paused(freeze=sum(len(pack.rules) for pack in packs) >= _LONG_LIVED_RULES):
-            return cls._compile(packs, gazetteer)
+            return cls._compile(packs, gazetteer, version)
 
     @classmethod
-    def _compile(cls, packs: Sequence[RulePack], gazetteer: Gazetteer | None) -> RuleSet:
+    def _compile(
+        cls, packs: Sequence[RulePack], gazetteer: Gazetteer | None, version: str | None
+    ) -> RuleSet:
         rules: dict[str, RuleSpec] = {}
         problems: list[str] = []
         compiled: list[_Rule] = []
@@ -273,7 +284,7 @@ class RuleSet:
             raise RulePackError(problems)
         matcher = Matcher.build(trees)
         return cls(
-            version=ruleset_version(packs),
+            version=version or ruleset_version(packs),
             rules=rules,
             compiled=compiled,
             queries=queries,

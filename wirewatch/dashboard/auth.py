@@ -254,6 +254,7 @@ class Gate:
                 may={
                     "add_silence": identity.may_add_silence(),
                     "expire_any_silence": identity.may(Role.ADMIN),
+                    "write_watches": identity.may(Role.ANALYST),
                 },
             )
         return web.json_response(body)

@@ -52,6 +52,25 @@ def playground_article(request: PlaygroundRequest) -> Article | None:
     )
 
 
+def query_terms(query: str) -> list[str]:
+    """Parse ``query`` and compile its regexes; return its terms as written.
+
+    Raises:
+        QuerySyntaxError: it does not parse, or RE2 refuses a regex (located at the regex).
+    """
+    labels = []
+    for leaf in terms_of(parse_query(query)):
+        if isinstance(leaf, Regex):
+            try:
+                compile_regex(leaf.pattern)
+            except ValueError as exc:
+                raise QuerySyntaxError(str(exc), query, leaf.column) from None
+            labels.append(f"regex:/{leaf.pattern}/")
+        else:
+            labels.append(leaf.source)
+    return labels
+
+
 def check_query(query: str, rules: RuleSet) -> tuple[dict[str, Any], RuleSet | None]:
     """Parse and compile an ad-hoc query; return the verdict and its one-rule set (or None).
 
@@ -60,19 +79,9 @@ def check_query(query: str, rules: RuleSet) -> tuple[dict[str, Any], RuleSet | N
     the problem has no single place).
     """
     try:
-        tree = parse_query(query)
+        labels = query_terms(query)
     except QuerySyntaxError as exc:
         return _problem(exc.message, exc), None
-    labels = []
-    for leaf in terms_of(tree):
-        if isinstance(leaf, Regex):
-            try:
-                compile_regex(leaf.pattern)
-            except ValueError as exc:
-                return _problem(str(exc), QuerySyntaxError(str(exc), query, leaf.column)), None
-            labels.append(f"regex:/{leaf.pattern}/")
-        else:
-            labels.append(leaf.source)
     spec = RuleSpec(
         id=ADHOC_RULE_ID,
         title="Your query",

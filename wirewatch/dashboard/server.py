@@ -10,7 +10,7 @@ follower), so the dashboard takes nothing from the workers or the notifier:
 - ``audit``: from the beginning, the newest events kept;
 - the workers' stories topic: from ``dashboard_window_s`` ago, for why each
   article is in its story;
-- ``rules``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
+- ``rules`` and ``gazetteers``: through the workers' own :class:`~streams.rulebook.RuleBook`, so
   the playground uses the set they use (the rules topic, else
   ``WIREWATCH_RULES_PATH``), compiled the same way.
 """
@@ -36,6 +36,7 @@ from streams.rulebook import RuleBook
 from wirewatch.dashboard.auth import Gate
 from wirewatch.dashboard.hub import Hub
 from wirewatch.dashboard.state import DashboardState
+from wirewatch.dashboard.watch_api import install_watches
 from wirewatch.dashboard.web import create_app
 from wirewatch.identity.directory import UserDirectory
 
@@ -93,7 +94,7 @@ def _background(
 ) -> list[Coroutine[Any, Any, None]]:
     names = settings.topics
     since_ms = int((time.time() - settings.dashboard_window_s) * 1000)
-    rulebook = RuleBook(settings, on_install=state.install_rules)
+    rulebook = RuleBook(settings, on_install=state.install_rules, on_report=state.report_rules)
     return [
         _follow(settings, state, names.alerts, state.on_alert, since_ms),
         _follow(settings, state, names.detections, state.on_detection, since_ms),
@@ -112,8 +113,7 @@ def _background(
         _follow(settings, state, names.users, gate.users.on_record, None, then=users_read.set),
         _follow(settings, state, names.audit, state.on_audit, None),
         _follow(settings, state, story_topics(settings)[1].name, state.on_story, since_ms),
-        follow_topic(settings, names.rules, rulebook.on_record, caught_up=rulebook.caught_up),
-        rulebook.run(),
+        rulebook.follow(),
         _publish_status(state, hub),
     ]
 
@@ -171,6 +171,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
     app = create_app(
         settings, state, hub, gate=gate, write_silence=partial(write_silence, settings)
     )
+    install_watches(app, settings, state)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     tasks: list[asyncio.Task[Any]] = []

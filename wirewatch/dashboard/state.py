@@ -62,6 +62,7 @@ class DashboardState:
         self.audit = AuditTrail()
         self.rules: RuleSet | None = None
         self.rules_installed_at: datetime | None = None
+        self.rule_report: dict[str, Any] = {"source": "", "packs": [], "failing": []}
         self.unreadable: Counter[str] = Counter()
         self.caught_up: dict[str, bool] = {}
         self.version = 0
@@ -187,6 +188,11 @@ class DashboardState:
         self.rules_installed_at = self._clock()
         self._changed()
 
+    def report_rules(self, report: dict[str, Any]) -> None:
+        """Keep where the rules come from, the packs in force and the failing ones (the rule book's report)."""
+        self.rule_report = report
+        self._changed()
+
     def set_caught_up(self, topic: str, done: bool) -> None:
         """Record whether the history of ``topic`` has been read."""
         self.caught_up[topic] = done
@@ -272,6 +278,9 @@ class DashboardState:
                 "installed_at": (
                     self.rules_installed_at.isoformat() if self.rules_installed_at else None
                 ),
+                "source": self.rule_report["source"],
+                "packs": self.rule_report["packs"],
+                "failing": self.rule_report["failing"],
             },
             "hits": self.hits.table(now, rules.rules if rules else {}),
             "dead_letters": self.dead_letters.view(),

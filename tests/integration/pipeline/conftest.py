@@ -1,4 +1,4 @@
-"""Helpers for the pipeline's integration tests: worker subprocesses and topic I/O.
+"""Helpers for the pipeline's integration tests: worker subprocesses, topic I/O, a rule book.
 
 Workers run as real processes (``python -m wirewatch worker``), configured by
 environment variables, each with its own web port; tests poll with deadlines
@@ -12,7 +12,8 @@ import json
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,9 @@ import pytest
 from aiokafka import TopicPartition
 
 from schemas import Alert, DeadLetter, Settings
-from schemas.kafka import make_consumer, make_producer
+from schemas.kafka import ensure_topics, make_consumer, make_producer, pipeline_topics
+from streams.rulebook import RuleBook, RuleReport
+from streams.rules import RuleSet
 from tests.support.processes import ROOT, Child, wirewatch_argv
 from tests.support.servers import free_port
 
@@ -50,6 +53,14 @@ def keyword_rule(rule_id: str, query: str, **alert: Any) -> dict[str, Any]:
 def article(article_id: str, title: str, body: str, source: str = "example.org") -> dict[str, Any]:
     """Return a raw article record, as a producer in any language would write it."""
     return {"id": article_id, "source": source, "title": title, "body": body}
+
+
+def by_article(alerts: list[Alert]) -> dict[str, set[str]]:
+    """Alert keys per article id of the alert's first evidence."""
+    found: dict[str, set[str]] = {}
+    for alert in alerts:
+        found.setdefault(alert.evidence[0].article_id, set()).add(alert.key)
+    return found
 
 
 def wait_for(condition: Callable[[], bool], timeout: float = 20) -> bool:
@@ -198,3 +209,45 @@ def pipeline(kafka_settings: Settings, tmp_path: Path) -> Iterator[Pipeline]:
     pipe = Pipeline(kafka_settings, tmp_path)
     yield pipe
     pipe.close()
+
+
+class Following:
+    """A rule book on the test's rules topic, and every rule set it installed."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.installed: list[RuleSet] = []
+        self.reports: list[RuleReport] = []
+        self.changed = asyncio.Event()
+        self.book = RuleBook(settings, on_install=self._installed, on_report=self._reported)
+
+    def _installed(self, rules: RuleSet) -> None:
+        self.installed.append(rules)
+
+    def _reported(self, report: RuleReport) -> None:
+        self.reports.append(report)
+        self.changed.set()
+
+    async def until(self, source: str, *packs: str) -> RuleReport:
+        """Wait (under the caller's deadline) for a report from ``source`` of exactly ``packs``."""
+        while True:
+            last = self.reports[-1] if self.reports else {"source": None}
+            if last["source"] == source and sorted(p["pack"] for p in last["packs"]) == sorted(
+                packs
+            ):
+                return last
+            self.changed.clear()
+            await self.changed.wait()
+
+
+@asynccontextmanager
+async def following(settings: Settings) -> AsyncIterator[Following]:
+    """Run a rule book following the rules topic until the block ends."""
+    await ensure_topics(settings, pipeline_topics(settings))
+    state = Following(settings)
+    book = state.book
+    task = asyncio.create_task(book.follow())
+    try:
+        yield state
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

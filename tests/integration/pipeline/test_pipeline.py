@@ -7,16 +7,16 @@ import json
 import shutil
 import subprocess
 
-from schemas import Alert
 from schemas.kafka import story_topics
 from schemas.stories import STORY_RECORD, StoryAssignment
 from streams.app import app_id
-from streams.rulebook import publish_ruleset, ruleset_message
+from streams.rule_admin import publish_packs
 from streams.rules import load_pack_text
 from tests.integration.pipeline.conftest import (
     ROOT,
     Pipeline,
     article,
+    by_article,
     keyword_rule,
     pack_text,
     wait_for,
@@ -24,14 +24,6 @@ from tests.integration.pipeline.conftest import (
 from tests.support.topics import Offsets, read_to_end
 
 SEEDS = ROOT / "seeds" / "articles.jsonl"
-
-
-def by_article(alerts: list[Alert]) -> dict[str, set[str]]:
-    """Alert keys per article id of the alert's first evidence."""
-    found: dict[str, set[str]] = {}
-    for alert in alerts:
-        found.setdefault(alert.evidence[0].article_id, set()).add(alert.key)
-    return found
 
 
 def test_seed_articles_become_alerts_with_evidence(pipeline: Pipeline) -> None:
@@ -141,9 +133,18 @@ def test_published_rule_pack_changes_what_fires_without_restart(pipeline: Pipeli
     pipeline.alerts(lambda got: "a-1" in by_article(got))
 
     pack = load_pack_text(pack_text(keyword_rule("bravo-rule", "bravo")), name="swap")
-    message = ruleset_message([pack], published_by="test")
-    asyncio.run(publish_ruleset(pipeline.settings, message, actor="test", origin="test"))
-    swapped = wait_for(lambda: worker.readiness().get("rules_version") == message.version)
+    asyncio.run(
+        publish_packs(
+            pipeline.settings,
+            [pack],
+            owner="test",
+            actor="test",
+            via="cli",
+            origin="test",
+            gazetteer=None,
+        )
+    )
+    swapped = wait_for(lambda: worker.readiness().get("rules", {}).get("source") == "topic")
     assert swapped, f"rule set not swapped:\n{worker.log()}"
 
     pipeline.produce(

@@ -66,6 +66,16 @@ def test_a_target_still_waiting_is_muted_by_a_later_source() -> None:
     assert inhibitor.muting(target, T0 + timedelta(minutes=1)) is not None
 
 
+def test_routes_published_anew_keep_the_sources_of_the_rules_they_keep() -> None:
+    """A kept rule still mutes with the sources seen before; a new rule starts with none."""
+    kept, added = rule(), rule(target_matchers=["category=sanctions"])
+    inhibitor = Inhibitor([kept])
+    inhibitor.observe(alert(0, story_id="s1", **WAR), T0)
+    swapped = inhibitor.reconfigured([added, kept])
+    assert swapped.muting(alert(5, story_id="s1", category="peace_talks"), T0) is not None
+    assert swapped.muting(alert(5, story_id="s1", category="sanctions"), T0) is None
+
+
 def test_shared_entities_are_enough_for_entity_equality() -> None:
     """equal: [entity] holds when the alerts share one entity id."""
     inhibitor = Inhibitor([rule(equal=["entity"], target_matchers=["category=airspace_violation"])])

@@ -183,7 +183,11 @@ async def test_viewer_cannot_write(settings: Settings) -> None:
         await d.sign_in("vera")
         assert (await d.client.get("/api/status")).status == 200
         me = await (await d.client.get("/api/session")).json()
-        assert me["may"] == {"add_silence": False, "expire_any_silence": False}
+        assert me["may"] == {
+            "add_silence": False,
+            "expire_any_silence": False,
+            "write_watches": False,
+        }
         refused = await d.post("/api/silences", SILENCE)
         assert refused.status == 403
         assert "viewer cannot add silences" in (await refused.json())["error"]

@@ -1,4 +1,4 @@
-"""Rule sets on the rules topic: round trip, atomic swap, and refusal of invalid packs."""
+"""The rule book of a worker: atomic swaps, the union of the rules topic, refusal of invalid packs."""
 
 from __future__ import annotations
 
@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 import structlog
+from aiokafka import ConsumerRecord
 from click.testing import CliRunner
 
 from schemas import Article, Settings
-from schemas.rules import RuleSetMessage
-from streams.rulebook import RuleBook, ruleset_message
+from schemas.live_config import GazetteerRecord, text_version
+from schemas.rules import PackRecord, RuleSpec, pack_version
+from streams.rulebook import RuleBook, RuleReport
 from streams.rules import RuleSet, load_pack_text
-from wirewatch import cmd_pipeline
+from wirewatch import cmd_rule_packs
 
 SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 RULE = {
@@ -26,14 +28,6 @@ RULE = {
     "query": "alpha",
     "alert": {"policy": "threshold", "count": 2, "within": "30m", "renotify_after": "6h"},
 }
-
-
-def test_ruleset_message_survives_the_topic() -> None:
-    """A published message reloads from its JSON equal, durations included."""
-    message = ruleset_message([load_pack_text(json.dumps({"rules": [RULE]}), name="p")])
-    reloaded = RuleSetMessage.model_validate_json(message.model_dump_json())
-    assert reloaded == message
-    assert reloaded.packs[0].rules[0].alert.within.total_seconds() == 1800
 
 
 def test_install_swaps_and_reports(unit_settings: Settings) -> None:
@@ -62,7 +56,7 @@ def test_publish_refuses_an_invalid_pack(
     """An invalid pack is reported with its file name and nothing is published."""
     pack = tmp_path / "bad.yaml"
     pack.write_text(text)
-    result = CliRunner().invoke(cmd_pipeline.publish, [str(pack)], obj=unit_settings)
+    result = CliRunner().invoke(cmd_rule_packs.publish, [str(pack)], obj=unit_settings)
     assert result.exit_code != 0
     assert "bad" in str(result.exception)
 
@@ -71,9 +65,11 @@ def test_publish_dry_run_validates(unit_settings: Settings, tmp_path: Path) -> N
     """--dry-run compiles a valid pack and says so without touching Kafka."""
     pack = tmp_path / "good.yaml"
     pack.write_text(json.dumps({"rules": [RULE]}))
-    result = CliRunner().invoke(cmd_pipeline.publish, [str(pack), "--dry-run"], obj=unit_settings)
+    result = CliRunner().invoke(
+        cmd_rule_packs.publish, [str(pack), "--dry-run", "--owner", "ana"], obj=unit_settings
+    )
     assert result.exit_code == 0, result.output
-    assert "1 rules in 1 packs, valid" in result.output
+    assert "1 rules in 1 packs of ana, valid" in result.output
 
 
 ENTITY_RULE = {
@@ -90,6 +86,7 @@ async def installed(settings: Settings) -> RuleBook:
     """A rule book that has installed the packs at ``settings.rules_path`` (empty topic)."""
     book = RuleBook(settings)
     book.caught_up.set()
+    book.gazetteers_caught_up.set()
     task = asyncio.create_task(book.run())
     await asyncio.wait_for(book.ready.wait(), 30)
     task.cancel()
@@ -147,28 +144,173 @@ async def test_worker_rules_see_entities_and_figures(unit_settings: Settings) ->
     )
 
 
-async def test_a_rule_set_over_the_size_limits_is_refused_from_the_topic(
+def pack_record(owner: str, name: str, *rules: dict[str, object]) -> ConsumerRecord[bytes, bytes]:
+    """A record of the rules topic carrying ``owner``'s pack ``name``."""
+    specs = tuple(RuleSpec.model_validate(r) for r in rules)  # unchecked queries, as on a topic
+    value = PackRecord(
+        owner=owner, name=name, version=pack_version(specs), published_by=owner, rules=specs
+    ).encode()
+    return ConsumerRecord(
+        "rules", 0, pack_record.offset, 0, 0, f"{owner}/{name}".encode(), value, None, 0, 0, []
+    )
+
+
+pack_record.offset = 0  # type: ignore[attr-defined]  # one growing offset for every record
+
+
+class Reports(list[RuleReport]):
+    """The rule book's reports, and a way to wait for the ``n``-th one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.changed = asyncio.Event()
+
+    def append(self, report: RuleReport) -> None:
+        super().append(report)
+        self.changed.set()
+
+    async def wait(self, count: int) -> RuleReport:
+        async with asyncio.timeout(30):
+            while len(self) < count:
+                self.changed.clear()
+                await self.changed.wait()
+        return self[-1]
+
+
+def running_book(
+    settings: Settings, tmp_path: Path, *records: ConsumerRecord[bytes, bytes]
+) -> tuple[RuleBook, Reports, asyncio.Task[None]]:
+    """A rule book with a one-rule pack file as its default, given ``records``, then run."""
+    (tmp_path / "files.yaml").write_text(json.dumps({"rules": [{**RULE, "id": "from-file"}]}))
+    reports = Reports()
+    book = RuleBook(settings.model_copy(update={"rules_path": tmp_path}), on_report=reports.append)
+    for record in records:
+        book.on_record(record)
+    book.caught_up.set()
+    book.gazetteers_caught_up.set()
+    return book, reports, asyncio.create_task(book.run())
+
+
+async def test_a_pack_over_the_size_limits_is_refused_from_the_topic(
     unit_settings: Settings, tmp_path: Path
 ) -> None:
-    """A published set larger than WIREWATCH_RULES_MAX_SET_BYTES is rejected; the current set stays."""
-    (tmp_path / "pack.yaml").write_text(json.dumps({"rules": [RULE]}))
-    small = ruleset_message([load_pack_text(json.dumps({"rules": [RULE]}), name="p")])
-    big = ruleset_message(
-        [
-            load_pack_text(json.dumps({"rules": [{**RULE, "id": f"r{i}"}]}), name=f"p{i}")
-            for i in range(3)
-        ]
+    """A pack on the topic larger than WIREWATCH_RULES_MAX_PACK_BYTES is refused; the set stays."""
+    settings = unit_settings.model_copy(update={"rules_max_pack_bytes": 2_000})
+    book, reports, task = running_book(
+        settings, tmp_path, pack_record("ana", "drones", {**RULE, "id": "a1"})
     )
-    limit = len(small.packs[0].model_dump_json()) * 2
+    try:
+        await reports.wait(1)
+        installed = book.current
+        book.on_record(
+            pack_record("bob", "oil", {**RULE, "id": "b1", "query": "oil OR " + "x" * 3_000})
+        )
+        await reports.wait(2)
+        assert book.current is installed
+        [failure] = reports[-1]["failing"]
+        assert failure["pack"] == "bob/oil"
+        assert "WIREWATCH_RULES_MAX_PACK_BYTES" in failure["error"]
+    finally:
+        task.cancel()
+
+
+async def test_the_union_of_the_topic_is_installed_and_a_broken_pack_reported(
+    unit_settings: Settings, tmp_path: Path
+) -> None:
+    """Packs on the topic replace the files; a broken new version leaves the set as it was."""
+    book, reports, task = running_book(
+        unit_settings,
+        tmp_path,
+        pack_record("ana", "drones", {**RULE, "id": "a1"}),
+        pack_record("bob", "oil", {**RULE, "id": "b1"}),
+    )
+    try:
+        await reports.wait(1)
+        assert set(book.current.rules) == {"a1", "b1"}
+        assert reports[-1]["source"] == "topic"
+        assert len(reports[-1]["packs"]) == 2
+        installed = book.current
+        with structlog.testing.capture_logs() as events:
+            book.on_record(pack_record("ana", "drones", {**RULE, "id": "a1", "query": "("}))
+            await reports.wait(2)
+        assert book.current is installed
+        [failure] = reports[-1]["failing"]
+        assert failure["pack"] == "ana/drones"
+        [event] = [e for e in events if e["event"] == "rule_pack_rejected"]
+        assert event["log_level"] == "error"
+        assert event["keeps"] is not None
+        book.on_record(pack_record("ana", "drones", {**RULE, "id": "a9"}))
+        await reports.wait(3)
+        assert set(book.current.rules) == {"a9", "b1"}
+        assert reports[-1]["failing"] == []
+    finally:
+        task.cancel()
+
+
+async def test_deleting_every_pack_goes_back_to_the_files(
+    unit_settings: Settings, tmp_path: Path
+) -> None:
+    """With no pack left on the topic, the packs at WIREWATCH_RULES_PATH are the rule set."""
+    book, reports, task = running_book(
+        unit_settings, tmp_path, pack_record("ana", "drones", {**RULE, "id": "a1"})
+    )
+    try:
+        await reports.wait(1)
+        assert set(book.current.rules) == {"a1"}
+        book.on_record(ConsumerRecord("rules", 0, 99, 0, 0, b"ana/drones", None, None, 0, 0, []))
+        await reports.wait(2)
+        assert set(book.current.rules) == {"from-file"}
+        assert reports[-1]["source"] == "files"
+        assert reports[-1]["packs"] == []
+    finally:
+        task.cancel()
+
+
+def gazetteer_record(name: str, text: str) -> ConsumerRecord[bytes, bytes]:
+    """A record of the gazetteers topic carrying one gazetteer file."""
+    value = GazetteerRecord(
+        name=name, text=text, version=text_version(text), published_by="ana"
+    ).model_dump_json()
+    return ConsumerRecord("gazetteers", 0, 0, 0, 0, name.encode(), value.encode(), None, 0, 0, [])
+
+
+GAZETTEER = """entities:
+  - id: country:ZZ
+    name: Zedland
+    kind: country
+    aliases: [Zedland, Zedlandic]
+"""
+
+
+async def test_a_published_gazetteer_is_used_without_a_restart(
+    unit_settings: Settings, tmp_path: Path, make_article: Callable[..., Article]
+) -> None:
+    """A gazetteer file on the topic recompiles the rules with it; a broken one changes nothing."""
+    zed = {**ENTITY_RULE, "id": "zed-drone", "entities": {"any": ["country:ZZ"]}}
+    (tmp_path / "pack.yaml").write_text(json.dumps({"rules": [zed]}))
     settings = unit_settings.model_copy(
-        update={"rules_path": tmp_path, "rules_max_set_bytes": limit}
+        update={"rules_path": tmp_path, "gazetteer_path": SEEDS / "entities"}
     )
-    book = await installed(settings)
-    before = book.current
-    with structlog.testing.capture_logs() as events:
-        await book._install_message(big.model_dump_json().encode())
-    assert book.current is before
-    [event] = [e for e in events if e["event"] == "rules_rejected"]
-    assert "WIREWATCH_RULES_MAX_SET_BYTES" in event["error"]
-    await book._install_message(small.model_dump_json().encode())
-    assert book.current is not before
+    reports = Reports()
+    book = RuleBook(settings, on_report=reports.append)
+    book.caught_up.set()
+    book.gazetteers_caught_up.set()
+    task = asyncio.create_task(book.run())
+    article = make_article(title="Zedland drone", body="A Zedlandic drone was seen.")
+    try:
+        first = await reports.wait(1)
+        assert first["gazetteer"]["source"] == str(SEEDS / "entities")
+        assert book.current.evaluate(article) == []
+        book.on_gazetteer_record(gazetteer_record("zed", GAZETTEER))
+        second = await reports.wait(2)
+        assert second["gazetteer"]["source"] == "topic"
+        [detection] = book.current.evaluate(article)
+        assert "country:ZZ" in {e.id for e in detection.entities}
+        working = book.current
+        book.on_gazetteer_record(gazetteer_record("zed", "entities: [{id: 1}]"))
+        third = await reports.wait(3)
+        assert third["gazetteer"]["error"]
+        assert third["gazetteer"]["version"] == second["gazetteer"]["version"]
+        assert book.current is working
+    finally:
+        task.cancel()

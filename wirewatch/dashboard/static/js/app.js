@@ -11,6 +11,7 @@ import { loadSession, renderSession, requireSession } from "./session.js";
 import { Silences } from "./silences.js";
 import { Sources } from "./sources.js";
 import { StoryView } from "./story.js";
+import { Watches } from "./watches.js";
 
 const FILTERS = ["category", "severity", "entity", "q"];
 
@@ -22,6 +23,7 @@ const sources = new Sources(document.getElementById("sources"));
 const story = new StoryView(document.getElementById("story"));
 const audit = new Audit(document.getElementById("audit"));
 new Playground(document.getElementById("playground"));
+const watches = new Watches(document.getElementById("watches"));
 const feed = new Feed(document.getElementById("alerts"), document.getElementById("feed-count"), {
   onStory: (card) => story.open(card),
   onSilence: (rule) => silences.prefill(rule),
@@ -108,5 +110,6 @@ filters.addEventListener("submit", (event) => event.preventDefault());
 loadSession().then((session) => {
   renderSession(session, document.getElementById("session"), document.getElementById("open-mode"));
   silences.allow(session);
+  watches.allow(session);
 }).catch((err) => setConnection("down", `Session unknown: ${err.message}`));
 connect();

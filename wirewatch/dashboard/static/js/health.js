@@ -14,13 +14,32 @@ function facts(status) {
     ["Rule set", rules.version ? h("code", {}, rules.version) : "not loaded yet"],
     ["Rules", `${rules.enabled} enabled of ${rules.rules}`],
     ["Installed", rules.installed_at ? timeEl(rules.installed_at) : "–"],
+    ["From", packsInForce(rules)],
     ["History", pending.length ? `reading ${pending.join(", ")}…` : "read; following live"],
   ];
+  if ((rules.failing || []).length) {
+    rows.push(["Failing packs", failingPacks(rules.failing)]);
+  }
   const unreadable = Object.entries(status.unreadable);
   if (unreadable.length) {
     rows.push(["Unreadable records", unreadable.map(([t, n]) => `${t}: ${n}`).join(", ")]);
   }
   return rows.flatMap(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]);
+}
+
+function packsInForce(rules) {
+  if (rules.source !== "topic") return rules.source === "files" ? "the pack files (no pack is published)" : "–";
+  return h("details", { class: "packs" },
+    h("summary", {}, plural(rules.packs.length, "published pack")),
+    h("ul", {}, rules.packs.map((pack) => h("li", {},
+      h("code", {}, pack.pack), " ", h("span", { class: "muted" },
+        `${pack.version} · ${plural(pack.rules, "rule")} · by ${pack.published_by}`)))));
+}
+
+function failingPacks(failing) {
+  return h("ul", { class: "failing-packs" }, failing.map((f) => h("li", {},
+    h("code", {}, f.pack), " ", h("span", { class: "muted" }, `version ${f.version} not in force: `),
+    h("span", { class: "error-text" }, f.error))));
 }
 
 function hitsChart(hits) {
