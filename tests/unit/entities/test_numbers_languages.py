@@ -72,6 +72,26 @@ def test_german_spread_sentence(gazetteer: Gazetteer, article: Callable[..., Art
 
 
 @pytest.mark.parametrize(
+    ("sentence", "commodity"),
+    [
+        (
+            "Der TTF-Kontrakt stieg auf 52 Euro je Megawattstunde, den höchsten Stand seit einem Jahr.",
+            "commodity:ttf",
+        ),
+        ("Brent rose to $80 a barrel, its highest since 2023.", "commodity:brent"),
+        ("Brent rose 2%, while the dollar hit a one-year high.", None),
+    ],
+)
+def test_a_currency_inside_an_amount_is_not_another_subject(
+    gazetteer: Gazetteer, article: Callable[..., Article], sentence: str, commodity: str | None
+) -> None:
+    """An extreme after a price binds to the price's commodity; after "the dollar" alone, to none."""
+    item = article(sentence)
+    found = [v.commodity for v in extract_values(item, gazetteer.mentions(item)) if v.extreme]
+    assert found == [commodity]
+
+
+@pytest.mark.parametrize(
     ("sentence", "extreme"),
     [
         ("Der Gaspreis stieg auf ein Jahreshoch.", "jahreshoch"),
