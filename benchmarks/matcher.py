@@ -1,4 +1,4 @@
-"""Benchmark of the rule engine: throughput, explained detections, loading, pathological input.
+"""Benchmark of the rule engine: throughput, explained detections, loading, pathological input, languages.
 
 Generates rule sets of 100, 1,000 and 10,000 realistic rules (a named subject
 such as a company, person or place with topic words, NEAR and ONEAR
@@ -28,6 +28,9 @@ same run:
     loader used before;
 (d) the pathological rules and articles of issue 16: CPU per article, or the
     time to refuse them when the pack loads.
+(e) at 1,000 rules, what languages add to the engine's path: identifying the
+    language of untagged articles (as ``build_article`` does), and ``~`` stem
+    terms (every plain word of one rule in five), each alone and both.
 
 The generated rules have ``min_score: 0``: every match fires, as in the naive
 baseline, and every detection is scored and explained.
@@ -60,6 +63,7 @@ from typing import Any
 import yaml
 
 from schemas import Article, Detection
+from schemas.languages import identify_language, sample_of
 from schemas.rules import RulePack, RuleSpec
 from streams.rules import (
     RulePackError,
@@ -839,6 +843,68 @@ def _one_rule_pack(query: str) -> RulePack:
     return RulePack(name="pathological", rules=(rule,))
 
 
+# --- (e) languages ---------------------------------------------------------------------------
+
+
+_BARE_WORD = re.compile(r'"[^"]*"|\b([a-z]+)\b(?![*:])')
+
+
+def with_stems(query: str) -> str:
+    """``query`` with every plain word (not a phrase, wildcard or field name) a ``~`` term."""
+    return _BARE_WORD.sub(lambda m: f"~{m[1]}" if m[1] else m[0], query)
+
+
+def measure_languages(
+    corpus: Corpus, articles: list[Article], repeats: int, size: int = 1_000
+) -> dict[str, Any]:
+    """Throughput at ``size`` rules with language identification and ``~`` terms, against without."""
+    packs = corpus.rules(size)
+    stemmed = [
+        RulePack(
+            name=pack.name,
+            rules=tuple(
+                rule.model_copy(update={"query": with_stems(rule.query)})
+                if int(rule.id.rsplit("-", 1)[1]) % 5 == 0
+                else rule
+                for rule in pack.rules
+            ),
+        )
+        for pack in packs
+    ]
+    plain, stems = RuleSet.compile(packs), RuleSet.compile(stemmed)
+    identify_language(sample_of(articles[0].title, articles[0].body))  # the model loads once
+
+    def identified(ruleset: RuleSet) -> Callable[[], object]:
+        def run() -> object:
+            for article in articles:
+                language, _, _ = identify_language(
+                    sample_of(article.title, article.summary, article.body)
+                )
+                ruleset.evaluate(article.model_copy(update={"language": language}))
+            return None
+
+        return run
+
+    paths: dict[str, Callable[[], object]] = {
+        "today (tagged, no ~)": lambda: [plain.evaluate(a) for a in articles],
+        "+ language identification": identified(plain),
+        "+ ~ terms (1 rule in 5)": lambda: [stems.evaluate(a) for a in articles],
+        "+ both": identified(stems),
+    }
+    for run in paths.values():
+        run()  # warm the caches
+    rates = {
+        name: statistics.median(_throughput(run, len(articles), repeats))
+        for name, run in paths.items()
+    }
+    today = rates["today (tagged, no ~)"]
+    return {
+        "rules": size,
+        "articles_per_s": {name: round(rate, 1) for name, rate in rates.items()},
+        "drop_pct": {name: round(100 * (1 - rate / today), 1) for name, rate in rates.items()},
+    }
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 
@@ -871,6 +937,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     loading = measure_load(corpus, load_sizes, 3 if not args.quick else 1)
     progress("(d) pathological input")
     pathological = measure_pathological(3 if not args.quick else 1)
+    progress("(e) languages")
+    languages = measure_languages(corpus, articles, args.repeats)
     by_size = {r["rules"]: r for r in results}
     eps = {size: float(by_size[size]["engine_articles_per_s"]) for size in SIZES}
     loads = {r["rules"]: r for r in loading}
@@ -879,6 +947,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "10k_rules_articles_per_s>=3000": eps[10_000] >= 3_000,
         "1k_rules_speedup>=100": float(by_size[1_000]["speedup"]) >= 100,
         "10k_vs_100_throughput>=0.5": eps[10_000] / eps[100] >= 0.5,
+        "1k_languages_drop<=25%": languages["drop_pct"]["+ both"] <= 25,
         "1k_rules_scored_vs_unscored>=0.75": float(by_size[1_000]["scored_vs_unscored"]) >= 0.75,  # type: ignore[arg-type]
         "explained_detection_us<50": hit_heavy["us_per_explained_detection"] < 50,
         "load_and_compile_10k_s<1": loads[10_000]["cpu_s"] < 1,
@@ -936,6 +1005,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     for r in pathological:
         extra = "" if r["issue"] else " (stress, beyond the issue)"
         print(f"  {r['ms']:>9} ms  {r['input']:<40} {r['fired']}{extra}")
+    print(f"\n(e) languages at {languages['rules']:,} rules:")
+    for name, rate in languages["articles_per_s"].items():
+        print(f"  {name:30} {rate:>10,.1f} art/s  drop {languages['drop_pct'][name]:5.1f}%")
     for name, ok in targets.items():
         print(f"target {name}: {'met' if ok else 'NOT met'}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
@@ -943,6 +1015,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         json.dumps(
             {
                 "results": results,
+                "languages": languages,
                 "default_packs": packs_cost,
                 "hit_heavy": hit_heavy,
                 "loading": loading,

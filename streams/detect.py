@@ -14,6 +14,7 @@ and its teasers are detected as the articles they would have been.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
@@ -35,7 +36,7 @@ class Outcome:
 
     Attributes:
         article: the validated article.
-        repeat: the article id was seen recently; nothing else was done.
+        repeat: the article (its id and text) was seen recently; nothing else was done.
         request: the article's detections and story features, when a rule fired.
         teasers: the outcomes of the teasers split off the record's page here.
     """
@@ -90,6 +91,12 @@ def story_request(
     return StoryRequest(features=features, detections=placed)
 
 
+def _text_digest(article: Article) -> str:
+    """A short digest of the words rules read (title, summary, body)."""
+    text = "\x00".join((article.title, article.summary or "", article.body))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 class Detector:
     """Per-worker detection state (recent ids) around the current rule set.
 
@@ -135,7 +142,10 @@ class Detector:
 
     def detect_article(self, article: Article, record_time: datetime | None = None) -> Outcome:
         """Return the outcome of one validated article (see :meth:`detect`)."""
-        if self.recent.check_and_add(article.id):
+        # An article is a repeat when its id and its text come again: a publisher's
+        # edit (a new headline under the same URL) is read again, so a rule its new
+        # words fire is not missed; what fired before keeps its detection key.
+        if self.recent.check_and_add(f"{article.id}#{_text_digest(article)}"):
             return Outcome(article, repeat=True)
         rules = self._rules()
         facts = ArticleFacts(article, rules.gazetteer)

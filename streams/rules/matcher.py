@@ -5,9 +5,11 @@ stream*: the words of each field (:mod:`streams.rules.words`), folded, joined
 by single spaces, fields separated by a sentinel word. Every term is an automaton key
 padded with spaces (``" shot down "``, or ``" drone"`` for ``drone*``), so
 each automaton hit is already on word boundaries, and the word index of a hit
-is the number of spaces before it. Those are counted once per article, only
-for the terms of a query that needs them (a NEAR, a field scope, or one that
-matched and is explained).
+is the number of spaces before it. A ``~`` term is found by the stem index
+(:mod:`streams.rules.stems`) as places in the same stream, and from there takes
+the same paths. Word indexes are counted once per article, only for the terms
+of a query that needs them (a NEAR, a field scope, or one that matched and is
+explained).
 
 Which queries are worth evaluating is decided from the hits alone: each query
 is reduced to a conjunction of *clauses*, sets of terms one of which must occur
@@ -35,7 +37,7 @@ from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
 from streams.rules.stems import StemIndex, StemTerm
 from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
-from streams.rules.words import Respacer, word_spans, word_text
+from streams.rules.words import Respacer, ascii_word_text, word_spans
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
 BIT_FIELDS: Final = {bit: name for name, bit in FIELD_BITS.items()}
@@ -106,6 +108,7 @@ class ArticleScan:
         "_respacers",
         "_segments",
         "_spans",
+        "_stem_places",
         "article",
         "field_bounds",
         "field_ranges",
@@ -122,14 +125,15 @@ class ArticleScan:
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
-        # (bit, stream offset of its first word, word text) of each non-empty field
-        self._segments: list[tuple[int, int, str]] = []
+        # (bit, stream offset of its first word, word text, its words are ASCII) of each
+        # non-empty field
+        self._segments: list[tuple[int, int, str, bool]] = []
         next_word, next_char = 0, 1  # the stream starts with a space
         for name, bit in FIELD_BITS.items():
             text = article.text_of(name)
             if not text:
                 continue
-            spaced = word_text(text)
+            spaced, ascii_words = ascii_word_text(text)
             found = spaced.split()
             if not found:
                 continue
@@ -139,7 +143,7 @@ class ArticleScan:
                 next_char += len(_SENTINEL) + 1
             piece = " ".join(found)
             self.field_ranges.append((bit, next_word, len(found)))
-            self._segments.append((bit, next_char, spaced))
+            self._segments.append((bit, next_char, spaced, ascii_words))
             pieces.append(piece)
             next_word += len(found)
             next_char += len(piece) + 1
@@ -151,6 +155,8 @@ class ArticleScan:
         self._occurrences: dict[int, list[Occurrence]] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
+        # where the ~ terms that match are in the stream, placed on first need
+        self._stem_places: dict[int, list[tuple[int, int]]] = {}
         self._first_words: dict[int, list[int]] = {}
         self.near_positions: dict[tuple[int, int], list[Position]] = {}
         self._field_firsts = [first for _, first, _ in self.field_ranges]
@@ -162,15 +168,43 @@ class ArticleScan:
 
     def _find_stems(self, stems: StemIndex) -> None:
         """Add the ``~`` terms that match (found by the stem index, not the automaton)."""
-        fields = []
-        for (bit, first, _), (_, _, spaced) in zip(self.field_ranges, self._segments, strict=True):
-            starts, ends = self.token_spans(bit)
-            text = self.article.text_of(BIT_FIELDS[bit])
-            fields.append((bit, first, spaced.split(), list(zip(starts, ends, strict=True)), text))
         language = self.article.language.split("-")[0].lower()
-        found = stems.find(language, fields)
-        self._occurrences.update(found)
-        self.present.update(found)
+        self._stem_places = stems.find(
+            language,
+            self.stream,
+            self._original_word,
+            ascii_words=all(segment[3] for segment in self._segments),
+        )
+        self.present.update(self._stem_places)
+
+    def _segment(self, start: int) -> tuple[int, int, str, bool]:
+        """The field segment ``(bit, stream offset, word text, ASCII words)`` holding ``start``."""
+        segment = self._segments[0]
+        for later in self._segments[1:]:
+            if later[1] <= start:
+                segment = later
+        return segment
+
+    def _respacer(self, segment: tuple[int, int, str, bool]) -> Respacer:
+        """The map from a field's joined words back to its text, made on first need."""
+        bit = segment[0]
+        respacer = self._respacers.get(bit)
+        if respacer is None:
+            respacer = self._respacers[bit] = Respacer(
+                segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
+            )
+        return respacer
+
+    def _original_word(self, start: int, end: int) -> str:
+        """The word at ``[start, end)`` of the stream as its field writes it, lower-cased."""
+        if self.stream[start] == _SENTINEL:
+            return ""
+        segment = self._segment(start)
+        if segment[3]:  # an ASCII word folds to itself lower-cased
+            return self.stream[start:end]
+        respacer, base = self._respacer(segment), segment[1]
+        text = self.article.text_of(BIT_FIELDS[segment[0]])
+        return text[respacer.offset(start - base) : respacer.offset(end - base)].lower()
 
     def token_spans(self, bit: int) -> tuple[list[int], list[int]]:
         """Return the start and end offsets of every word of field ``bit``, in its text."""
@@ -184,7 +218,7 @@ class ArticleScan:
         return self._field_bits[bisect_right(self._field_firsts, word) - 1]
 
     def in_fields(self, term_ids: frozenset[int], mask: int) -> bool:
-        """True when a hit of some automaton terms is in one of the fields of ``mask``."""
+        """True when a hit of some terms (of the automaton or ``~``) is in a field of ``mask``."""
         field_of = self.field_of
         return any(
             field_of(first) & mask
@@ -193,18 +227,23 @@ class ArticleScan:
         )
 
     def first_words(self, term_id: int) -> list[int]:
-        """Return the word index of each hit of an automaton term, in text order.
+        """Return the word index of each hit of a term (of the automaton or ``~``), in text order.
 
         It is the number of spaces before the hit's first word minus one (the
         stream starts with a space), counted from the term's previous hit on.
         """
         found = self._first_words.get(term_id)
         if found is None:
-            stream, offset = self.stream, len(self.terms[term_id].key) - 2
+            term = self.terms[term_id]
+            if term.stem:
+                starts = [start for start, _ in self._stem_places.get(term_id, ())]
+            else:
+                offset = len(term.key) - 2
+                starts = [end - offset for end, _ in self._term_hits(term_id)]
+            stream = self.stream
             found = []
             word, counted = -1, 0
-            for end, _ in self._term_hits(term_id):
-                start = end - offset
+            for start in starts:
                 word += stream.count(" ", counted, start)
                 counted = start
                 found.append(word)
@@ -216,7 +255,12 @@ class ArticleScan:
         found = self._occurrences.get(term_id)
         if found is None:
             term = self.terms[term_id]
-            found = self._regex_occurrences(term) if term.regex else self._term_occurrences(term)
+            if term.stem:
+                found = self._place(term_id, self._stem_places.get(term_id, []))
+            elif term.regex:
+                found = self._regex_occurrences(term)
+            else:
+                found = self._term_occurrences(term)
             self._occurrences[term_id] = found
         return found
 
@@ -234,35 +278,35 @@ class ArticleScan:
         return self._hits[low : bisect_right(hit_terms, term_id, low)]
 
     def _term_occurrences(self, term: CompiledTerm) -> list[Occurrence]:
-        """Read a term's occurrences from the automaton's hits.
-
-        Their character offsets are mapped from the stream back to the
-        field's text.
-        """
-        stream, segments = self.stream, self._segments
-        offset, span = len(term.key) - 2, term.words - 1
+        """Read a term's occurrences from the automaton's hits."""
+        stream = self.stream
+        offset = len(term.key) - 2
         whole_word = term.key.endswith(" ")
+        return self._place(
+            term.id,
+            [
+                (end - offset, end if whole_word else stream.find(" ", end))
+                for end, _ in self._term_hits(term.id)
+            ],
+        )
+
+    def _place(self, term_id: int, places: list[tuple[int, int]]) -> list[Occurrence]:
+        """Turn a term's ``(start, end)`` places in the stream, in text order, into occurrences.
+
+        A place's word index is :meth:`first_words`'s; its character offsets
+        are mapped from the stream back to the field's text.
+        """
+        span = self.terms[term_id].words - 1
         found: list[Occurrence] = []
-        words = self.first_words(term.id)
-        for (end, _), word in zip(self._term_hits(term.id), words, strict=True):
-            start = end - offset
-            stop = end if whole_word else stream.find(" ", end)
-            segment = segments[0]
-            for later in segments[1:]:
-                if later[1] <= start:
-                    segment = later
-            bit, base = segment[0], segment[1]
-            respacer = self._respacers.get(bit)
-            if respacer is None:
-                respacer = self._respacers[bit] = Respacer(
-                    segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
-                )
+        for (start, stop), word in zip(places, self.first_words(term_id), strict=True):
+            segment = self._segment(start)
+            respacer, base = self._respacer(segment), segment[1]
             found.append(
                 (
-                    bit,
+                    segment[0],
                     word,
                     word + span,
-                    term.id,
+                    term_id,
                     respacer.offset(start - base),
                     respacer.offset(stop - base),
                 )
@@ -325,6 +369,8 @@ class _Eval:
 
 
 class _TermEval(_Eval):
+    """A term of the automaton or a ``~`` term: both are in ``scan.present`` when they occur."""
+
     __slots__ = ("term_id", "term_ids")
 
     def __init__(self, term_id: int) -> None:
@@ -361,14 +407,8 @@ class _RegexEval(_TermEval):
         return self.witness(scan, mask)
 
 
-class _StemEval(_RegexEval):
-    """A ``~`` term: its occurrences come from the stem index, found when the article is scanned."""
-
-    __slots__ = ()
-
-
 class _TermSetEval(_Eval):
-    """An OR of plain terms, the most common NEAR operand, tested with one set operation."""
+    """An OR of terms (plain or ``~``), the most common NEAR operand, tested with one set operation."""
 
     __slots__ = ("term_ids",)
 
@@ -455,7 +495,7 @@ class _ScopedEval(_NotEval):
 
 
 def _plain_terms(node: _Eval) -> frozenset[int] | None:
-    """Return the terms of ``node`` if it is a term or an OR of terms matched by the automaton."""
+    """Return the terms of ``node`` if it is a term or an OR of terms (of the automaton or ``~``)."""
     if isinstance(node, _TermSetEval):
         return node.term_ids
     if isinstance(node, _TermEval) and not isinstance(node, _RegexEval):
@@ -826,8 +866,7 @@ class _Builder:
         """
         if isinstance(node, Term):
             term_id = self.leaf(node)
-            evaluator = _StemEval(term_id) if node.stem else _TermEval(term_id)
-            return evaluator, [frozenset((term_id,))]
+            return _TermEval(term_id), [frozenset((term_id,))]
         if isinstance(node, Regex):
             return _RegexEval(self.leaf(node)), []
         if isinstance(node, Not):
@@ -839,9 +878,7 @@ class _Builder:
             left, left_clauses = self.compile(node.left)
             right, right_clauses = self.compile(node.right)
             return _NearEval(left, right, node.distance, node.ordered), left_clauses + right_clauses
-        if isinstance(node, Or) and all(
-            isinstance(op, Term) and not op.stem for op in node.operands
-        ):
+        if isinstance(node, Or) and all(isinstance(op, Term) for op in node.operands):
             term_ids = [self.leaf(op) for op in node.operands if isinstance(op, Term)]
             return _TermSetEval(term_ids), [frozenset(term_ids)]
         parts = [self.compile(op) for op in node.operands]

@@ -19,17 +19,24 @@ over-stems some base forms (Russian ``киев`` -> ``ки`` but ``киевом`
 ``киев``). An article in a language with no stemmer (or ``unknown``) matches
 ``~term`` only on the exact word.
 
-Keys are remembered per language (a bounded cache), and only words whose
-first two letters start some key of a stem term are looked at, so an article
-costs little more unless it is full of candidate words.
+Keys are remembered per language (a bounded cache). Only the words that start
+like some word that can share a key with a term are looked up: a regular
+expression over the article's folded word stream finds them at C speed, and
+only those are mapped back to their original spelling to be keyed. For a
+Snowball language the starts are the first two letters of the term keys (a
+stem keeps the start of its word, ``negotiated``/``negoti``); for Ukrainian,
+whose normal forms can change a word's second letter (``бійців``/``боєць``),
+they are also the first two letters of every form pymorphy3's dictionary
+gives the term's lexemes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Final
+from typing import Any, Final
 
 import Stemmer
 
@@ -63,10 +70,10 @@ LEMMATIZED: Final = frozenset({"uk"})
 _CACHE_SIZE: Final = 200_000
 
 Keys = frozenset[str]
-_Keyed = tuple["StemTerm", list[Keys]]
 # A word and the keys it shares with a term start with the same two letters (a
-# stem or normal form keeps the start of its word: Києвом/київ, Харкові/харків),
-# so only words starting like some term key are looked up.
+# stem keeps the start of its word: negotiated/negoti, Киевом/киев), so only
+# words starting like some term key (or, in Ukrainian, some form of its
+# lexemes) are looked up.
 _START: Final = 2
 
 
@@ -76,13 +83,23 @@ def _snowball(language: str) -> Stemmer._Stemmer:
 
 
 @cache
-def _ukrainian() -> Callable[[str], list[str]]:
+def _ukrainian() -> Any:
+    """pymorphy3's Ukrainian analyzer, loaded once per process."""
     # imported here: only processes that meet a Ukrainian stem term load the dictionary
     import pymorphy3
 
-    analyzer = pymorphy3.MorphAnalyzer(lang="uk")
-    normal_forms: Callable[[str], list[str]] = analyzer.normal_forms
-    return normal_forms
+    return pymorphy3.MorphAnalyzer(lang="uk")
+
+
+def _lexeme_forms(word: str) -> set[str]:
+    """Every form of the Ukrainian lexemes ``word`` or its normal forms belong to."""
+    analyzer = _ukrainian()
+    forms = {word}
+    for normal in {word, *analyzer.normal_forms(word)}:
+        for parse in analyzer.parse(normal):
+            if parse.normal_form == normal:
+                forms.update(form.word for form in parse.lexeme)
+    return forms
 
 
 def has_stemmer(language: str | None) -> bool:
@@ -100,7 +117,7 @@ class _KeyCache:
             stem = _snowball(language).stemWord
             self._compute: Callable[[str], Iterable[str]] = lambda word: (stem(word),)
         elif language in LEMMATIZED:
-            self._compute = _ukrainian()
+            self._compute = _ukrainian().normal_forms
         else:
             self._compute = lambda word: ()
 
@@ -121,24 +138,6 @@ def key_cache(language: str) -> _KeyCache:
     return _KeyCache(language)
 
 
-class _FieldKeys:
-    """The keys of a field's words, computed on first need from the original text."""
-
-    __slots__ = ("_cache", "_keys", "_spans", "_text")
-
-    def __init__(self, cache_: _KeyCache, spans: Sequence[tuple[int, int]], text: str) -> None:
-        self._cache, self._spans, self._text = cache_, spans, text
-        self._keys: dict[int, Keys] = {}
-
-    def at(self, index: int) -> Keys:
-        """The keys of word ``index`` of the field."""
-        known = self._keys.get(index)
-        if known is None:
-            start, end = self._spans[index]
-            known = self._keys[index] = self._cache.keys(self._text[start:end].lower())
-        return known
-
-
 @dataclass(frozen=True, slots=True)
 class StemTerm:
     """A ``~`` term of the rule set: its id and its words as written (lower-cased)."""
@@ -152,65 +151,112 @@ class StemIndex:
 
     def __init__(self, terms: Sequence[StemTerm]) -> None:
         self.terms = tuple(terms)
-        self._by_language: dict[str, tuple[frozenset[str], dict[str, list[_Keyed]]]] = {}
+        self._by_language: dict[str, _Language] = {}
 
-    def _keyed(self, language: str) -> tuple[frozenset[str], dict[str, list[_Keyed]]]:
-        """The terms keyed in ``language``: the starts of their first words' keys, and by key."""
+    def _keyed(self, language: str) -> _Language:
+        """The terms keyed in ``language`` (made on first need)."""
         keyed = self._by_language.get(language)
         if keyed is None:
-            cache_ = key_cache(language)
-            by_key: dict[str, list[_Keyed]] = {}
-            for term in self.terms:
-                term_keys = [cache_.keys(word) for word in term.words]
-                for key in term_keys[0]:
-                    by_key.setdefault(key, []).append((term, term_keys))
-            starts = frozenset(key[:_START] for key in by_key)
-            keyed = self._by_language[language] = (starts, by_key)
+            keyed = self._by_language[language] = _Language(language, self.terms)
         return keyed
 
     def find(
         self,
         language: str,
-        fields: Sequence[tuple[int, int, list[str], list[tuple[int, int]], str]],
-    ) -> dict[int, list[tuple[int, int, int, int, int, int]]]:
-        """Return the occurrences of every ``~`` term that matches.
+        stream: str,
+        original: Callable[[int, int], str],
+        *,
+        ascii_words: bool = False,
+    ) -> dict[int, list[tuple[int, int]]]:
+        """Return where every ``~`` term that matches occurs in an article's word stream.
 
         Args:
             language: the article's primary language subtag.
-            fields: per non-empty field, ``(bit, first word index, folded
-                words, word spans in the field text, field text)``.
+            stream: the article's folded words, each after one space (see
+                :class:`streams.rules.matcher.ArticleScan`).
+            original: ``original(start, end)`` is the word at ``[start, end)``
+                of the stream as the article writes it, lower-cased; empty
+                for a word that is no text (a field separator).
+            ascii_words: every word of the article is ASCII, so each word of
+                the stream is its original: the distinct candidate words are
+                looked up once each, and only those with a term are found again.
 
         Returns:
-            term id -> occurrences ``(bit, first_word, last_word, term_id,
-            char_start, char_end)``, in text order.
+            term id -> ``(start, end)`` in the stream of each occurrence (from
+            its first word's first letter to its last word's end), in text order.
         """
-        starts, by_key = self._keyed(language)
-        cache_ = key_cache(language)
-        found: dict[int, list[tuple[int, int, int, int, int, int]]] = {}
-        for bit, first, folded, spans, text in fields:
-            keys = _FieldKeys(cache_, spans, text)
-            for index, word in enumerate(folded):
-                if word[:_START] not in starts:
-                    continue
-                candidates = {
-                    term.id: (term, term_keys)
-                    for key in keys.at(index)
-                    for term, term_keys in by_key.get(key, ())
-                }
-                for term, term_keys in candidates.values():
-                    size = len(term_keys)
-                    if index + size > len(folded) or not all(
-                        not term_keys[k].isdisjoint(keys.at(index + k)) for k in range(1, size)
-                    ):
-                        continue
-                    found.setdefault(term.id, []).append(
-                        (
-                            bit,
-                            first + index,
-                            first + index + size - 1,
-                            term.id,
-                            spans[index][0],
-                            spans[index + size - 1][1],
-                        )
-                    )
+        keyed = self._keyed(language)
+        keys = keyed.cache.keys
+        hits: list[tuple[int, int, str]]  # (start, end, the word as written, lower-cased)
+        if ascii_words:
+            hits = []
+            for word in set(stream.split()):
+                if word[:_START] in keyed.starts and keyed.first(word):
+                    needle = f" {word} "
+                    at = stream.find(needle)
+                    while at >= 0:
+                        hits.append((at + 1, at + 1 + len(word), word))
+                        at = stream.find(needle, at + len(word))
+            hits.sort()
+        else:
+            hits = [
+                (match.start() + 1, match.end(), original(match.start() + 1, match.end()))
+                for match in keyed.pattern.finditer(stream)
+            ]
+        found: dict[int, list[tuple[int, int]]] = {}
+        for start, end, first in hits:
+            for term_id, term_keys in keyed.first(first):
+                stop = end
+                for following in term_keys[1:]:
+                    begin = stop + 1
+                    stop = stream.find(" ", begin)
+                    word = original(begin, stop) if stop > 0 else ""
+                    if not word or following.isdisjoint(keys(word)):
+                        break
+                else:
+                    found.setdefault(term_id, []).append((start, stop))
+        return found
+
+
+class _Language:
+    """The ``~`` terms keyed in one language."""
+
+    def __init__(self, language: str, terms: Sequence[StemTerm]) -> None:
+        self.cache = key_cache(language)
+        self._by_key: dict[str, list[tuple[int, list[Keys]]]] = {}
+        starts: set[str] = set()
+        for term in terms:
+            term_keys = [self.cache.keys(word) for word in term.words]
+            for key in term_keys[0]:
+                self._by_key.setdefault(key, []).append((term.id, term_keys))
+            if language in LEMMATIZED:
+                starts.update(fold(form)[:_START] for form in _lexeme_forms(term.words[0]))
+        starts.update(key[:_START] for key in self._by_key)
+        self.starts = frozenset(starts)
+        # A space, then a word starting with one of the starts: a literal first
+        # character, then one of the first letters, each followed by a class of
+        # second letters, so the search runs at C speed and in linear time
+        # whatever the rule writer's words.
+        seconds: dict[str, set[str]] = {}
+        for start in starts:
+            seconds.setdefault(start[0], set()).add(start[1:])
+        alternatives = "|".join(
+            re.escape(head) + ("" if "" in tails else f"[{''.join(map(re.escape, sorted(tails)))}]")
+            for head, tails in sorted(seconds.items())
+        )
+        self.pattern = re.compile(f" (?:{alternatives})[^ ]*")
+        self._first: dict[str, tuple[tuple[int, list[Keys]], ...]] = {}
+
+    def first(self, word: str) -> tuple[tuple[int, list[Keys]], ...]:
+        """The terms whose first word shares a key with ``word`` (lower-cased), remembered."""
+        found = self._first.get(word)
+        if found is None:
+            if len(self._first) >= _CACHE_SIZE:
+                self._first.clear()
+            terms = {
+                term_id: (term_id, term_keys)
+                for key in self.cache.keys(word)
+                for term_id, term_keys in self._by_key.get(key, ())
+            }
+            found = self._first[word] = tuple(terms.values())
         return found

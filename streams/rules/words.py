@@ -7,10 +7,10 @@ Cyrillic stress mark) stays inside its word. :func:`word_text` folds a text
 space, so the words of ``word_text(t).split()`` are the words of ``t``. An
 offset into the result is an offset into ``t`` unless ``t`` has irregular
 characters (``ß`` folds to two, a stray mark to none); then
-:func:`streams.rules.text.fold_offsets` maps it back. It runs at C speed
-through ``str.translate``, which is much faster on pure-ASCII text;
-typographic punctuation, common in English news, is replaced first to keep
-that path.
+:func:`streams.rules.text.fold_offsets` maps it back. It runs at C speed:
+``str.translate`` on pure-ASCII text (typographic punctuation, common in
+English news, is replaced first to keep that path), else lower-casing and
+replacing only the characters that change (:class:`streams.rules.text.CharTable`).
 
 The rule engine matches the words joined by single spaces; a
 :class:`Respacer` maps an offset in that joined text back to ``t`` from the
@@ -26,29 +26,28 @@ from itertools import accumulate, compress, count
 from operator import add
 from typing import Final
 
-from streams.rules.text import Offsets, fold_char, fold_offsets
+from streams.rules.text import CharTable, Offsets, fold_char, fold_offsets
 
 # Non-ASCII punctuation frequent in Latin-script news; each becomes a space.
 _TYPOGRAPHIC: Final = "’‘“”„«»—–…\u00a0\u202f"
 
 
-class _WordTable(dict[int, str]):
-    """A ``str.translate`` table: a word character folds, any other becomes a space.
+class _WordTable(CharTable):
+    """A table of what each character becomes in a word text: a word character folds, any other becomes a space.
 
     A dropped mark stays dropped, so the letters around it form one word;
     an apostrophe of any kind separates words (``Kyiv's`` is ``kyiv s``).
     """
 
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
+    def value(self, char: str) -> str:
         folded = fold_char(char)
         is_word = (char.isalnum() or char == "_") and (folded.isalnum() or folded == "_")
-        value = folded if is_word or not folded else " "
-        self[code] = value
-        return value
+        return folded if is_word or not folded else " "
 
 
-_TABLE: Final = _WordTable()
+# ASCII characters that are neither word characters nor spaces: made spaces at C
+# speed before the rest is looked up
+_TABLE: Final = _WordTable(re.compile("[^ 0-9a-z_\x80-\U0010ffff]"))
 # where ``word_text(t)`` has more spaces than its words joined by single spaces;
 # a literal prefix, so the search runs at C speed (an alternation with ^ is ten times slower)
 _DOUBLE_SPACES: Final = re.compile("   *")
@@ -63,15 +62,24 @@ def word_text(text: str) -> str:
     >>> word_text("Kyiv’s “drone-war”")
     'kyiv s  drone war '
     """
-    if not text.isascii():
-        for char in _TYPOGRAPHIC:
-            if char in text:
-                text = text.replace(char, " ")
-        ascii_only = text.encode("ascii", "ignore")
-        if len(ascii_only) == len(text):
-            # a compact ASCII string again, so translate takes its fast path
-            text = ascii_only.decode("ascii")
-    return text.translate(_TABLE)
+    return ascii_word_text(text)[0]
+
+
+def ascii_word_text(text: str) -> tuple[str, bool]:
+    """Return :func:`word_text` of ``text``, and whether every word of ``text`` is ASCII.
+
+    When they are, each word of the result is its word of ``text`` lower-cased.
+    """
+    if text.isascii():
+        return text.translate(_TABLE), True
+    for char in _TYPOGRAPHIC:
+        if char in text:
+            text = text.replace(char, " ")
+    ascii_only = text.encode("ascii", "ignore")
+    if len(ascii_only) == len(text):
+        # a compact ASCII string again, so translate takes its fast path
+        return ascii_only.decode("ascii").translate(_TABLE), True
+    return _TABLE.apply(text), False
 
 
 def words(text: str) -> list[str]:

@@ -11,6 +11,8 @@ takes a few seconds; ``-m slow`` runs a deeper one.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -68,10 +70,13 @@ REGEXES = [
 ]
 
 
-def _positional() -> st.SearchStrategy[str]:
+_LEAVES = st.sampled_from(QUERY_WORDS) | st.sampled_from(REGEXES)
+
+
+def _positional(leaves: st.SearchStrategy[str] = _LEAVES) -> st.SearchStrategy[str]:
     """Operands NEAR accepts: terms, regexes, OR-groups of them, and NEARs."""
     return st.recursive(
-        st.sampled_from(QUERY_WORDS) | st.sampled_from(REGEXES),
+        leaves,
         lambda inner: st.one_of(
             st.builds(lambda a, b: f"({a} OR {b})", inner, inner),
             st.builds(
@@ -86,9 +91,9 @@ def _positional() -> st.SearchStrategy[str]:
     )
 
 
-def _queries() -> st.SearchStrategy[str]:
+def _queries(leaves: st.SearchStrategy[str] = _LEAVES) -> st.SearchStrategy[str]:
     return st.recursive(
-        _positional(),
+        _positional(leaves),
         lambda inner: st.one_of(
             st.builds(lambda a, b: f"({a} AND {b})", inner, inner),
             st.builds(lambda a, b: f"({a} OR {b})", inner, inner),
@@ -225,3 +230,37 @@ def test_near_evidence_is_every_occurrence_with_a_partner(
     }
     detections = compile_rules(make_rule(query, min_score=0)).evaluate(article)
     assert {(s.field.value, s.start, s.end) for d in detections for s in d.spans} == expected
+
+
+# words a ``~`` can mark (not wildcards), as @index@ placeholders in generated queries
+STEMMABLE = [w for w in QUERY_WORDS if not w.endswith("*")]
+_PLACEHOLDER = re.compile(r"@(\d+)@")
+
+
+def _with_words(query: str, mark: str) -> str:
+    return _PLACEHOLDER.sub(lambda m: mark + STEMMABLE[int(m[1])], query)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    query=_queries(
+        st.sampled_from([f"@{i}@" for i in range(len(STEMMABLE))]) | st.sampled_from(REGEXES)
+    ),
+    title=_texts(),
+    summary=_texts(6),
+    body=_texts(),
+    fields=_FIELD_SETS,
+)
+def test_stem_terms_take_the_paths_of_plain_terms(
+    query: str, title: str, summary: str, body: str, fields: list[str]
+) -> None:
+    """In an article of unknown language ``~word`` is the word: a query fires and spans alike with and without ``~``."""
+    article = _article(title, summary, body)
+    found = [
+        compile_rules(make_rule(_with_words(query, mark), fields=fields, min_score=0)).evaluate(
+            article
+        )
+        for mark in ("", "~")
+    ]
+    plain, stemmed = ({(s.field, s.start, s.end) for d in ds for s in d.spans} for ds in found)
+    assert (bool(found[1]), stemmed) == (bool(found[0]), plain), _with_words(query, "~")

@@ -56,7 +56,7 @@ _WORD = st.lists(_LETTERS, min_size=1, max_size=8).map("".join)
 _GAP = st.sampled_from([" ", ", ", " — ", "ʼ", "’", "'", "\u0301 ", " \u0301"])
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)  # first meetings of character blocks
 @given(
     before=st.lists(_WORD, max_size=6),
     target=_WORD,
@@ -127,3 +127,43 @@ def test_gazetteer_and_figures_keep_exact_spans(make_article: Callable[..., Arti
     ]
     for value in values:
         assert value.span.text == body[value.span.start : value.span.end]
+
+
+def test_every_character_folds_as_its_lower_case_does() -> None:
+    """The premise of the fast fold: a character becomes what its lower case becomes (two exceptions)."""
+    from streams.rules.text import CharTable, fold_char
+    from streams.rules.words import _TABLE as word_table
+
+    exceptions = set()
+    for code in range(0x80, 0x110000):
+        char = chr(code)
+        lower = char.lower()
+        if lower == char:  # nothing to check, and most of Unicode: skipped cheaply
+            continue
+        if (
+            len(lower) != 1
+            or fold_char(char) != fold_char(lower)
+            or word_table[code] != word_table[ord(lower)]
+        ):
+            exceptions.add(char)
+    assert exceptions == CharTable._SLOW
+
+
+_FOLD_TEXT = st.text(
+    st.one_of(
+        st.characters(codec="utf-8"),
+        st.sampled_from("İↃↄßẞΣσς’ʼ\u0301 ,.-ÉéŁłКийЇї"),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_FOLD_TEXT)
+def test_fast_fold_is_the_character_by_character_fold(text: str) -> None:
+    """Folding and word text through lower case and the changed characters equal a translate of each character."""
+    from streams.rules.text import _TABLE as fold_table
+    from streams.rules.words import _TABLE as word_table
+
+    assert fold(text) == text.translate(fold_table)
+    assert word_text(text) == text.translate(word_table)

@@ -27,7 +27,9 @@ def test_a_failed_or_short_lived_build_is_not_frozen() -> None:
     with gc_paused(freeze=False):
         _ = [[n] for n in range(1_000)]
     assert gc.isenabled()
-    assert gc.get_freeze_count() == before
+    # not ==: a frozen object can still be freed meanwhile (pytest.raises's pattern evicts
+    # one from a full re cache), while a freeze would add every object alive
+    assert gc.get_freeze_count() <= before
 
 
 def test_a_collector_already_off_stays_off() -> None:

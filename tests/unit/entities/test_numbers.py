@@ -265,3 +265,37 @@ def test_pathological_inputs_finish(gazetteer: Gazetteer, body: str) -> None:
     item = Article(id="p", source="s", title="t", body=body)
     for value in values_of(gazetteer, item):
         assert item.body[value.span.start : value.span.end] == value.span.text
+
+
+_SCAN_TOKENS = [
+    "$", "€", "us$", "12", "4,400", "19,40", "1.250,50", "0.5", " ", "  ", ".", ",", "-", "+",
+    "%", "percent", "pour cent", "proc.", "dollars", "долл.", "zl", "euro", "je", "per", "a",
+    "barrel", "megawattstunde", "bn", "million", "high", "low", "record", "one-year", "since",
+    "2022", "a year", "jahreshoch", "plus haut depuis un an", "maximo de un ano", "максимум",
+    "за год", "najwyzej od", "miesiaca", "brent", "\n", "x",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_SCAN_TOKENS), max_size=30))
+def test_two_stage_scans_read_what_re2_reads(tokens: list[str]) -> None:
+    """RE2 finding a figure's extent and ``re`` reading its groups give RE2's own groups."""
+    import re2
+
+    from streams.rules import numbers
+
+    text = "".join(tokens)
+    for scan in (numbers._MONEY, numbers._PERCENT, numbers._EXTREME):
+        whole = re2.compile(scan._read.pattern)
+        expected = [
+            tuple(match.span(group) for group in range(whole.groups + 1))
+            for match in whole.finditer(text)
+        ]
+        got = [
+            tuple(
+                (offset + start, offset + end) if start >= 0 else (-1, -1)
+                for start, end in (match.span(group) for group in range(match.re.groups + 1))
+            )
+            for offset, match in scan.finditer(text)
+        ]
+        assert got == expected

@@ -50,6 +50,12 @@ def figures(gazetteer: Gazetteer, item: Article) -> list[Figure]:
         ("Le prix du blé a chuté de 3 %.", [("change_pct", -3.0, None, None, "wheat")]),
         ("El trigo cayó un 3 por ciento.", [("change_pct", -3.0, None, None, "wheat")]),
         ("Барель Brent подорожчав на 4,2%.", [("change_pct", 4.2, None, None, "brent")]),
+        ("Der Kakaopreis springt um 9 Prozent.", [("change_pct", 9.0, None, None, "cocoa")]),
+        ("Der Weizen fällt um 2 Prozent.", [("change_pct", -2.0, None, None, "wheat")]),
+        ("El azúcar se desploma un 6 %.", [("change_pct", -6.0, None, None, "sugar")]),
+        ("La soja sube un 1,5 %.", [("change_pct", 1.5, None, None, "soybeans")]),
+        ("Cena miedzi rośnie o 2 proc.", [("change_pct", 2.0, None, None, "copper")]),
+        ("Kawa tanieje o 3 proc.", [("change_pct", -3.0, None, None, "coffee")]),
     ],
 )
 def test_prices_and_moves_in_other_languages(
@@ -69,6 +75,26 @@ def test_german_spread_sentence(gazetteer: Gazetteer, article: Callable[..., Art
     assert [(v.value, v.currency, v.unit, v.commodity, v.benchmark) for v in spread] == [
         (19.4, "USD", "bbl", "commodity:urals", "commodity:brent")
     ]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "commodity"),
+    [
+        (
+            "Der TTF-Kontrakt stieg auf 52 Euro je Megawattstunde, den höchsten Stand seit einem Jahr.",
+            "commodity:ttf",
+        ),
+        ("Brent rose to $80 a barrel, its highest since 2023.", "commodity:brent"),
+        ("Brent rose 2%, while the dollar hit a one-year high.", None),
+    ],
+)
+def test_a_currency_inside_an_amount_is_not_another_subject(
+    gazetteer: Gazetteer, article: Callable[..., Article], sentence: str, commodity: str | None
+) -> None:
+    """An extreme after a price binds to the price's commodity; after "the dollar" alone, to none."""
+    item = article(sentence)
+    found = [v.commodity for v in extract_values(item, gazetteer.mentions(item)) if v.extreme]
+    assert found == [commodity]
 
 
 @pytest.mark.parametrize(

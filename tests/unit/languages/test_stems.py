@@ -28,6 +28,7 @@ def spans(query: str, body: str, language: str) -> list[str] | None:
             ["Києва", "Києвом"],
         ),
         ("~Харків", "uk", "Удар по Харкову; у Харкові зникло світло.", ["Харкову", "Харкові"]),
+        ("~боєць", "uk", "Двоє бійців повернулися з полону.", ["бійців"]),
         ("~Киев", "ru", "Переговоры в Киеве и под Киевом.", ["Киеве", "Киевом"]),
         (
             "~negotiation",
@@ -77,3 +78,14 @@ def test_parser_marks_stem_terms() -> None:
     assert (tree.stem, tree.words) == (True, ("мирні", "переговори"))
     with pytest.raises(QuerySyntaxError, match="cannot be combined"):
         parse_query("~київ*")
+
+
+@pytest.mark.parametrize("aside", ["", " (Genève)"])
+def test_ascii_and_other_articles_match_alike(aside: str) -> None:
+    """An all-ASCII article (each distinct word looked up once) matches as one with other letters."""
+    body = (
+        f"Peace talked about, then peace talks resumed{aside}; the talks stalled near the border."
+    )
+    assert spans('~"peace talk"', body, "en") == ["Peace talked", "peace talks"]
+    assert spans("~talk NEAR/3 ~border", body, "en") == ["talks", "border"]
+    assert spans("~talk NEAR/2 ~border", body, "en") is None

@@ -96,6 +96,19 @@ def test_exact_repeat_is_dropped(detector: Detector) -> None:
     assert again.request is None
 
 
+def test_an_edited_article_is_read_again(detector: Detector) -> None:
+    """The same id with new words (an edited headline) is not a repeat; its keys stay the same."""
+    first = detector.detect(record("a1"), origin="o")
+    edited = detector.detect(record("a1", title="Leak closes the northern pipeline"), origin="o")
+    assert not edited.repeat
+    assert first.request is not None
+    assert edited.request is not None
+    assert {d.key for d in edited.request.detections} == {d.key for d in first.request.detections}
+    assert detector.detect(
+        record("a1", title="Leak closes the northern pipeline"), origin="o"
+    ).repeat
+
+
 def test_article_no_rule_fires_on_is_not_clustered(detector: Detector) -> None:
     """An article without detections makes no request: stories serve alerts."""
     quiet = record("q1", "Quiet markets on a bank holiday.", title="Markets")
