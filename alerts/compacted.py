@@ -1,4 +1,4 @@
-"""Reading a compacted topic into memory: the silences and the delivery ledger."""
+"""Reading a compacted topic into memory: the silences and the delivery ledger (and recent alerts)."""
 
 from __future__ import annotations
 
@@ -34,11 +34,15 @@ class CompactedReader:
         self._consumer: AIOKafkaConsumer | None = None
         self._partitions: list[TopicPartition] = []
 
-    async def start(self) -> None:
+    async def start(self, since_ms: int | None = None) -> None:
         """Connect and read every partition of the topic from its beginning.
 
         Without a group there are no committed offsets, so ``earliest`` means
         the beginning; the subscription covers every partition.
+
+        Args:
+            since_ms: start instead at the first record at or after this Unix
+                time in milliseconds (a topic that is not compacted: recent alerts).
         """
         consumer = make_consumer(
             self._settings, self._topic, group_id=None, client_id=self._client_id
@@ -53,6 +57,14 @@ class CompactedReader:
                 )
             await asyncio.sleep(0.05)
         self._partitions = sorted(consumer.assignment())
+        if since_ms is not None:
+            found = await consumer.offsets_for_times(dict.fromkeys(self._partitions, since_ms))
+            for tp in self._partitions:
+                point = found.get(tp)
+                if point is None:
+                    await consumer.seek_to_end(tp)
+                else:
+                    consumer.seek(tp, point.offset)
 
     async def catch_up(self, timeout_s: float | None = None) -> int:
         """Apply every record up to the current end offsets; return how many were applied.

@@ -48,6 +48,12 @@ class NotifierMetrics:
         self.silenced = Counter(
             "wirewatch_notifier_alerts_silenced", "Alerts silenced.", ["receiver"], registry=r
         )
+        self.inhibited = Counter(
+            "wirewatch_notifier_alerts_inhibited",
+            "Alerts muted by a firing alert (inhibit_rules).",
+            ["receiver"],
+            registry=r,
+        )
         self.grouped = Counter(
             "wirewatch_notifier_alerts_grouped",
             "Alerts that joined a group already waiting.",

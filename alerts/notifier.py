@@ -3,7 +3,8 @@
 Its own consumer group on the ``alerts`` topic. For each alert and each
 receiver its routes lead to, exactly one ledger record is written:
 ``delivered``, ``failed`` (after the retry budget; the alert also goes to
-``alerts.dlq``), ``silenced`` or ``repeat``. An alert's offset is committed
+``alerts.dlq``), ``silenced``, ``inhibited`` (on arrival, or when its group
+is due; :mod:`alerts.inhibition`) or ``repeat``. An alert's offset is committed
 only once every one of its records is acknowledged by Kafka, so a crash
 replays it and the ledger drops what was already done. The only duplicates
 possible are sends whose ledger record was not yet acknowledged at the crash.
@@ -19,9 +20,11 @@ restart they are read again and grouped anew.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import structlog
@@ -32,6 +35,7 @@ from pydantic import ValidationError
 from alerts.compacted import CompactedReader
 from alerts.delivery import Deliverer, build_transports
 from alerts.grouping import Grouper, Notification, Pending, RepeatGuard
+from alerts.inhibition import Inhibitor
 from alerts.ledger import Ledger
 from alerts.live_config import LiveConfig
 from alerts.metrics import NotifierMetrics
@@ -103,6 +107,7 @@ class Notifier:
         self._throttle = Throttle(routes.receivers)
         self._repeats = RepeatGuard()
         self._silences = SilenceSet()
+        self._inhibitor = Inhibitor(routes.inhibit_rules)
         self._open: dict[TopicPartition, dict[int, int]] = {}
         self._next: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -166,6 +171,7 @@ class Notifier:
                 await reader.catch_up()
             if self._live.published or self._unconfigured:
                 self._reconfigure(required=self._unconfigured)
+            await self._recall_sources()
             follower = asyncio.create_task(self._follow(readers, stop))
             consumer.subscribe([topics.alerts], listener=_Rebalance(self))
             await asyncio.wait_for(consumer.start(), settings.send_timeout_s)
@@ -221,6 +227,25 @@ class Notifier:
             return _MAX_POLL_WAIT_S
         return min(_MAX_POLL_WAIT_S, max(0.0, min(times) - self._clock()))
 
+    async def _recall_sources(self) -> None:
+        """Read back the alerts of the longest inhibition, so a restart forgets no firing source."""
+        longest = self._inhibitor.longest.total_seconds()
+        if not longest:
+            return
+
+        def observe(key: bytes | None, value: bytes | None) -> None:
+            # An unreadable record is dead-lettered when the consumer reaches it.
+            with contextlib.suppress(ValidationError):
+                self._inhibitor.observe(Alert.model_validate_json(value or b""), utcnow())
+
+        reader = CompactedReader(self._settings, self._settings.topics.alerts, observe)
+        try:
+            await reader.start(since_ms=int((self._clock() - longest) * 1000))
+            recalled = await reader.catch_up()
+        finally:
+            await reader.stop()
+        log.info("inhibition_sources_recalled", alerts=recalled, sources=len(self._inhibitor))
+
     async def _follow(self, readers: list[CompactedReader], stop: asyncio.Event) -> None:
         while not stop.is_set():
             await asyncio.gather(*(reader.poll(timeout_ms=500) for reader in readers))
@@ -257,6 +282,8 @@ class Notifier:
             for name, spec in self._routes.receivers.items()
             if name not in config.routes.receivers
         )
+        if config.routes.inhibit_rules != self._routes.inhibit_rules:
+            self._inhibitor = self._inhibitor.reconfigured(config.routes.inhibit_rules)
         self._routes = config.routes
         self._receivers = config.receivers
         self._deliverer.use(transports)
@@ -286,11 +313,17 @@ class Notifier:
             return
         outstanding = 0
         now, now_dt = self._clock(), utcnow()
+        self._inhibitor.observe(alert, now_dt)
+        muting = self._inhibitor.muting(alert, now_dt)
         for route in self._routes.route(alert):
             receiver = route.receiver
             claim = (alert.key, receiver)
             if claim in self._claimed or self._require_ledger().get(*claim) is not None:
                 self.metrics.duplicates.labels(receiver=receiver).inc()
+                continue
+            if muting is not None:
+                await self._record(alert, receiver, "inhibited", detail=str(muting))
+                self.metrics.inhibited.labels(receiver=receiver).inc()
                 continue
             silence = self._silences.silencing(alert, receiver, now_dt)
             if silence is not None:
@@ -326,6 +359,15 @@ class Notifier:
     async def _send(self, notification: Notification) -> None:
         receiver = notification.receiver
         try:
+            remaining = await self._drop_muted(notification)
+            if not remaining:
+                return
+            known = frozenset(
+                item.alert.story_id
+                for item in remaining
+                if self._repeats.knows(receiver, item.alert.story_id)
+            )
+            notification = replace(notification, items=remaining, known_stories=known)
             kind = self._receiver_spec(receiver).template
             rendered = self._templates.render(kind, notification)
             keys = [item.alert.key for item in notification.items]
@@ -361,7 +403,7 @@ class Notifier:
             now = self._clock()
             for item in notification.items:
                 if outcome.ok:
-                    self._repeats.note(receiver, item.alert.story_id, now)
+                    self._repeats.note(receiver, item.alert.story_id, item.alert.rule_id, now)
                 self._claimed.discard((item.alert.key, receiver))
                 self._settle(item.origin)
             # Counted once recorded, so a metric never runs ahead of the ledger.
@@ -380,6 +422,21 @@ class Notifier:
             # Without its ledger record an outcome is unknown to the next owner: stop and replay.
             log.error("notifier_fatal", error=self._redact(str(exc)), receiver=receiver)
             self._fatal = exc
+
+    async def _drop_muted(self, notification: Notification) -> tuple[Pending, ...]:
+        """Record the items a source muted while they waited; return the others."""
+        now = utcnow()
+        remaining = []
+        for item in notification.items:
+            muting = self._inhibitor.muting(item.alert, now)
+            if muting is None:
+                remaining.append(item)
+                continue
+            await self._record(item.alert, notification.receiver, "inhibited", detail=str(muting))
+            self.metrics.inhibited.labels(receiver=notification.receiver).inc()
+            self._claimed.discard((item.alert.key, notification.receiver))
+            self._settle(item.origin)
+        return tuple(remaining)
 
     async def _record(
         self,
@@ -486,8 +543,9 @@ class Notifier:
 
     def _restored(self, delivery: Delivery) -> None:
         if delivery.status == "delivered":
+            rule_id = delivery.alert_key.partition("@")[0]  # keys are rule@version/...
             self._repeats.note(
-                delivery.receiver, delivery.story_id, delivery.recorded_at.timestamp()
+                delivery.receiver, delivery.story_id, rule_id, delivery.recorded_at.timestamp()
             )
 
     def _apply_silence(self, key: bytes | None, value: bytes | None) -> None:

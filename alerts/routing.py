@@ -3,6 +3,7 @@
 The shape follows Prometheus Alertmanager: a root route with the default
 receiver, child routes tried in order, the first match wins unless it says
 ``continue: true``; a child inherits the grouping settings it does not set.
+``inhibit_rules`` mute alerts while related ones fire (:mod:`alerts.inhibition`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from alerts.inhibition import InhibitRule
 from alerts.labels import GROUP_LABELS, alert_labels
 from schemas import Alert, ConfigError, Severity
 from schemas.rules import parse_duration
@@ -104,10 +106,11 @@ class RouteSpec(_Spec):
 
 
 class RoutesFile(_Spec):
-    """The whole routes file: the receivers and the root route."""
+    """The whole routes file: the receivers, the root route and the inhibit rules."""
 
     receivers: dict[str, ReceiverSpec]
     route: RouteSpec
+    inhibit_rules: tuple[InhibitRule, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,7 @@ class RoutingTable:
             raise ConfigError(f"{origin}: the root route needs a `receiver:` (the default one)")
         self.spec = spec
         self.receivers: Mapping[str, ReceiverSpec] = spec.receivers
+        self.inhibit_rules = spec.inhibit_rules
         self._root = spec.route
         self._check_receivers(spec.route, "route", origin)
 

@@ -3,7 +3,8 @@
 One body template per receiver kind: ``slack`` (Slack mrkdwn), ``email``
 (HTML; apprise derives the plain-text part from it) and ``text`` (plain text
 for chat apps and files), plus one title template. Templates see plain view
-objects built here, never the raw models, and run in a
+objects (:mod:`alerts.views`: one per story, with every rule that fired on
+it), never the raw models, and run in a
 :class:`~jinja2.sandbox.SandboxedEnvironment`; HTML is autoescaped.
 """
 
@@ -18,7 +19,7 @@ from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from alerts.grouping import Notification
-from schemas import Alert, Evidence, ExtractedValue
+from alerts.views import story_views, window_words
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 BodyFormat = Literal["text", "markdown", "html"]
@@ -40,110 +41,9 @@ class Rendered:
     body_format: BodyFormat
 
 
-@dataclass(frozen=True)
-class EvidenceView:
-    """One article as a template shows it; ``segments`` are (text, highlighted) pieces."""
-
-    title: str
-    source: str
-    url: str | None
-    segments: tuple[tuple[str, bool], ...]
-
-
-@dataclass(frozen=True)
-class AlertView:
-    """One alert as a template shows it."""
-
-    key: str
-    headline: str
-    rule_title: str
-    category: str
-    severity: str
-    tags: tuple[str, ...]
-    is_update: bool
-    article_count: int
-    source_count: int
-    entities: tuple[str, ...]
-    figures: tuple[str, ...]
-    evidence: tuple[EvidenceView, ...]
-    link: str | None
-
-
-def highlight_segments(
-    snippet: str, highlights: tuple[tuple[int, int], ...]
-) -> tuple[tuple[str, bool], ...]:
-    """Split ``snippet`` into (text, highlighted) pieces; bad or overlapping spans are clipped."""
-    pieces: list[tuple[str, bool]] = []
-    cursor = 0
-    for start, end in sorted(highlights):
-        start, end = max(start, cursor), min(end, len(snippet))
-        if start >= end:
-            continue
-        if start > cursor:
-            pieces.append((snippet[cursor:start], False))
-        pieces.append((snippet[start:end], True))
-        cursor = end
-    if cursor < len(snippet):
-        pieces.append((snippet[cursor:], False))
-    return tuple(pieces)
-
-
-def describe_figure(value: ExtractedValue) -> str:
-    """Return an extracted figure as a short phrase: ``Brent price 92.4 USD/bbl``."""
-    subject = " ".join(
-        part for part in (value.commodity, value.benchmark and f"vs {value.benchmark}") if part
-    )
-    if value.kind == "extreme":
-        text = f"{value.extreme or 'extreme'}"
-    elif value.kind == "change_pct" and value.value is not None:
-        text = f"change {value.value:+g} %"
-    else:
-        amount = "" if value.value is None else f" {value.value:g}"
-        unit = "/".join(part for part in (value.currency, value.unit) if part)
-        text = f"{value.kind}{amount}{' ' + unit if unit else ''}"
-    return f"{subject} {text}".strip() + f" (“{value.span.text}”)"
-
-
-def _evidence_view(evidence: Evidence) -> EvidenceView:
-    return EvidenceView(
-        title=evidence.title,
-        source=evidence.source,
-        url=evidence.url,
-        segments=highlight_segments(evidence.snippet, evidence.snippet_highlights),
-    )
-
-
-def alert_view(alert: Alert) -> AlertView:
-    """Return the template view of ``alert``."""
-    entities = tuple(dict.fromkeys(entity.name for entity in alert.entities))
-    return AlertView(
-        key=alert.key,
-        headline=alert.headline,
-        rule_title=alert.rule_title,
-        category=alert.category,
-        severity=alert.severity.value,
-        tags=alert.tags,
-        is_update=alert.is_update,
-        article_count=alert.article_count,
-        source_count=alert.source_count,
-        entities=entities,
-        figures=tuple(describe_figure(value) for value in alert.values),
-        evidence=tuple(_evidence_view(e) for e in alert.evidence),
-        link=next((e.url for e in alert.evidence if e.url), None),
-    )
-
-
 def _mrkdwn(text: object) -> str:
     """Escape text for Slack mrkdwn (``&``, ``<``, ``>``)."""
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _window(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
-    if minutes < 120:
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    hours = round(minutes / 60)
-    return f"{hours} hours"
 
 
 class Templates:
@@ -159,20 +59,24 @@ class Templates:
             keep_trailing_newline=False,
         )
         self._env.filters["mrkdwn"] = _mrkdwn
-        self._env.filters["window"] = _window
-        self._cache: OrderedDict[tuple[str, str, int, tuple[str, ...]], Rendered] = OrderedDict()
+        self._env.filters["window"] = window_words
+        self._cache: OrderedDict[
+            tuple[str, str, int, tuple[str, ...], frozenset[str]], Rendered
+        ] = OrderedDict()
 
     def render(self, kind: str, notification: Notification) -> Rendered:
         """Render ``notification`` for a receiver of ``kind`` (slack, email or text).
 
         The same alerts routed to several receivers of one kind render once:
-        the text depends only on the kind and the alerts, so results are cached.
+        the text depends only on the kind, the alerts and which of their stories
+        the receiver already knew, so results are cached.
         """
         key = (
             kind,
             notification.kind,
             round(notification.window_s),
             tuple(item.alert.key for item in notification.items),
+            notification.known_stories,
         )
         cached = self._cache.get(key)
         if cached is not None:
@@ -186,10 +90,12 @@ class Templates:
 
     def _render(self, kind: str, notification: Notification) -> Rendered:
         name, body_format = _BODIES[kind]
-        views = [alert_view(alert) for alert in notification.alerts]
-        top = max(notification.alerts, key=lambda alert: alert.severity.rank)
+        alerts = notification.alerts
+        top = max(alerts, key=lambda alert: alert.severity.rank)
         context = {
-            "alerts": views,
+            "stories": story_views(alerts, notification.known_stories),
+            "alert_count": len(alerts),
+            "alert_keys": [alert.key for alert in alerts],
             "digest": notification.kind == "digest",
             "window_s": notification.window_s,
             "severity": top.severity.value,

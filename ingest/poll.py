@@ -25,8 +25,9 @@ from ingest.politeness import HostGates
 from ingest.robots import RobotsCache
 from ingest.schedule import max_age
 from ingest.source_list import SourceSpec
-from ingest.sources import Accepted, Rejected
-from schemas import InvalidRecordError, Settings, build_article
+from ingest.sources import Accepted, Rejected, as_produced
+from schemas import InvalidRecordError, Settings
+from schemas.article_input import build_articles
 from schemas.fetch_state import FetchState, FetchStatus
 
 
@@ -55,8 +56,12 @@ class PollResult:
 
     @property
     def pending(self) -> dict[str, str]:
-        """key -> digest of the articles about to be produced."""
-        return {item.article.id: self.seen.get(item.article.id, "") for item in self.articles}
+        """key -> digest of the items about to be produced (their pages: teasers follow them)."""
+        return {
+            item.article.id: self.seen.get(item.article.id, "")
+            for item in self.articles
+            if item.article.kind != "teaser"
+        }
 
 
 class Poller:
@@ -212,14 +217,16 @@ class Poller:
             )
             origin = f"{source.id} {item.url or key}"
             try:
-                article = build_article(
+                # The split every ingest path makes: the teasers a page closes with
+                # become headline-only articles, produced after it.
+                parts = build_articles(
                     record, origin=origin, max_body_bytes=settings.max_body_bytes
                 )
             except InvalidRecordError as exc:
                 result.rejected.append(Rejected(origin, exc.reason, str(exc), _payload(record)))
                 result.seen[key] = "!invalid"
                 continue
-            result.articles.append(Accepted(article, origin))
+            result.articles.extend(as_produced(parts, origin))
             if key in updated:
                 result.updated += 1
             else:

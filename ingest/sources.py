@@ -10,11 +10,7 @@ Formats, chosen by file suffix, else sniffed from the first bytes:
   ``Source:``, ``Date:``, ``URL:``, ``Id:`` and ``Language:`` lines ends at
   the first blank line. Then the first non-blank line is the headline, the
   second the standfirst, and the rest the body. A page of only two lines has
-  a body and no standfirst. A run of two or more lines closing the page
-  without sentence punctuation (the "related headlines" news sites end a page
-  with) is not body: it is kept in ``meta["related_headlines"]``, so other
-  stories' headlines never count as this article's evidence, entities or
-  figures. Without a ``Source:`` header the source is the
+  a body and no standfirst. Without a ``Source:`` header the source is the
   URL's host, else the name of the file's directory (``spool/reuters/a.txt``
   is from ``reuters``; stdin is ``stdin``). Without ``Date:`` the publication
   time is unknown: a file's modification time is not when it was published.
@@ -22,6 +18,12 @@ Formats, chosen by file suffix, else sniffed from the first bytes:
   be larger than ``max_file_bytes``; one line may not).
 * ``.json``: an array of objects, or one object.
 * ``.xml``, ``.rss``, ``.atom``, ``.rdf``: an RSS 2.0 or Atom feed (feedparser).
+
+Whatever the format, the related headlines ("teasers") a page closes with are
+split off its body into headline-only articles of their own, by
+:func:`schemas.article_input.build_articles` (see :mod:`schemas.teasers`);
+they follow their page, with the page's origin and ``+teaser<n>``. In feeds,
+a teaser that is a link keeps that link as its URL.
 
 Origins say where a record came from: ``feed.jsonl:12`` (line),
 ``batch.json[3]`` (array index, from 0), ``news.rss#2`` (entry, from 1), or
@@ -43,11 +45,12 @@ from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
+from urllib.parse import urljoin
 
 import orjson
 
-from schemas import Article, InvalidRecordError, Settings
-from schemas.article_input import build_article
+from schemas import Article, InvalidRecordError, Settings, normalize_line
+from schemas.article_input import build_articles
 
 Format = Literal["text", "jsonl", "json", "feed"]
 
@@ -63,8 +66,6 @@ _SUFFIXES: dict[str, Format] = {
     ".rdf": "feed",
 }
 _SKIPPED_SUFFIXES = (".tmp", ".part", ".swp", "~")
-SENTENCE_END = tuple(".!?…:;\"”»'’)]")
-MIN_RELATED_HEADLINES = 2
 _HEADER_LINE = re.compile(r"^(source|date|published|url|link|id|language)\s*:\s*(\S.*)$", re.I)
 _HEADER_FIELDS = {
     "source": "source",
@@ -75,6 +76,8 @@ _HEADER_FIELDS = {
     "id": "id",
     "language": "language",
 }
+_MAX_LINKS = 1_000
+"""Links noted per feed entry: bounds what a hostile entry can make us hold."""
 _CHUNK = 1 << 20
 _PAYLOAD_HEAD = 65_536
 STDIN = "-"
@@ -215,7 +218,7 @@ def read_stream(
     elif fmt == "feed":
         yield from _read_feed(data, settings, origin, default_source)
     else:
-        yield _build(parse_text_page(text_or_reject), data, settings, origin, default_source)
+        yield from _build(parse_text_page(text_or_reject), data, settings, origin, default_source)
 
 
 def _sniff(head: bytes) -> Format:
@@ -254,17 +257,32 @@ def _build(
     settings: Settings,
     origin: str,
     default_source: str,
-) -> Item:
+    links: Mapping[str, str] | None = None,
+) -> list[Item]:
+    """The record's article and its teasers (each with an origin), or why it was rejected."""
     try:
-        article = build_article(
+        parts = build_articles(
             record,
             origin=origin,
             max_body_bytes=settings.max_body_bytes,
             default_source=default_source,
+            links=links,
         )
     except InvalidRecordError as exc:
-        return Rejected(origin, exc.reason, str(exc), payload)
-    return Accepted(article, origin)
+        return [Rejected(origin, exc.reason, str(exc), payload)]
+    return [*as_produced(parts, origin)]
+
+
+def as_produced(parts: Sequence[Article], origin: str) -> list[Accepted]:
+    """A page and its teasers (:func:`~schemas.article_input.build_articles`) as they are produced.
+
+    The page first, then each teaser with the page's origin and ``+teaser<n>``.
+    """
+    page, *teasers = parts
+    return [
+        Accepted(page, origin),
+        *(Accepted(teaser, f"{origin}+teaser{n}") for n, teaser in enumerate(teasers, 1)),
+    ]
 
 
 # --- Text pages ---------------------------------------------------------------
@@ -295,27 +313,8 @@ def parse_text_page(text: str) -> dict[str, str]:
         record["body"] = lines[content[1]]
     elif len(content) > 2:
         record["summary"] = lines[content[1]]
-        body = content[2:]
-        related = _related_headlines(lines, body)
-        end = related[0] if related else len(lines)
-        record["body"] = "\n".join(lines[body[0] : end])
-        if related:
-            record["related_headlines"] = "\n".join(lines[i].strip() for i in related)
+        record["body"] = "\n".join(lines[content[2] :])
     return record
-
-
-def _related_headlines(lines: list[str], body: list[int]) -> list[int]:
-    """The trailing body lines that read as other stories' headlines (none if fewer than 2).
-
-    A paragraph of an article ends with sentence punctuation; a headline does
-    not. At least one body line is always left.
-    """
-    count = 0
-    for index in reversed(body[1:]):
-        if lines[index].rstrip().endswith(SENTENCE_END):
-            break
-        count += 1
-    return body[len(body) - count :] if count >= MIN_RELATED_HEADLINES else []
 
 
 def _skip_blank(lines: list[str], index: int) -> int:
@@ -431,21 +430,23 @@ def _records_of(
         for index, item in enumerate(value):
             where = f"{origin}[{index}]"
             item_payload = _dump(item)
-            yield _build_json(item, item_payload, settings, where, default_source)
+            yield from _build_json(item, item_payload, settings, where, default_source)
         return
-    yield _build_json(value, payload, settings, origin, default_source)
+    yield from _build_json(value, payload, settings, origin, default_source)
 
 
 def _build_json(
     value: Any, payload: bytes, settings: Settings, origin: str, default_source: str
-) -> Item:
+) -> list[Item]:
     if not isinstance(value, dict):
-        return Rejected(
-            origin,
-            "not_an_object",
-            f"{origin}: an article record must be a JSON object, not {_json_type(value)}",
-            payload,
-        )
+        return [
+            Rejected(
+                origin,
+                "not_an_object",
+                f"{origin}: an article record must be a JSON object, not {_json_type(value)}",
+                payload,
+            )
+        ]
     return _build(value, payload, settings, origin, default_source)
 
 
@@ -491,26 +492,35 @@ def _read_feed(data: bytes, settings: Settings, origin: str, default_source: str
         yield Rejected(origin, "empty", f"{origin}: the feed has no entries", data)
         return
     feed = parsed.get("feed", {})
-    source = _html_text(feed.get("title", "")) or default_source
+    source = _html_text(feed.get("title", ""), {}, "") or default_source
     language = feed.get("language")
     for number, entry in enumerate(parsed.entries, start=1):
         where = f"{origin}#{number}"
-        record = _entry_record(entry, source, language)
-        yield _build(record, _dump(record), settings, where, default_source)
+        links: dict[str, str] = {}
+        record = _entry_record(entry, source, language, links)
+        yield from _build(record, _dump(record), settings, where, default_source, links)
 
 
-def _entry_record(entry: Mapping[str, Any], source: str, language: Any) -> dict[str, Any]:
-    """Map a feedparser entry to an input record (HTML reduced to text)."""
-    summary = _html_text(entry.get("summary", ""))
+def _entry_record(
+    entry: Mapping[str, Any], source: str, language: Any, links: dict[str, str]
+) -> dict[str, Any]:
+    """Map a feedparser entry to an input record (HTML reduced to text).
+
+    Args:
+        links: filled with the text -> URL of every link in the entry's
+            content, so that a teaser that is a link keeps its URL.
+    """
+    base = entry.get("link") or ""
+    summary = _html_text(entry.get("summary", ""), links, base)
     contents = entry.get("content") or []
-    body = "\n\n".join(_html_text(c.get("value", "")) for c in contents).strip()
+    body = "\n\n".join(_html_text(c.get("value", ""), links, base) for c in contents).strip()
     if not body:
         body, summary = summary, ""
     record: dict[str, Any] = {
         "id": entry.get("id") or None,
         "url": entry.get("link") or None,
         "source": source,
-        "title": _html_text(entry.get("title", "")) or None,
+        "title": _html_text(entry.get("title", ""), {}, "") or None,
         "summary": summary or None,
         "body": body or None,
     }
@@ -523,26 +533,46 @@ def _entry_record(entry: Mapping[str, Any], source: str, language: Any) -> dict[
 
 
 class _TextOfHtml(HTMLParser):
-    """Collects the text of an HTML fragment; block elements become line breaks."""
+    """Collects the text of an HTML fragment; block elements become line breaks.
+
+    The text of each ``<a href>`` is noted with its absolute http(s) URL in
+    ``links`` (nested or unclosed anchors are not tracked: the first wins).
+    """
 
     _BLOCKS = frozenset({"p", "br", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6", "tr"})
 
-    def __init__(self) -> None:
+    def __init__(self, links: dict[str, str], base: str) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.links = links
+        self.base = base
+        self._anchor: tuple[str, int] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._BLOCKS:
             self.parts.append("\n\n" if tag == "p" else "\n")
+        elif tag == "a" and self._anchor is None:
+            href = dict(attrs).get("href")
+            url = urljoin(self.base, href.strip()) if href else ""
+            if url.startswith(("http://", "https://")):
+                self._anchor = (url, len(self.parts))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._anchor is not None:
+            url, first = self._anchor
+            self._anchor = None
+            text = normalize_line("".join(self.parts[first:]))
+            if text and len(self.links) < _MAX_LINKS:
+                self.links.setdefault(text, url)
 
     def handle_data(self, data: str) -> None:
         self.parts.append(data)
 
 
-def _html_text(fragment: str) -> str:
+def _html_text(fragment: str, links: dict[str, str], base: str) -> str:
     if "<" not in fragment and "&" not in fragment:
         return fragment.strip()
-    parser = _TextOfHtml()
+    parser = _TextOfHtml(links, base)
     parser.feed(fragment)
     parser.close()
     return "".join(parser.parts).strip()

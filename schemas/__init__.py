@@ -10,7 +10,14 @@ from schemas.articles import Article, normalize_line, normalize_text
 from schemas.common import Severity, Span, TextField, utcnow
 from schemas.dead_letters import DeadLetter
 from schemas.deliveries import Delivery
-from schemas.detections import Detection, EntityMention, ExtractedValue, ScorePart
+from schemas.detections import (
+    Detection,
+    EntityMention,
+    ExtractedValue,
+    FigureChange,
+    FigurePoint,
+    ScorePart,
+)
 from schemas.errors import (
     BrokerError,
     ConfigError,
@@ -33,6 +40,8 @@ __all__ = [
     "EntityMention",
     "Evidence",
     "ExtractedValue",
+    "FigureChange",
+    "FigurePoint",
     "InvalidRecordError",
     "Matcher",
     "ScorePart",

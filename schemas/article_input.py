@@ -43,6 +43,7 @@ from pydantic import ValidationError
 from schemas.articles import Article, normalize_line, normalize_text
 from schemas.errors import InvalidRecordError
 from schemas.languages import identify_language, sample_of
+from schemas.teasers import split_teasers
 
 MAX_META_DEPTH = 32
 """Deepest nesting accepted in the extra fields kept in ``meta``."""
@@ -58,7 +59,10 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "language_detection": ("language_detection",),
     "published_at": ("published_at", "published", "date", "pubDate", "datetime"),
     "received_at": ("received_at",),
+    "kind": ("kind",),
+    "found_on": ("found_on",),
 }
+_KINDS = frozenset({"article", "teaser"})
 _ENVELOPE = frozenset({"meta", "schema_version"})
 _RANK_OF = {
     name: (field, rank) for field, names in _ALIASES.items() for rank, name in enumerate(names)
@@ -364,8 +368,11 @@ def _build(
             "unsupported_version", f"schema_version {version!r} is not supported (expected 1)"
         )
     values, extra = _resolve(record)
+    kind = values.get("kind", "article")
+    if not isinstance(kind, str) or kind not in _KINDS:
+        extra["kind"], kind = kind, "article"
     title = _required_text(values, "title")
-    body = _required_text(values, "body")
+    body = "" if kind == "teaser" and not values.get("body") else _required_text(values, "body")
     body_bytes = len(body.encode("utf-8"))
     if body_bytes > max_body_bytes:
         raise InvalidRecordError(
@@ -375,7 +382,7 @@ def _build(
         )
     if not title.strip():
         raise InvalidRecordError("missing_title", "the title is blank")
-    if not body.strip():
+    if not body.strip() and kind != "teaser":
         raise InvalidRecordError("missing_body", "the body is blank")
     url = _text(values, "url")
     source = _text(values, "source")
@@ -410,6 +417,8 @@ def _build(
         "published_at": published_at,
         "received_at": received,
         "meta": meta,
+        "kind": kind,
+        "found_on": values.get("found_on"),
     }
     language = _text(values, "language")
     if language is not None and language.strip():
@@ -431,9 +440,39 @@ def _build(
         raise InvalidRecordError(
             "missing_title" if blank_title else "invalid_field", problems
         ) from None
-    if not article.body:  # only control characters: blank once normalised
+    if not article.body and article.kind != "teaser":  # only control characters
         raise InvalidRecordError("missing_body", "the body is blank")
     return article
+
+
+def build_articles(
+    record: Mapping[str, Any],
+    *,
+    origin: str = "",
+    max_body_bytes: int = 1_000_000,
+    default_source: str | None = None,
+    received_at: datetime | None = None,
+    links: Mapping[str, str] | None = None,
+) -> list[Article]:
+    """Validate a record like :func:`build_article`; return the page, then its teasers.
+
+    Every ingest path and the stream worker build articles here, so a page is
+    split the same way however it arrives (see :mod:`schemas.teasers`).
+
+    Args:
+        links: a closing line's text -> the URL the input linked it to.
+
+    Raises:
+        InvalidRecordError: as :func:`build_article`.
+    """
+    article = build_article(
+        record,
+        origin=origin,
+        max_body_bytes=max_body_bytes,
+        default_source=default_source,
+        received_at=received_at,
+    )
+    return split_teasers(article, links=links)
 
 
 def _host(url: str | None) -> str | None:

@@ -76,6 +76,18 @@ def normalize_line(text: str) -> str:
     return " ".join(normalize_text(text).split())
 
 
+ArticleKind = Literal["article", "teaser"]
+"""``article``: a page of its own; ``teaser``: another story's headline found on a page."""
+
+
+class PageRef(Message):
+    """The page a teaser was found on: where an alert raised from the teaser links to."""
+
+    id: Annotated[str, Field(min_length=1, max_length=256)]
+    url: str | None = None
+    title: str | None = None
+
+
 class LanguageDetection(Message):
     """What language identification made of an article whose record gave no language.
 
@@ -96,6 +108,10 @@ class Article(Message):
     ``language`` is the record's own tag, else the identified language, else
     ``unknown``; ``language_detection`` says how it was identified (None when
     the record gave it).
+
+    A ``teaser`` is a headline-only article (``body`` empty): one of the
+    related headlines a page closes with, split off the page at ingest
+    (:mod:`schemas.teasers`), with ``found_on`` naming the page.
     """
 
     schema_version: Literal[1] = ARTICLE_SCHEMA_VERSION
@@ -110,6 +126,8 @@ class Article(Message):
     published_at: Timestamp | None = None
     received_at: Timestamp = Field(default_factory=utcnow)
     meta: dict[str, JsonValue] = Field(default_factory=dict)
+    kind: ArticleKind = "article"
+    found_on: PageRef | None = None
 
     @field_validator("title", "source")
     @classmethod

@@ -16,10 +16,12 @@ from schemas.common import Message, Timestamp, utcnow
 
 DELIVERY_SCHEMA_VERSION: Literal[1] = 1
 
-DeliveryStatus = Literal["delivered", "failed", "silenced", "repeat"]
+DeliveryStatus = Literal["delivered", "failed", "silenced", "inhibited", "repeat"]
 """``delivered``: sent (alone, grouped or in a digest); ``failed``: retry budget spent,
-dead-lettered; ``silenced``: a silence matched; ``repeat``: the story was notified to
-this receiver within the route's ``repeat_interval`` and the alert is not an update."""
+dead-lettered; ``silenced``: a silence matched; ``inhibited``: a firing alert muted it
+(an inhibit rule of the route file; ``detail`` names the source); ``repeat``: the story
+was notified to this receiver within the route's ``repeat_interval`` and the alert is
+not an update."""
 
 
 class Delivery(Message):

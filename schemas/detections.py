@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from schemas.articles import ArticleKind, PageRef
 from schemas.common import Message, Severity, Span, TextField, Timestamp, utcnow
 
 DETECTION_SCHEMA_VERSION: Literal[1] = 1
@@ -38,6 +39,53 @@ class ExtractedValue(Message):
     direction: Literal["up", "down"] | None = None
     span: Span
 
+    @property
+    def series(self) -> str | None:
+        """The series this figure is a point of, or None (not a level, or bound to no commodity).
+
+        A price or a spread with a value and a commodity: ``kind|commodity|benchmark|currency|unit``
+        (``spread|commodity:urals|commodity:brent|USD|bbl``). Reports of one series compare.
+        """
+        if self.kind not in ("price", "spread") or self.value is None or not self.commodity:
+            return None
+        parts = (self.kind, self.commodity, self.benchmark, self.currency, self.unit)
+        return "|".join(part or "" for part in parts)
+
+
+class FigurePoint(Message):
+    """One reported value of a figure series: how much, when, and the article that said so."""
+
+    value: float
+    at: Timestamp
+    article_id: str
+    source: str
+    title: str = ""
+    url: str | None = None
+
+
+class FigureChange(Message):
+    """A figure compared with its series' history by a change rule (``previous()``...).
+
+    ``current`` is this article's figure; ``reference`` the one it was compared
+    with: the previous report, else the one ``since_s`` seconds earlier that
+    ``change_pct_since`` used (None when the condition held without one, as
+    ``previous(spread) is null`` does on a series' first report). ``delta`` is
+    ``current - reference``; ``change_pct`` the change in percent (None when
+    the reference is 0).
+    """
+
+    series: str
+    level: Literal["price", "spread"]
+    commodity: str
+    benchmark: str | None = None
+    currency: str | None = None
+    unit: str | None = None
+    since_s: float | None = None
+    current: FigurePoint
+    reference: FigurePoint | None = None
+    delta: float | None = None
+    change_pct: float | None = None
+
 
 class ScorePart(Message):
     """One reason for a detection's aboutness score.
@@ -67,7 +115,10 @@ class Detection(Message):
     ``counted`` of ``score_parts``); the rule fired because it reached the
     rule's ``min_score``. ``copy_of``
     and ``copy_of_source`` name the article (and its source) whose text this
-    one reproduces near-verbatim: a wire reprint counts as that source.
+    one reproduces near-verbatim: a wire reprint counts as that source. A
+    detection of a teaser has ``article_kind`` ``teaser`` and ``found_on``
+    naming the page it was read on. ``change`` is set on the detection of a
+    change rule once its figure was compared with the series' history.
     """
 
     schema_version: Literal[1] = DETECTION_SCHEMA_VERSION
@@ -80,6 +131,8 @@ class Detection(Message):
     source: str
     title: str
     published_at: Timestamp | None = None
+    article_kind: ArticleKind = "article"
+    found_on: PageRef | None = None
     rule_id: str
     rule_version: str
     rule_title: str
@@ -94,3 +147,4 @@ class Detection(Message):
     score: Annotated[float, Field(ge=0)] = 1.0
     score_parts: tuple[ScorePart, ...] = ()
     detected_at: Timestamp = Field(default_factory=utcnow)
+    change: FigureChange | None = None

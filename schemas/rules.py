@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Annotated, Final, Literal
 
-from pydantic import Field, TypeAdapter, field_validator
+from pydantic import Field, TypeAdapter, field_validator, model_validator
 
 from schemas.common import Message, Severity, TextField, Timestamp, utcnow
 from schemas.users import USER_ID
@@ -49,6 +49,16 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
 
 
+SPIKE_DEFAULTS: dict[str, object] = {
+    "group_by": "rule",
+    "within": "1h",
+    "count": 5,
+    "sources": 3,
+}
+"""What a ``spike`` policy assumes for the fields it does not set."""
+_SPIKE_GROUPS = ("rule", "category", "commodity", "entity")
+
+
 class AlertPolicy(Message):
     """When detections of a rule become an alert.
 
@@ -59,20 +69,41 @@ class AlertPolicy(Message):
       detection is bound to: "two reports of a Brent move", not every commodity a
       related headline names).
     - ``corroboration``: ``sources`` distinct sources report the same story.
+    - ``spike``: breaking news. The articles of the last ``within`` (1h) on a
+      key are counted against the key's usual volume at that hour of the week
+      (the same window one, two... weeks back, over ``baseline``; the same hour
+      on the previous days while less than a week is known). It alerts when
+      the count reaches ``ratio`` times that baseline, ``count`` articles and
+      ``sources`` distinct sources (5 and 3 unless set). The key is
+      ``group_by``: ``rule`` (the default: the rule's own articles),
+      ``category`` (every article a rule of the rule's category fired on),
+      ``entity``, ``entity:<kind>`` (``entity:country``) or ``commodity``.
 
     ``renotify_after`` is the cooldown: one alert per story per rule until the
     story changes materially (a new extracted figure, more sources) or the
-    cooldown has passed.
+    cooldown has passed. A spike in cooldown alerts again, as an update, when
+    its count has doubled.
     """
 
-    policy: Literal["immediate", "threshold", "corroboration"] = "immediate"
+    policy: Literal["immediate", "threshold", "corroboration", "spike"] = "immediate"
     count: Annotated[int, Field(ge=1)] = 1
     within: timedelta = timedelta(minutes=30)
-    group_by: Annotated[str, Field(pattern=r"^(story|commodity|entity(:[a-z_]+)?)$")] = "story"
+    group_by: Annotated[
+        str, Field(pattern=r"^(story|rule|category|commodity|entity(:[a-z_]+)?)$")
+    ] = "story"
     sources: Annotated[int, Field(ge=1)] = 1
     renotify_after: timedelta = timedelta(hours=6)
+    ratio: Annotated[float, Field(gt=1, le=1000)] = 3.0
+    baseline: timedelta = timedelta(weeks=4)
 
-    @field_validator("within", "renotify_after", mode="before")
+    @model_validator(mode="before")
+    @classmethod
+    def _spike_defaults(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("policy") == "spike":
+            return {**SPIKE_DEFAULTS, **data}
+        return data
+
+    @field_validator("within", "renotify_after", "baseline", mode="before")
     @classmethod
     def _duration(cls, value: str | int | float | timedelta) -> str | timedelta:
         # JSON dumps of this model carry ISO 8601 durations ("PT30M"): let
@@ -80,6 +111,23 @@ class AlertPolicy(Message):
         if isinstance(value, str) and value.strip().upper().startswith("P"):
             return value.strip()
         return parse_duration(value)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> AlertPolicy:
+        kind = self.group_by.partition(":")[0]
+        if self.policy == "spike":
+            if kind not in _SPIKE_GROUPS:
+                raise ValueError(
+                    f"a spike cannot group_by {self.group_by}: use rule, category, commodity, "
+                    "entity or entity:<kind>"
+                )
+            if not timedelta(minutes=5) <= self.within <= timedelta(days=1):
+                raise ValueError("a spike's window (within) must be between 5m and 1d")
+            if not timedelta(days=1) <= self.baseline <= timedelta(weeks=12):
+                raise ValueError("a spike's baseline must be between 1d and 12w")
+        elif kind in ("rule", "category"):
+            raise ValueError(f"group_by {self.group_by} is for the spike policy only")
+        return self
 
 
 class EntityRequirement(Message):

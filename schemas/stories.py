@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, TypeAdapter
 
+from schemas.articles import ArticleKind
 from schemas.common import Message, Timestamp
 from schemas.detections import Detection
 
@@ -55,6 +56,10 @@ class StoryFeatures(Message):
         body_entities: gazetteer ids mentioned only later in the body.
         figures: prices, spreads, moves and extremes read from the text.
         categories: the categories of the rules that fired.
+        kind: the article's kind: ``teaser`` for a headline read on another page.
+        page: the page a teaser was read on, or the article's own id when it
+            closes with teasers: a page and its teasers report different
+            stories, and never share one (a teaser's figures are not the page's).
     """
 
     article_id: str
@@ -72,6 +77,8 @@ class StoryFeatures(Message):
     body_entities: tuple[str, ...] = ()
     figures: tuple[StoryFigure, ...] = ()
     categories: tuple[str, ...] = ()
+    kind: ArticleKind = "article"
+    page: str | None = None
 
 
 class StoryRequest(Message):

@@ -30,7 +30,15 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
 
-from schemas import Alert, Detection, EntityMention, Evidence, ExtractedValue, Severity
+from schemas import (
+    Alert,
+    Detection,
+    EntityMention,
+    Evidence,
+    ExtractedValue,
+    FigureChange,
+    Severity,
+)
 from schemas.rules import AlertPolicy
 from schemas.stories import GroupControl
 
@@ -55,6 +63,8 @@ class Member(_State):
     values: tuple[ExtractedValue, ...] = ()
     copy_of: str | None = None
     copy_of_source: str | None = None
+    change: FigureChange | None = None
+    """A change rule's comparison of the member's figure with its series' history."""
 
     @property
     def report(self) -> str:
@@ -125,15 +135,19 @@ class Decision:
 def group_keys(detection: Detection, policy: AlertPolicy) -> list[str]:
     """Return the groups a detection counts in: its story, or each of its entities.
 
-    Only a threshold policy groups by anything but the story: by every entity
-    (``entity``), by entities of one kind (``entity:<kind>``) or by the
-    commodities its figures are bound to (``commodity``). A detection with no
+    Only a threshold or spike policy groups by anything but the story: by every
+    entity (``entity``), by entities of one kind (``entity:<kind>``) or by the
+    commodities its figures are bound to (``commodity``); a spike also by its
+    rule (``rule``) or category (``category:<name>``). A detection with no
     such entity falls back to its story.
     """
     groups: set[str] = set()
-    if policy.policy == "threshold" and policy.group_by == "commodity":
+    counted = policy.policy in ("threshold", "spike")
+    if policy.policy == "spike" and policy.group_by in ("rule", "category"):
+        return ["rule" if policy.group_by == "rule" else f"category:{detection.category}"]
+    if counted and policy.group_by == "commodity":
         groups = {f"entity:{value.commodity}" for value in detection.values if value.commodity}
-    elif policy.policy == "threshold" and policy.group_by.startswith("entity"):
+    elif counted and policy.group_by.startswith("entity"):
         _, _, kind = policy.group_by.partition(":")
         groups = {
             f"entity:{entity.id}"
@@ -379,6 +393,8 @@ def _member(detection: Detection) -> Member:
             source=detection.source,
             title=detection.title,
             published_at=detection.published_at,
+            kind=detection.article_kind,
+            found_on=detection.found_on,
             snippet=detection.snippet,
             snippet_highlights=detection.snippet_highlights,
         ),
@@ -387,6 +403,7 @@ def _member(detection: Detection) -> Member:
         values=detection.values,
         copy_of=detection.copy_of,
         copy_of_source=detection.copy_of_source,
+        change=detection.change,
     )
 
 
@@ -436,4 +453,5 @@ def _alert(
         article_count=len({m.evidence.article_id for m in members}),
         source_count=max(1, _source_count(members)),
         is_update=is_update,
+        change=next((m.change for m in reversed(members) if m.change is not None), None),
     )

@@ -5,20 +5,28 @@ environment). Three agents, each a thin shell around a pure function:
 
 - ``detect`` reads ``articles`` (raw bytes), calls :meth:`Detector.detect`,
   and sends a story request (the detections of an article a rule fired on,
-  and its story features) to the one-partition ``<app>-story-requests``;
+  and its story features) to the one-partition ``<app>-story-requests``, for
+  the page and for each teaser split off it;
 - ``cluster``, run by whichever worker owns that partition (faust moves it
   when the worker fails), gives each article its story with
   :meth:`Clusterer.assign`, in the partition's order: it publishes the
   decision on ``<app>-stories`` and sends the detections keyed
-  ``<rule id>|<group>`` to ``detections``, with the controls that move the
-  aggregation state of stories it merged. Every worker follows the stories
-  topic, so any of them can take over clustering with the same state; a new
-  owner first writes a fence record and waits to read it back, so it has
-  applied everything its predecessor published;
+  ``<rule id>|<group>`` to ``detections`` (:func:`streams.routes.route`),
+  those of change rules keyed by figure series to the internal series topic,
+  with the controls that move the aggregation state of stories it merged.
+  Every worker follows the stories topic, so any of them can take over
+  clustering with the same state; a new owner first writes a fence record and
+  waits to read it back, so it has applied everything its predecessor published;
+- ``compare`` reads the series topic, judges each detection against its
+  series' history (kept in the table below, keyed ``series|<series>``) with
+  :func:`streams.series.judge`, and sends those that hold to ``detections``
+  keyed ``<rule id>|series:<series>``;
 - ``aggregate`` reads ``detections``, folds each detection or control into its
-  group's state (a table with a changelog) with :func:`streams.aggregate.decide`
-  or :func:`~streams.aggregate.fold_control`, and sends alerts keyed by their
-  idempotency key to ``alerts``.
+  group's state (a table with a changelog, keyed by detection key) with
+  :func:`streams.aggregate.decide` or :func:`~streams.aggregate.fold_control`
+  (or, for a spike policy, :func:`streams.spikes.decide_spike`, keyed
+  ``spike|<detection key>``), and sends alerts keyed by their idempotency key
+  to ``alerts``.
 
 Delivery is at least once. faust commits offsets every
 ``pipeline_commit_interval_s`` and flushes the producer first, so a record's
@@ -39,7 +47,7 @@ import asyncio
 import gc
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -47,7 +55,7 @@ import faust
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from schemas import DeadLetter, Detection, InvalidRecordError, Settings
+from schemas import Alert, DeadLetter, Detection, InvalidRecordError, Settings
 from schemas.common import utcnow
 from schemas.kafka import (
     TopicSpec,
@@ -57,14 +65,29 @@ from schemas.kafka import (
     pipeline_topics,
     story_topics,
 )
-from schemas.rules import AlertPolicy
-from schemas.stories import DETECTIONS_RECORD, STORY_RECORD, StoryFence, StoryRequest
-from streams.aggregate import GroupState, decide, fold_control, split_detection_key
+from schemas.rules import AlertPolicy, RuleSpec
+from schemas.stories import (
+    DETECTIONS_RECORD,
+    STORY_RECORD,
+    GroupControl,
+    StoryFence,
+    StoryRequest,
+)
+from streams.aggregate import (
+    GroupState,
+    decide,
+    detection_key,
+    fold_control,
+    split_detection_key,
+)
 from streams.detect import Detector
 from streams.follower import follow_topic
 from streams.metrics import PipelineMetrics
+from streams.routes import Routed, route
 from streams.rulebook import RuleBook, RuleReport
 from streams.rules import RuleSet
+from streams.series import SeriesState, judge
+from streams.spikes import SpikeRule, SpikeState, decide_spike
 from streams.stories import Clusterer, ClusterOutcome
 from streams.transport import use_rewinding_transport
 
@@ -73,12 +96,19 @@ log = structlog.get_logger(__name__)
 
 DetectorFactory = Callable[[Settings, Callable[[], RuleSet]], Detector]
 Stage = Literal["detect", "cluster", "aggregate"]
+Folded = tuple[tuple[Alert, ...], bool, tuple[tuple[str, Detection | GroupControl], ...]]
+"""What folding one record into its group gave: alerts, whether it was a replay, records to forward."""
 app_id = pipeline_app_id
+
+
+def series_topic(settings: Settings) -> TopicSpec:
+    """Return the internal topic of change rules' detections, keyed by figure series."""
+    return TopicSpec(f"{app_id(settings)}-series", settings.partitions, {})
 
 
 def worker_topics(settings: Settings) -> list[TopicSpec]:
     """Return every topic a worker needs to exist before it starts consuming."""
-    return [*pipeline_topics(settings), *story_topics(settings)]
+    return [*pipeline_topics(settings), *story_topics(settings), series_topic(settings)]
 
 
 def settle_heap() -> None:
@@ -156,7 +186,10 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         spec = rulebook.current.rules.get(rule_id)
         return spec.alert if spec is not None else None
 
-    clusterer = Clusterer.from_settings(settings, policy_of)
+    def route_detections(placed: Sequence[Detection]) -> Routed:
+        return route(rulebook.current, placed)
+
+    clusterer = Clusterer.from_settings(settings, policy_of, route_detections)
     stories_caught_up = asyncio.Event()
     fence = _Fence()
     detect_seconds = metrics.processing.labels(stage="detect")
@@ -174,6 +207,11 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
     requests_spec, stories_spec = story_topics(settings)
     story_requests = raw_topic(requests_spec.name)
     stories = raw_topic(stories_spec.name)
+    by_series = raw_topic(series_topic(settings).name)
+    # One table holds every aggregation state, each kind under keys of its own:
+    # a policy's groups as their detection keys, spike counts under "spike|",
+    # figure series under "series|". Each table costs a changelog topic and its
+    # recovery at every rebalance; one keeps a restarted worker's start short.
     windows = app.Table(
         "aggregate-windows",
         key_type=bytes,
@@ -227,12 +265,13 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 outcome = detector.detect(event.value, origin=origin, record_time=record_time)
                 if outcome.repeat:
                     metrics.repeats.inc()
-                if outcome.request is not None:
-                    await send(
-                        story_requests,
-                        outcome.article.id.encode(),
-                        outcome.request.model_dump_json().encode(),
-                    )
+                for part in outcome.parts:  # the page, then teasers split off here
+                    if part.request is not None:
+                        await send(
+                            story_requests,
+                            part.article.id.encode(),
+                            part.request.model_dump_json().encode(),
+                        )
             except InvalidRecordError as exc:
                 await dead_letter(event, "detect", exc.reason, str(exc), origin)
             except Exception as exc:
@@ -240,6 +279,77 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                     event, "detect", "detect_error", f"{type(exc).__name__}: {exc}", origin
                 )
             detect_seconds.observe(time.perf_counter() - started)
+
+    @app.agent(by_series, concurrency=1)
+    async def compare(stream: Any) -> None:
+        await rulebook.ready.wait()
+        async for event in stream.events():
+            message = event.message
+            origin = f"{message.topic}/{message.partition}@{message.offset}"
+            try:
+                series = (event.key or b"").decode("utf-8")
+                found = Detection.model_validate_json(event.value)
+                key = b"series|" + (event.key or b"")
+                stored = windows.get(key)
+                state = SeriesState.model_validate_json(stored) if stored else SeriesState()
+                judged = judge(state, found, rulebook.current.condition(found.rule_id), series)
+                if judged.state is not state:
+                    windows[key] = judged.state.model_dump_json().encode()
+                log.info(
+                    "series_judged",
+                    series=series,
+                    rule_id=found.rule_id,
+                    article_id=found.article_id,
+                    passed=judged.detection is not None,
+                )
+                if judged.detection is not None:
+                    passed = detection_key(found.rule_id, f"series:{series}")
+                    await send(
+                        detections, passed.encode(), judged.detection.model_dump_json().encode()
+                    )
+                    metrics.detections.labels(category=found.category).inc()
+            except Exception as exc:
+                # Judging a series is the first step of aggregation.
+                await dead_letter(
+                    event, "aggregate", "compare_error", f"{type(exc).__name__}: {exc}", origin
+                )
+
+    def count_group(
+        key: bytes, record: Detection | GroupControl, spec: RuleSpec, group: str
+    ) -> Folded:
+        stored = windows.get(key)
+        state = GroupState.model_validate_json(stored) if stored else GroupState()
+        if isinstance(record, Detection):
+            decision = decide(state, record, spec.alert, group=group)
+        else:
+            decision = fold_control(state, record, spec.alert, group=group)
+        if not decision.replayed:
+            windows[key] = decision.state.model_dump_json().encode()
+        return decision.alerts, decision.replayed, decision.forward
+
+    def count_spike(
+        key: bytes, record: Detection | GroupControl, spec: RuleSpec, group: str
+    ) -> Folded:
+        if not isinstance(record, Detection):
+            # Spikes count by category, entity or rule, never by story: no merge moves them.
+            log.info("spike_control_ignored", rule_id=spec.id, group=group, type=record.type)
+            return (), False, ()
+        found = record
+        key = b"spike|" + key
+        stored = windows.get(key)
+        state = SpikeState.model_validate_json(stored) if stored else SpikeState()
+        rule = SpikeRule(
+            spec.id,
+            rulebook.current.version_of(spec.id),
+            spec.title,
+            spec.category,
+            spec.severity,
+            spec.tags,
+        )
+        decision = decide_spike(state, found, spec.alert, group=group, rule=rule)
+        if not decision.replayed:
+            windows[key] = decision.state.model_dump_json().encode()
+        return decision.alerts, decision.replayed, ()
 
     async def on_assigned(sender: Any, *args: Any, signal: Any, **kwargs: Any) -> None:
         assigned = args[0] if args else kwargs.get("assigned", ())
@@ -308,6 +418,8 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
         for key, found in outcome.detections:
             await send(detections, key.encode(), found.model_dump_json().encode())
             metrics.detections.labels(category=found.category).inc()
+        for series, found in outcome.series:
+            await send(by_series, series.encode(), found.model_dump_json().encode())
         for story_id in outcome.full:
             metrics.stories_full.inc()
             log.warning(
@@ -332,17 +444,11 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                 if spec is None:
                     log.info("rule_gone", rule_id=rule_id, key=event.key)
                     continue
-                stored = windows.get(event.key)
-                state = GroupState.model_validate_json(stored) if stored else GroupState()
-                if isinstance(record, Detection):
-                    decision = decide(state, record, spec.alert, group=group)
-                else:
-                    decision = fold_control(state, record, spec.alert, group=group)
-                if not decision.replayed:
-                    windows[event.key] = decision.state.model_dump_json().encode()
-                for key, onward in decision.forward:
+                fold = count_spike if spec.alert.policy == "spike" else count_group
+                raised, replayed, forward = fold(event.key, record, spec, group)
+                for key, onward in forward:
                     await send(detections, key.encode(), onward.model_dump_json().encode())
-                for alert in decision.alerts:
+                for alert in raised:
                     await send(alerts, alert.key.encode(), alert.model_dump_json().encode())
                     metrics.alerts.labels(
                         policy=alert.policy, update=str(alert.is_update).lower()
@@ -352,7 +458,7 @@ def create_app(settings: Settings, *, detector_factory: DetectorFactory = Detect
                         alert_key=alert.key,
                         rule_id=rule_id,
                         story_id=alert.story_id,
-                        replayed=decision.replayed,
+                        replayed=replayed,
                         partition=message.partition,
                         offset=message.offset,
                     )

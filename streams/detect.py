@@ -5,18 +5,24 @@ and sends what comes back. Every refusal is an :class:`InvalidRecordError`
 with a short reason, which the agent turns into a dead letter. An article a
 rule fired on leaves as a :class:`~schemas.stories.StoryRequest` (its
 detections and story features) for the cluster agent, which gives it a story.
+
+A record is validated as ``wirewatch produce`` validates its input, teasers
+included: a page written to the topic by another client with its related
+headlines still in the body is split here (:func:`schemas.article_input.build_articles`),
+and its teasers are detected as the articles they would have been.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from schemas import Article, Detection, InvalidRecordError, Settings
-from schemas.article_input import build_article
+from schemas.article_input import build_articles
 from schemas.stories import StoryRequest
 from streams.dedup import RecentIds
 from streams.rules import RuleSet
@@ -30,19 +36,26 @@ class Outcome:
 
     Attributes:
         article: the validated article.
-        repeat: the article id was seen recently; nothing else was done.
+        repeat: the article (its id and text) was seen recently; nothing else was done.
         request: the article's detections and story features, when a rule fired.
+        teasers: the outcomes of the teasers split off the record's page here.
     """
 
     article: Article
     repeat: bool = False
     request: StoryRequest | None = None
+    teasers: tuple[Outcome, ...] = ()
+
+    @property
+    def parts(self) -> tuple[Outcome, ...]:
+        """This outcome and those of its teasers: everything to send."""
+        return (self, *self.teasers)
 
 
-def decode_article(
+def decode_articles(
     raw: bytes | None, *, origin: str, max_body_bytes: int, received_at: datetime | None = None
-) -> Article:
-    """Turn the raw bytes of an articles record into an :class:`Article`.
+) -> list[Article]:
+    """Turn the raw bytes of an articles record into its :class:`Article`, then its teasers.
 
     Raises:
         InvalidRecordError: reason ``empty``, ``invalid_utf8``, ``invalid_json``,
@@ -58,7 +71,7 @@ def decode_article(
         record = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise InvalidRecordError("invalid_json", f"the value is not JSON: {exc}", origin) from None
-    return build_article(
+    return build_articles(
         record, origin=origin, max_body_bytes=max_body_bytes, received_at=received_at
     )
 
@@ -76,6 +89,12 @@ def story_request(
     placed = tuple(d.model_copy(update={"detected_at": record_time}) for d in detections)
     features = story_features(article, placed, facts.mentions, facts.values, record_time)
     return StoryRequest(features=features, detections=placed)
+
+
+def _text_digest(article: Article) -> str:
+    """A short digest of the words rules read (title, summary, body)."""
+    text = "\x00".join((article.title, article.summary or "", article.body))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 class Detector:
@@ -112,14 +131,27 @@ class Detector:
         Raises:
             InvalidRecordError: the record is not a valid article.
         """
-        article = decode_article(
+        page, *teasers = decode_articles(
             raw, origin=origin, max_body_bytes=self._max_body_bytes, received_at=record_time
         )
-        if self.recent.check_and_add(article.id):
+        outcome = self.detect_article(page, record_time)
+        if not teasers:
+            return outcome
+        parts = tuple(self.detect_article(teaser, record_time) for teaser in teasers)
+        return replace(outcome, teasers=parts)
+
+    def detect_article(self, article: Article, record_time: datetime | None = None) -> Outcome:
+        """Return the outcome of one validated article (see :meth:`detect`)."""
+        # An article is a repeat when its id and its text come again: a publisher's
+        # edit (a new headline under the same URL) is read again, so a rule its new
+        # words fire is not missed; what fired before keeps its detection key.
+        if self.recent.check_and_add(f"{article.id}#{_text_digest(article)}"):
             return Outcome(article, repeat=True)
         rules = self._rules()
         facts = ArticleFacts(article, rules.gazetteer)
-        found = rules.evaluate(article, facts=facts)
+        # A change rule fires on every report of its series: its condition is
+        # judged where the series' history is (streams.series).
+        found = rules.evaluate(article, facts=facts, defer_history=True)
         if not found:
             # Stories serve alerts: an article no rule fires on is not clustered,
             # which keeps the cluster agent's load to a fraction of the articles.

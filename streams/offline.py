@@ -26,22 +26,32 @@ from streams.stories import Clusterer, ClusterOutcome
 
 @dataclass(frozen=True)
 class Processed:
-    """One record through detection and clustering."""
+    """One record through detection and clustering: its page, then the teasers split off it.
+
+    ``clustered`` holds the clustering of each part a rule fired on, in order.
+    """
 
     outcome: Outcome
-    clustered: ClusterOutcome | None = None
+    clustered: tuple[ClusterOutcome, ...] = ()
+
+    @property
+    def page(self) -> ClusterOutcome | None:
+        """The clustering of the record's page itself (None when no rule fired on it)."""
+        return self.clustered[0] if self.outcome.request is not None else None
 
     @property
     def detections(self) -> list[tuple[str, Detection]]:
         """The keyed detections the cluster agent would send (none when no rule fired)."""
-        return self.clustered.detections if self.clustered else []
+        return [pair for clustered in self.clustered for pair in clustered.detections]
 
     @property
     def records(self) -> list[tuple[str, Detection | GroupControl]]:
         """Every keyed record the cluster agent would send to the detections topic, in order."""
-        if self.clustered is None:
-            return []
-        return [*self.clustered.controls, *self.clustered.detections]
+        return [
+            pair
+            for clustered in self.clustered
+            for pair in (*clustered.controls, *clustered.detections)
+        ]
 
 
 class Offline:
@@ -65,9 +75,14 @@ class Offline:
             InvalidRecordError: the record is not a valid article.
         """
         outcome = self.detector.detect(raw, origin=origin, record_time=record_time)
-        if outcome.request is None:
-            return Processed(outcome)
-        return Processed(outcome, self.clusterer.assign(outcome.request))
+        return Processed(
+            outcome,
+            tuple(
+                self.clusterer.assign(part.request)
+                for part in outcome.parts
+                if part.request is not None
+            ),
+        )
 
 
 class Aggregation:

@@ -1,7 +1,7 @@
 """An alert as a terminal shows it: severity in colour, rule, headline, highlighted evidence.
 
 The demo prints one panel per delivered alert. It reads the same view the
-notification templates read (:func:`alerts.templates.alert_view`), so the
+notification templates read (:func:`alerts.views.alert_view`), so the
 terminal and a Slack message never disagree about what an alert says.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from rich.panel import Panel
 from rich.text import Text
 
-from alerts.templates import alert_view
+from alerts.views import alert_view
 from schemas import Alert
 
 SEVERITY_STYLES = {

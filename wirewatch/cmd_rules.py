@@ -18,13 +18,14 @@ from wirewatch.options import pass_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from schemas import Detection
+    from schemas import Article, Detection
     from schemas.rules import RulePack
     from schemas.stories import StoryAssignment
     from streams.rules import RuleSet
     from streams.rules.backtest import CategoryScore, LanguageScore
     from streams.rules.entities import Gazetteer
-    from streams.rules.ruleset import Verdict
+    from streams.rules.ruleset import ArticleFacts, Verdict
+    from streams.series import OfflineSeries
 
 _PACKS_HELP = (
     "A rule pack file or a directory of packs (default: WIREWATCH_RULES_PATH, seeds/rules)."
@@ -274,19 +275,23 @@ def scan(
     """Run the rules offline over the articles in PATH... (a backtest before deploying).
 
     Reads the same inputs as 'wirewatch produce' (.txt pages, .jsonl, .json,
-    RSS/Atom; directories recursively); records that are not valid articles are
-    counted and skipped. Prints hits per rule and per category; with --labels,
-    precision, recall and F1 per category and the missed and false articles,
-    then per language of the articles (every category summed, and the F1 of
-    each category in that language). With --stories, articles are clustered
-    in the order read, each at its publication time (its arrival time when it
-    has none).
+    RSS/Atom; directories recursively), the teasers a page closes with as
+    articles of their own; records that are not valid articles are counted and
+    skipped. Change rules (previous(), change_pct_since()) compare each figure
+    with the reports read before it, in input order, timed by publication.
+    Prints hits per rule and per category; with --labels, precision, recall and
+    F1 per category and the missed and false articles, then per language of the
+    articles (every category summed, and the F1 of each category in that
+    language). With --stories, articles are clustered in the order read, each
+    at its publication time (its arrival time when it has none); a page and
+    the teasers read on it are never one story.
     """
     from ingest.sources import Accepted, read_articles
     from schemas.languages import UNKNOWN
     from streams.detect import story_request
     from streams.rules.backtest import read_labels, score_categories, score_languages
     from streams.rules.ruleset import ArticleFacts, primary_language
+    from streams.series import OfflineSeries
     from streams.stories import Clusterer
 
     truth = read_labels(labels) if labels else None
@@ -299,6 +304,8 @@ def scan(
     rule_hits: Counter[str] = Counter()
     rejected: Counter[str] = Counter()
     detections = 0
+    teasers = 0
+    series = OfflineSeries()
     clusterer = Clusterer.from_settings(
         settings, lambda rule_id: spec.alert if (spec := ruleset.rules.get(rule_id)) else None
     )
@@ -309,8 +316,9 @@ def scan(
                 rejected[item.reason] += 1
                 continue
             article = item.article
+            teasers += article.kind == "teaser"
             facts = ArticleFacts(article, ruleset.gazetteer)
-            found = ruleset.evaluate(article, facts=facts)
+            found = _judged(ruleset, series, article, facts)
             predicted[article.id] = {d.category for d in found}
             titles[article.id] = article.title
             languages[article.id] = primary_language(article.language) or UNKNOWN
@@ -332,7 +340,10 @@ def scan(
                     )
             advance(len(found))
     console = _console(stderr=output == "jsonl")
-    summary = f"{len(predicted)} articles scanned, {detections} detections"
+    summary = f"{len(predicted)} articles scanned"
+    if teasers:
+        summary += f" ({teasers} of them teasers)"
+    summary += f", {detections} detections"
     if rejected:
         reasons = ", ".join(f"{n} {reason}" for reason, n in rejected.most_common())
         summary += f"; {sum(rejected.values())} records skipped ({reasons})"
@@ -347,6 +358,22 @@ def scan(
         unseen = len(set(truth) - set(predicted))
         if unseen:
             console.print(f"[yellow]{unseen} labelled articles were not in the input[/]")
+
+
+def _judged(
+    ruleset: RuleSet, series: OfflineSeries, article: Article, facts: ArticleFacts
+) -> list[Detection]:
+    """The detections of ``article``, change rules judged against the series read so far."""
+    at = article.published_at or article.received_at
+    found = []
+    for detection in ruleset.evaluate(article, facts=facts, defer_history=True):
+        condition = ruleset.condition(detection.rule_id)
+        if condition is None or condition.level is None:
+            found.append(detection)
+            continue
+        passed = series.judge(detection.model_copy(update={"detected_at": at}), condition)
+        found.extend(passed[:1])  # once per article, whichever series changed
+    return found
 
 
 @contextmanager
@@ -380,6 +407,8 @@ def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
         mode="json",
         include={
             "article_id",
+            "article_kind",
+            "found_on",
             "rule_id",
             "rule_version",
             "category",
@@ -392,6 +421,7 @@ def _detection_record(detection: Detection, origin: str) -> dict[str, object]:
             "snippet_highlights",
             "entities",
             "values",
+            "change",
         },
     )
     record["origin"] = origin

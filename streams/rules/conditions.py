@@ -14,7 +14,10 @@ evaluated by Python. Grammar (lowest precedence first)::
     product    := unary (("*" | "/") unary)*
     unary      := "-" unary | primary
     primary    := number | string | "null" | variable | function "(" sum ("," sum)* ")"
+                | "previous" "(" level ")" | "change_pct_since" "(" level "," duration ")"
                 | "(" condition ")"
+    level      := "price" | "spread"
+    duration   := number ("s" | "m" | "h" | "d" | "w")       (24h, 90m, 7d)
 
 Keywords are case-insensitive; strings use single or double quotes.
 
@@ -40,9 +43,23 @@ nulls; a comparison with a null is false (so is ``not`` of it true). String
 comparisons ignore case. Functions: ``abs(x)``, ``min(x, y, ...)``,
 ``max(x, y, ...)``.
 
+History. A figure of kind price or spread bound to a commodity belongs to a
+*series*: that commodity's price (or its spread to that benchmark) in that
+currency and unit (:attr:`~schemas.detections.ExtractedValue.series`).
+``previous(spread)`` is the value last reported in the series before this
+article; ``change_pct_since(price, 24h)`` is the percent change of the price
+from the last value reported at least 24 hours earlier (null when there is
+none, or it was 0). Both need the series' history, which only the stream
+workers hold (:mod:`streams.series`): there the condition is evaluated with a
+:class:`History`. Without one (the detect stage, ``rules test``, the
+playground) a history function is *unknown*, and so is whatever depends on
+it (three-valued logic: ``false and unknown`` is false, ``true or unknown``
+is true); :meth:`Condition.matches` then counts "maybe" as a match. A
+condition may follow one kind of level (price or spread), at most 7 days back.
+
 Mistakes (an unknown variable, a missing parenthesis, comparing a string with
-a number) are :class:`~schemas.errors.ConfigError` naming the column, with a
-caret under it.
+a number, ``previous(extreme)``) are :class:`~schemas.errors.ConfigError`
+naming the column, with a caret under it.
 """
 
 from __future__ import annotations
@@ -51,10 +68,11 @@ import itertools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Literal
+from typing import Final, Literal, Protocol
 
 from schemas.detections import ExtractedValue
 from schemas.errors import ConfigError
+from schemas.rules import parse_duration
 
 Scalar = float | str | None
 Type = Literal["number", "string", "null", "bool"]
@@ -72,6 +90,11 @@ VARIABLES: dict[str, Type] = {
     "direction": "string",
 }
 _ENTITY_VARIABLES = frozenset({"commodity", "benchmark"})
+LEVELS: Final = ("price", "spread")
+"""The figures with a history: levels reported over time (a percent move is not one)."""
+HISTORY_FUNCTIONS: Final = ("previous", "change_pct_since")
+MAX_HISTORY_S: Final = 7 * 86400.0
+"""How far back ``change_pct_since`` may look: what the workers keep of a series."""
 _KEYWORDS = frozenset({"and", "or", "not", "is", "null", "in"})
 _MAX_LENGTH = 2_000
 # A record per combination of a commodity's figures; a pathological article
@@ -79,8 +102,32 @@ _MAX_LENGTH = 2_000
 _MAX_RECORDS = 256
 
 
+class _Unknown:
+    """The value of a history function where no history is known, and of what depends on it."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+Value = Scalar | bool | _Unknown
+
+
+class History(Protocol):
+    """A figure series' past, as of the article being judged (see :mod:`streams.series`)."""
+
+    def previous(self, series: str) -> float | None:
+        """The value last reported in ``series`` before this article; None if none."""
+
+    def since(self, series: str, seconds: float) -> float | None:
+        """The value last reported in ``series`` at least ``seconds`` before this article."""
+
+
 class _Kind(Enum):
     NUMBER = "number"
+    DURATION = "duration"
     STRING = "string"
     NAME = "name"
     OP = "operator"
@@ -113,6 +160,10 @@ def _tokenize(text: str, origin: str) -> list[_Token]:
                 j += 1
                 while j < size and text[j].isdigit():
                     j += 1
+            if j < size and text[j] in "smhdw" and not _continues_name(text, j + 1):
+                tokens.append(_Token(_Kind.DURATION, text[i : j + 1], i))
+                i = j + 1
+                continue
             if j < size and (text[j].isalpha() or text[j] == "_"):
                 raise _error(text, j, "a number must not run into a name", origin)
             tokens.append(_Token(_Kind.NUMBER, text[i:j], i))
@@ -139,6 +190,10 @@ def _tokenize(text: str, origin: str) -> list[_Token]:
     return tokens
 
 
+def _continues_name(text: str, index: int) -> bool:
+    return index < len(text) and (text[index].isalnum() or text[index] == "_")
+
+
 def _error(text: str, position: int, message: str, origin: str) -> ConfigError:
     """A ConfigError pointing at ``position`` of ``text`` with a caret line."""
     line_start = text.rfind("\n", 0, position) + 1
@@ -153,13 +208,14 @@ def _error(text: str, position: int, message: str, origin: str) -> ConfigError:
     )
 
 
-# Expression nodes. Each knows its static type and evaluates on one record.
+# Expression nodes. Each knows its static type and evaluates on one record;
+# ``history`` is None where no series history is known (values are UNKNOWN).
 
 
 class _Node:
     type: Type
 
-    def evaluate(self, record: Record) -> Scalar | bool:
+    def evaluate(self, record: Record, history: History | None) -> Value:
         raise NotImplementedError
 
 
@@ -168,7 +224,7 @@ class _Literal(_Node):
     value: Scalar
     type: Type
 
-    def evaluate(self, record: Record) -> Scalar | bool:
+    def evaluate(self, record: Record, history: History | None) -> Value:
         return self.value
 
 
@@ -177,8 +233,30 @@ class _Variable(_Node):
     name: str
     type: Type
 
-    def evaluate(self, record: Record) -> Scalar | bool:
+    def evaluate(self, record: Record, history: History | None) -> Value:
         return record.get(self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class _HistoryCall(_Node):
+    """``previous(level)`` or ``change_pct_since(level, duration)`` of the record's figure."""
+
+    function: str
+    level: str
+    seconds: float = 0.0
+    type: Type = "number"
+
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        series = record.get(f"{self.level}@series")
+        current = _number(record.get(self.level))
+        if not isinstance(series, str) or current is None:
+            return None  # no figure of the level here: no series to look back on
+        if history is None:
+            return UNKNOWN
+        if self.function == "previous":
+            return history.previous(series)
+        then = history.since(series, self.seconds)
+        return None if not then else (current - then) / abs(then) * 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,8 +264,11 @@ class _Negate(_Node):
     operand: _Node
     type: Type = "number"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        value = _number(self.operand.evaluate(record))
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        found = self.operand.evaluate(record, history)
+        if found is UNKNOWN:
+            return UNKNOWN
+        value = _number(found)
         return None if value is None else -value
 
 
@@ -206,8 +287,14 @@ class _Arithmetic(_Node):
     right: _Node
     type: Type = "number"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        left, right = _number(self.left.evaluate(record)), _number(self.right.evaluate(record))
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        left_value = self.left.evaluate(record, history)
+        right_value = self.right.evaluate(record, history)
+        if left_value is None or right_value is None:
+            return None  # null whatever the other side, known or not
+        if left_value is UNKNOWN or right_value is UNKNOWN:
+            return UNKNOWN
+        left, right = _number(left_value), _number(right_value)
         if left is None or right is None:
             return None
         return _ARITHMETIC[self.operator](left, right)
@@ -219,9 +306,13 @@ class _Call(_Node):
     arguments: tuple[_Node, ...]
     type: Type = "number"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        found = (_number(argument.evaluate(record)) for argument in self.arguments)
-        values = [value for value in found if value is not None]
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        found = [argument.evaluate(record, history) for argument in self.arguments]
+        if self.function == "abs" and found[0] is None:
+            return None
+        if any(value is UNKNOWN for value in found):
+            return UNKNOWN  # min and max ignore nulls, but not what may be a number
+        values = [number for value in found if (number := _number(value)) is not None]
         if self.function == "abs":
             return abs(values[0]) if values else None
         if not values:
@@ -239,14 +330,14 @@ _COMPARE: dict[str, Callable[[float | str, float | str], bool]] = {
 }
 
 
-def _number(value: Scalar | bool) -> float | None:
-    """The value as a number, or None (null, a string or a truth value)."""
+def _number(value: Value) -> float | None:
+    """The value as a number, or None (null, a string, a truth value or unknown)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
 
 
-def _comparable(value: Scalar | bool) -> float | str | None:
+def _comparable(value: Value) -> float | str | None:
     if isinstance(value, str):
         return value.casefold()
     return _number(value)
@@ -259,9 +350,14 @@ class _Compare(_Node):
     right: _Node
     type: Type = "bool"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        left = _comparable(self.left.evaluate(record))
-        right = _comparable(self.right.evaluate(record))
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        left_value = self.left.evaluate(record, history)
+        right_value = self.right.evaluate(record, history)
+        if left_value is None or right_value is None:
+            return False  # a comparison with null is false, known or not
+        if left_value is UNKNOWN or right_value is UNKNOWN:
+            return UNKNOWN
+        left, right = _comparable(left_value), _comparable(right_value)
         if left is None or right is None:
             return False
         return _COMPARE[self.operator](left, right)
@@ -273,8 +369,11 @@ class _IsNull(_Node):
     negated: bool
     type: Type = "bool"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        return (self.operand.evaluate(record) is None) != self.negated
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        value = self.operand.evaluate(record, history)
+        if value is UNKNOWN:
+            return UNKNOWN
+        return (value is None) != self.negated
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,8 +383,11 @@ class _In(_Node):
     negated: bool
     type: Type = "bool"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        value = _comparable(self.operand.evaluate(record))
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        found = self.operand.evaluate(record, history)
+        if found is UNKNOWN:
+            return UNKNOWN
+        value = _comparable(found)
         if value is None:
             return False
         return (value in self.choices) != self.negated
@@ -296,8 +398,9 @@ class _Not(_Node):
     operand: _Node
     type: Type = "bool"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        return not self.operand.evaluate(record)
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        value = self.operand.evaluate(record, history)
+        return UNKNOWN if value is UNKNOWN else not value
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,10 +409,17 @@ class _Logic(_Node):
     operands: tuple[_Node, ...]
     type: Type = "bool"
 
-    def evaluate(self, record: Record) -> Scalar | bool:
-        if self.operator == "and":
-            return all(operand.evaluate(record) for operand in self.operands)
-        return any(operand.evaluate(record) for operand in self.operands)
+    def evaluate(self, record: Record, history: History | None) -> Value:
+        # Kleene logic: a deciding operand wins over an unknown one.
+        deciding = self.operator == "or"
+        unknown = False
+        for operand in self.operands:
+            value = operand.evaluate(record, history)
+            if value is UNKNOWN:
+                unknown = True
+            elif bool(value) is deciding:
+                return deciding
+        return UNKNOWN if unknown else not deciding
 
 
 class _Parser:
@@ -320,6 +430,8 @@ class _Parser:
         self.origin = origin
         self.tokens = _tokenize(text, origin)
         self.index = 0
+        self.level: str | None = None
+        """The level (price or spread) whose history the condition reads, once one is read."""
 
     @property
     def token(self) -> _Token:
@@ -489,6 +601,10 @@ class _Parser:
             return node
         if token.kind is _Kind.NAME:
             return self.name(token)
+        if token.kind is _Kind.DURATION:
+            raise self.fail(
+                "a duration is only allowed as the second argument of change_pct_since(price, 24h)"
+            )
         raise self.fail(f"expected a value, a variable or '(', found {self.describe()}")
 
     def name(self, token: _Token) -> _Node:
@@ -499,15 +615,50 @@ class _Parser:
         if word in _KEYWORDS:
             raise self.fail(f"expected a value, found the keyword {word!r}", token)
         if self.operator("("):
+            if word in HISTORY_FUNCTIONS:
+                return self.history_call(word, token)
             return self.call(word, token)
         if word not in VARIABLES:
             known = ", ".join(VARIABLES)
             raise self.fail(f"unknown variable {token.text!r}; known: {known}", token)
         return _Variable(word, VARIABLES[word])
 
+    def history_call(self, function: str, token: _Token) -> _Node:
+        """``previous(level)`` or ``change_pct_since(level, duration)``, the '(' consumed."""
+        argument = self.token
+        if argument.kind is not _Kind.NAME or argument.text.lower() not in LEVELS:
+            raise self.fail(
+                f"{function}() takes a level reported over time: price or spread, "
+                f"found {self.describe()}"
+            )
+        level = argument.text.lower()
+        if self.level is not None and level != self.level:
+            raise self.fail(
+                f"a condition can follow one series: it already reads the history of {self.level}",
+                argument,
+            )
+        self.level = level
+        self.index += 1
+        seconds = 0.0
+        if function == "change_pct_since":
+            self.expect(",", "',' and a duration such as 24h")
+            duration = self.token
+            if duration.kind is not _Kind.DURATION:
+                raise self.fail(f"expected a duration such as 24h or 7d, found {self.describe()}")
+            seconds = parse_duration(duration.text).total_seconds()
+            if not 0 < seconds <= MAX_HISTORY_S:
+                raise self.fail("the duration must be more than 0 and at most 7d", duration)
+            self.index += 1
+        self.expect(")", "')'")
+        return _HistoryCall(function, level, seconds)
+
     def call(self, function: str, token: _Token) -> _Node:
         if function not in ("abs", "min", "max"):
-            raise self.fail(f"unknown function {token.text!r}; known: abs, min, max", token)
+            raise self.fail(
+                f"unknown function {token.text!r}; known: abs, min, max, "
+                + ", ".join(HISTORY_FUNCTIONS),
+                token,
+            )
         arguments = [self.number(self.sum())]
         while self.operator(","):
             arguments.append(self.number(self.sum()))
@@ -540,15 +691,35 @@ def _entity_literals(left: _Node, right: _Node) -> tuple[_Node, _Node]:
 
 @dataclass(frozen=True)
 class Condition:
-    """A compiled ``where:`` condition; build it with :func:`compile_condition`."""
+    """A compiled ``where:`` condition; build it with :func:`compile_condition`.
+
+    ``level`` is the level (price or spread) whose history the condition
+    reads with ``previous()`` or ``change_pct_since()``, else None.
+    """
 
     text: str
     origin: str = ""
+    level: str | None = None
     _root: _Node = field(repr=False, compare=False, default=_Literal(True, "bool"))
 
     def matches(self, values: Sequence[ExtractedValue]) -> bool:
-        """True when some commodity's record of figures satisfies the condition."""
-        return any(self._root.evaluate(record) for record in records(values))
+        """True when some commodity's record of figures satisfies the condition.
+
+        Without history, a record for which the answer depends on the
+        history (unknown) counts as a match: it may be one.
+        """
+        for record in records(values):
+            value = self._root.evaluate(record, None)
+            if value is True or value is UNKNOWN:
+                return True
+        return False
+
+    def first_match(self, values: Sequence[ExtractedValue], history: History) -> Record | None:
+        """The first record that satisfies the condition given ``history``; None if none does."""
+        for record in records(values):
+            if self._root.evaluate(record, history) is True:
+                return record
+        return None
 
 
 def compile_condition(text: str, *, origin: str = "") -> Condition:
@@ -567,12 +738,13 @@ def compile_condition(text: str, *, origin: str = "") -> Condition:
             f"{origin + ': ' if origin else ''}where condition is {len(text)} characters; "
             f"the limit is {_MAX_LENGTH}"
         )
-    root = _Parser(text, origin).parse()
+    parser = _Parser(text, origin)
+    root = parser.parse()
     if root.type != "bool":
         raise _error(
             text, 0, "the condition must be a test (a comparison, 'is null', 'in')", origin
         )
-    return Condition(text=text, origin=origin, _root=root)
+    return Condition(text=text, origin=origin, level=parser.level, _root=root)
 
 
 def records(values: Sequence[ExtractedValue]) -> Iterator[Record]:
@@ -594,6 +766,8 @@ def records(values: Sequence[ExtractedValue]) -> Iterator[Record]:
                 "commodity": commodity,
                 "price": price.value if price else None,
                 "spread": spread.value if spread else None,
+                "price@series": price.series if price else None,
+                "spread@series": spread.series if spread else None,
                 "change_pct": change.value if change else None,
                 "extreme": extreme.extreme if extreme else None,
                 "currency": money.currency if money else None,

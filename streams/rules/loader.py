@@ -459,12 +459,17 @@ def _rule(raw: object, index: int, where: _Locator, trees: dict[str, Node]) -> R
             trees[text] = tree
     if rule.where is not None:
         try:
-            compile_condition(rule.where)
+            condition = compile_condition(rule.where)
         except ConfigError as exc:
             first, _, rest = str(exc).partition("\n")
             problems.append(
                 f"{where((*path, 'where'))}: {label}: where: {first}"
                 + (f"\n{_indent(rest)}" if rest else "")
+            )
+        else:
+            problems.extend(
+                f"{where((*path, *key))}: {label}: {message}"
+                for key, message in change_rule_problems(rule, condition.level)
             )
     for kind in ("any", "all", "none"):
         for entity in getattr(rule.entities, kind):
@@ -476,6 +481,44 @@ def _rule(raw: object, index: int, where: _Locator, trees: dict[str, Node]) -> R
     if problems:
         raise _Problem(*problems)
     return rule
+
+
+def change_rule_problems(rule: RuleSpec, level: str | None) -> list[tuple[tuple[str, ...], str]]:
+    """Why a rule whose ``where`` reads the history of ``level`` cannot work as written.
+
+    Returns (path of the offending key in the rule, message) pairs; none when
+    ``level`` is None (no history read) or the rule is fine. A change rule's
+    detections are compared with their series where its history lives, so
+    they are grouped by series, and the rule must extract that level.
+    """
+    if level is None:
+        return []
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if rule.alert.policy == "spike":
+        return [
+            (
+                ("alert", "policy"),
+                f"alert.policy: a rule reading the history of {level} (previous, "
+                "change_pct_since) cannot count a spike; use another policy",
+            )
+        ]
+    if rule.extract and level not in rule.extract:
+        problems.append(
+            (
+                ("where",),
+                f"where: reads the history of {level}, which the rule does not extract: "
+                f"add {level} to extract",
+            )
+        )
+    if rule.alert.group_by != "story":
+        problems.append(
+            (
+                ("alert", "group_by"),
+                f"alert.group_by: a rule reading the history of {level} (previous, "
+                "change_pct_since) groups its detections by series; remove group_by",
+            )
+        )
+    return problems
 
 
 def _indent(text: str) -> str:

@@ -221,6 +221,9 @@ _UP = (
     "hausse", r"grimp[@L]*", "bondi", r"progress[@L]*", "gagne", "gagnant", r"augment[@L]*",
     "monte", "sube", "subio", "subieron", r"aumento[@L]*", "gano", "avanzo", "repunto", "alza",
     r"wzrosl[@L]*", r"wzrost[@L]*", r"podrozal[@L]*", r"zyskal[@L]*", r"skoczyl[@L]*",
+    # the present tense of headlines and leads ("Kakao springt um 9 Prozent")
+    "springt", "steigen", "bondit", "envole", "flambe", "suben", "dispara", "disparo", "avanza",
+    "rosnie", "rosna", r"drozej[@L]*", "skacze",
 )  # fmt: skip
 _DOWN = (
     "fell", "fall", "falls", "falling", "fallen", "down", "dropped", "drop", "drops",
@@ -238,6 +241,8 @@ _DOWN = (
     "baisse", "recul", "recule", "chute", r"perdu", "cede", r"plonge", "glisse",
     "bajo", "bajaron", "cayo", "cae", "cayeron", "perdio", "retrocedio", "descendio", "desplomo",
     r"spadl[@L]*", r"spadek", r"potanial[@L]*", r"stracil[@L]*", r"obnizyl[@L]*",
+    "fallt", "sinkt", "chutent", "reculent", "caen", "baja", "bajan", "retrocede",
+    "desploma", "spada", "spadaja", r"taniej[@L]*",
 )  # fmt: skip
 _DIRECTION = _compile_words(rf"(?:(?P<up>{_words(*_UP)})|(?P<down>{_words(*_DOWN)}))(?![@L0-9])")
 # "a 3% drop", "3 percent higher", "a 2% weekly gain": a direction noun or

@@ -32,7 +32,13 @@ from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, SpanData, evidence_spans, explain
 from streams.rules.gc_pause import gc_paused
-from streams.rules.loader import LoadedPacks, RulePackError, rule_version, ruleset_version
+from streams.rules.loader import (
+    LoadedPacks,
+    RulePackError,
+    change_rule_problems,
+    rule_version,
+    ruleset_version,
+)
 from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
 from streams.rules.numbers import extract_values
 from streams.rules.query import parse_query, regexes_of
@@ -180,6 +186,16 @@ class RuleSet:
         self.rules: Mapping[str, RuleSpec] = MappingProxyType(dict(rules))
         self.gazetteer = gazetteer
         self._compiled = tuple(compiled)
+        self._conditions = {
+            rule.spec.id: rule.condition for rule in self._compiled if rule.condition is not None
+        }
+        self._versions = {rule.spec.id: rule.version for rule in self._compiled}
+        spikes: dict[str, list[str]] = {}
+        for rule in self._compiled:
+            policy = rule.spec.alert
+            if policy.policy == "spike" and policy.group_by == "category":
+                spikes.setdefault(rule.spec.category, []).append(rule.spec.id)
+        self._category_spikes = {category: tuple(ids) for category, ids in spikes.items()}
         self._queries = tuple(queries)
         self._matcher = matcher
 
@@ -249,6 +265,11 @@ class RuleSet:
                         condition = compile_condition(spec.where, origin=f"rule {spec.id}")
                     except ConfigError as exc:
                         problems.append(f"{pack.name}: rule {spec.id}: where: {exc}")
+                    else:
+                        problems.extend(
+                            f"{pack.name}: rule {spec.id}: {message}"
+                            for _, message in change_rule_problems(spec, condition.level)
+                        )
                 compiled.append(
                     _Rule(
                         spec,
@@ -270,8 +291,25 @@ class RuleSet:
             gazetteer=gazetteer,
         )
 
+    def version_of(self, rule_id: str) -> str:
+        """The version of an enabled rule (:func:`rule_version`); "" when unknown."""
+        return self._versions.get(rule_id, "")
+
+    def category_spikes(self, category: str) -> tuple[str, ...]:
+        """The spike rules counting every article of ``category`` (``group_by: category``)."""
+        return self._category_spikes.get(category, ())
+
+    def condition(self, rule_id: str) -> Condition | None:
+        """The compiled ``where`` of an enabled rule; None when it has none (or is unknown)."""
+        return self._conditions.get(rule_id)
+
     def evaluate(
-        self, article: Article, *, story_id: str | None = None, facts: ArticleFacts | None = None
+        self,
+        article: Article,
+        *,
+        story_id: str | None = None,
+        facts: ArticleFacts | None = None,
+        defer_history: bool = False,
     ) -> list[Detection]:
         """Return the detections of every rule that fires on ``article``, in rule order.
 
@@ -280,6 +318,11 @@ class RuleSet:
             story_id: the story the article belongs to; defaults to the article id.
             facts: the article's facts, to read them afterwards (story clustering
                 uses the entities and figures the rules computed).
+            defer_history: a rule whose ``where`` reads a series' history
+                fires whenever the article reports a figure of that series,
+                its condition left to the stage that holds the history (the
+                stream workers, :mod:`streams.series`). Without it, the
+                history is unknown and the rule fires when it may hold.
         """
         matcher = self._matcher
         scan = matcher.scan(article)
@@ -289,7 +332,14 @@ class RuleSet:
         facts = facts if facts is not None else ArticleFacts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
-            verdict = self._judge(rule_index, fired[rule_index], scan, facts, thorough=False)
+            verdict = self._judge(
+                rule_index,
+                fired[rule_index],
+                scan,
+                facts,
+                thorough=False,
+                defer_history=defer_history,
+            )
             if verdict is not None and verdict.fires:
                 rule = self._compiled[rule_index]
                 evidence = explain(scan, verdict.spans)
@@ -348,11 +398,13 @@ class RuleSet:
         facts: ArticleFacts,
         *,
         thorough: bool,
+        defer_history: bool = False,
     ) -> Verdict | None:
         """Run a rule's tests after its queries ``indexes`` matched.
 
         Not ``thorough``: None as soon as a test fails (the hot path), and the
-        score only for rules that passed them.
+        score only for rules that passed them. ``defer_history``: as for
+        :meth:`evaluate`.
         """
         rule = self._compiled[rule_index]
         requirement = rule.spec.entities
@@ -367,8 +419,12 @@ class RuleSet:
             values = facts.values
             if rule.kinds:
                 values = tuple(v for v in values if v.kind in rule.kinds)
-            if rule.condition is not None:
-                condition_met = rule.condition.matches(values)
+            condition = rule.condition
+            if condition is not None:
+                if defer_history and condition.level is not None:
+                    condition_met = any(v.kind == condition.level and v.series for v in values)
+                else:
+                    condition_met = condition.matches(values)
                 if not condition_met and not thorough:
                     return None
         occurrences = [
@@ -416,6 +472,8 @@ class RuleSet:
             source=article.source,
             title=article.title,
             published_at=article.published_at,
+            article_kind=article.kind,
+            found_on=article.found_on,
             rule_id=spec.id,
             rule_version=rule.version,
             rule_title=spec.title,

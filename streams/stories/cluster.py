@@ -21,11 +21,17 @@ For each article:
    oldest, whose id they take. The aggregation state of the absorbed stories'
    story-grouped rules follows (a ``story_merge`` control per rule), so what
    was counted or alerted under the old id is not counted or sent again.
+
+A page and the teasers read on it (:attr:`~schemas.stories.StoryFeatures.page`)
+never share a story, by joining, copying or merging: a teaser reports another
+story, and its figures are not the page's. The refusal is explained like the
+others. The full article a teaser announced is not related to that page: it
+may join the teaser's story.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -40,6 +46,7 @@ from schemas.stories import (
     StoryRequest,
 )
 from streams.aggregate import detection_key, group_keys
+from streams.routes import Routed
 from streams.stories.compare import SHOWN, ArticleView, Comparison, compare, tolerance
 from streams.stories.copies import resemblance
 from streams.stories.index import OpenStory, Placement, StoryIndex
@@ -53,6 +60,8 @@ MAX_MERGES: Final = 3
 
 Policies = Callable[[str], AlertPolicy | None]
 """Rule id -> its alert policy, or None when the rule is gone."""
+Router = Callable[[Sequence[Detection]], Routed]
+"""Keys an article's placed detections (:func:`streams.routes.route` with the current rules)."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class ClusterOutcome:
         assignment: the decision to publish on the stories topic; None for a
             replayed request (its decision is published already).
         detections: ``(key, detection)`` pairs to send, with the story id set.
+        series: ``(series, detection)`` pairs of change rules, to be judged
+            against their figure series' history first (:mod:`streams.series`).
         controls: ``(key, control)`` pairs to send for the stories absorbed.
         full: stories this article filled up (they absorb nothing more).
     """
@@ -71,6 +82,7 @@ class ClusterOutcome:
     detections: list[tuple[str, Detection]] = field(default_factory=list)
     controls: list[tuple[str, GroupControl]] = field(default_factory=list)
     full: list[str] = field(default_factory=list)
+    series: list[tuple[str, Detection]] = field(default_factory=list)
 
 
 class Clusterer:
@@ -83,6 +95,8 @@ class Clusterer:
         join_score: the score an article needs to join a story.
         copy_similarity: the resemblance of openings that makes an article a copy.
         policies: the alert policy of each rule (decides how detections are keyed).
+        route: keys the detections instead (change rules by series, spike
+            counts); without it, each is keyed by its rule's policy.
     """
 
     def __init__(
@@ -94,14 +108,18 @@ class Clusterer:
         join_score: float,
         copy_similarity: float,
         policies: Policies,
+        route: Router | None = None,
     ) -> None:
         self.index = StoryIndex(window_s=window_s, max_open=max_open, max_articles=max_articles)
         self.join_score = join_score
         self.copy_similarity = copy_similarity
         self._policies = policies
+        self._route = route
 
     @classmethod
-    def from_settings(cls, settings: Settings, policies: Policies) -> Clusterer:
+    def from_settings(
+        cls, settings: Settings, policies: Policies, route: Router | None = None
+    ) -> Clusterer:
         """Return a clusterer configured by ``settings`` (``story_*``)."""
         return cls(
             window_s=settings.story_window_s,
@@ -110,6 +128,7 @@ class Clusterer:
             join_score=settings.story_join_score,
             copy_similarity=settings.story_copy_similarity,
             policies=policies,
+            route=route,
         )
 
     def assign(self, request: StoryRequest) -> ClusterOutcome:
@@ -117,7 +136,8 @@ class Clusterer:
         features = request.features
         known = self.index.known.get(features.article_id)
         if known is not None:
-            return ClusterOutcome(None, self._keyed(request.detections, known))
+            routed = self._keyed(request.detections, known)
+            return ClusterOutcome(None, routed.detections, series=routed.series)
         self.index.expire(features.record_at.timestamp())
         story_rules = self._story_rules(request.detections)
         decision, copy_source = self.decide(features)
@@ -143,9 +163,8 @@ class Clusterer:
         )
         full = self.index.apply(assignment)
         placement = Placement(decision.story_id, decision.copy_of, copy_source)
-        return ClusterOutcome(
-            assignment, self._keyed(request.detections, placement), controls, full
-        )
+        routed = self._keyed(request.detections, placement)
+        return ClusterOutcome(assignment, routed.detections, controls, full, routed.series)
 
     def observe(self, record: StoryAssignment | StoryFence) -> list[str]:
         """Apply a record of the stories topic (another worker's decision, or this one's read back)."""
@@ -181,7 +200,9 @@ class Clusterer:
             return None
         found: tuple[float, int, OpenStory, str, str] | None = None
         for story in self.index.copy_candidates(features.sketch):
-            if story.members >= self.index.max_articles:
+            if story.members >= self.index.max_articles or story.keeps_apart(
+                features.kind, features.page
+            ):
                 continue
             for sketch, original, source in story.sketches:
                 score = resemblance(features.sketch, sketch)
@@ -216,7 +237,7 @@ class Clusterer:
         for story in bridged[1:]:
             if len(merged) >= MAX_MERGES or size + story.members >= self.index.max_articles:
                 continue
-            if _figures_disagree(into, story):
+            if _figures_disagree(into, story) or _pages_apart(into, story):
                 continue
             merged.append(story.story_id)
             size += story.members
@@ -232,23 +253,23 @@ class Clusterer:
                 rules.setdefault(detection.rule_id)
         return tuple(rules)
 
-    def _keyed(
-        self, detections: tuple[Detection, ...], placement: Placement
-    ) -> list[tuple[str, Detection]]:
+    def _keyed(self, detections: tuple[Detection, ...], placement: Placement) -> Routed:
         update = {
             "story_id": placement.story_id,
             "copy_of": placement.copy_of,
             "copy_of_source": placement.copy_of_source,
         }
+        placed = [detection.model_copy(update=update) for detection in detections]
+        if self._route is not None:
+            return self._route(placed)
         keyed: list[tuple[str, Detection]] = []
-        for detection in detections:
+        for detection in placed:
             policy = self._policies(detection.rule_id)
             if policy is None:
                 continue
-            placed = detection.model_copy(update=update)
-            for group in group_keys(placed, policy):
-                keyed.append((detection_key(placed.rule_id, group), placed))
-        return keyed
+            for group in group_keys(detection, policy):
+                keyed.append((detection_key(detection.rule_id, group), detection))
+        return Routed(keyed)
 
 
 def _decision(
@@ -270,6 +291,11 @@ def _decision(
         gap_h=comparison.gap_h,
         refused=comparison.refused if kind == "opened" else None,
     )
+
+
+def _pages_apart(a: OpenStory, b: OpenStory) -> bool:
+    """True when one story holds a page and the other a teaser read on it."""
+    return any(b.keeps_apart(*entry.split(":", 1)) for entry in a.pages)
 
 
 def _figures_disagree(a: OpenStory, b: OpenStory) -> bool:

@@ -182,7 +182,9 @@ def compare(
     score = core * (CATEGORY_FLOOR + (1 - CATEGORY_FLOOR) * categories) * time_factor + bonus
     terms = parts.get("t", 0.0)
     refused = None
-    if gap_h * 3600 > index.window_s:
+    if story.keeps_apart(article.features.kind, article.features.page):
+        refused = _kept_apart(article.features)
+    elif gap_h * 3600 > index.window_s:
         refused = f"reported {gap_h:.0f} h from the story, outside the {index.window_s / 3600:.0f} h window"
     elif conflicts and not agreeing:
         refused = f"figures disagree: {conflicts[0]}"
@@ -214,6 +216,16 @@ def compare(
         gap_h=round(gap_h, 2),
         refused=refused,
     )
+
+
+def _kept_apart(features: StoryFeatures) -> str:
+    """Why an article may not join a story holding its page, or its teasers."""
+    if features.kind == "teaser":
+        return (
+            f"the story holds page {features.page}, where this teaser was read: "
+            "a teaser reports another story"
+        )
+    return "the story holds teasers read on this page: they report other stories"
 
 
 def _specific(key: str) -> bool:

@@ -82,7 +82,16 @@ def story_features(
         body_entities=tuple(later[: max(0, MAX_ENTITIES - len(in_lead))]),
         figures=tuple(dict.fromkeys(map(figure_of, values)))[:MAX_FIGURES],
         categories=tuple(sorted({d.category for d in detections})),
+        kind=article.kind,
+        page=page_of(article),
     )
+
+
+def page_of(article: Article) -> str | None:
+    """The page ``article`` must not share a story with its teasers in (see :class:`StoryFeatures`)."""
+    if article.found_on is not None:
+        return article.found_on.id
+    return article.id if article.meta.get("related_headlines") else None
 
 
 def _in_lead(field: TextField, start: int) -> bool:

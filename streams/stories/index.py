@@ -196,6 +196,16 @@ class OpenStory:
     mass: dict[str, float] = field(default_factory=dict)
     """Per part (``e``, ``n``, ``t:<language>``), the rarity-weighted sum of the features,
     as of the story's last change; ``c``: the number of categories."""
+    pages: list[str] = field(default_factory=list)
+    """``<kind>:<page id>`` of its articles that are pages with teasers, or teasers
+    (:attr:`StoryFeatures.page`): a page and its teasers are kept apart. At most one
+    per member, so bounded by ``max_articles``."""
+
+    def keeps_apart(self, kind: str, page: str | None) -> bool:
+        """True when the story holds the page of a teaser (``kind`` teaser) or a teaser of a page."""
+        if page is None:
+            return False
+        return f"{'article' if kind == 'teaser' else 'teaser'}:{page}" in self.pages
 
 
 class StoryIndex:
@@ -306,6 +316,7 @@ class StoryIndex:
         for language, count in absorbed.languages.items():
             into.languages[language] = into.languages.get(language, 0) + count
         _extend(into.rules, absorbed.rules, MAX_RULES)
+        into.pages.extend(absorbed.pages)
         for key, count in absorbed.features.items():
             self._count(into, key, count)
         self._trim(into)
@@ -348,6 +359,8 @@ class StoryIndex:
         story.touched_at = max(story.touched_at, features.record_at.timestamp())
         story.members += 1
         _extend(story.rules, assignment.story_rules, MAX_RULES)
+        if features.page is not None:
+            story.pages.append(f"{features.kind}:{features.page}")
         self.stories.move_to_end(story.story_id)
         if assignment.decision.kind == "copy":
             return  # a copy adds no evidence: its original's features are counted already

@@ -40,9 +40,9 @@ class DeferringDetector(Detector):
     ) -> Outcome:
         """Run the real detection, keep its story request for later, report none."""
         outcome = super().detect(raw, origin=origin, record_time=record_time)
-        if outcome.request is not None:
-            self.queued.append(outcome.request)
-        return dataclasses.replace(outcome, request=None)
+        self.queued.extend(part.request for part in outcome.parts if part.request is not None)
+        teasers = tuple(dataclasses.replace(part, request=None) for part in outcome.teasers)
+        return dataclasses.replace(outcome, request=None, teasers=teasers)
 
 
 def main() -> None:

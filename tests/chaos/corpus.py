@@ -240,7 +240,7 @@ def expect(records: Sequence[Record], rules_dir: Path, settings: Settings) -> Ex
         article_id = processed.outcome.article.id
         if record.poison is not None or processed.outcome.repeat:
             raise CorpusError(f"record {n} ({article_id}) was accepted as a new article")
-        assignment = processed.clustered.assignment if processed.clustered else None
+        assignment = processed.page.assignment if processed.page else None
         if assignment is None or assignment.decision.story_id != article_id:
             raise CorpusError(f"{article_id} joined another story: the corpus has near-duplicates")
         articles.add(article_id)

@@ -5,9 +5,10 @@ Two readings of each notification, so the checker can hold one against the other
 - what it *shows*: the harness's rules and articles are made to be recognisable
   in any template: a rule's title is ``Chaos watch <rule id>`` and an article's
   headline starts with its id, and every template shows an alert's rule title
-  before its headline. So each rule title in a notification, paired with the
-  first article id after it, is one alert it carried: a (rule id, article id)
-  pair, which the oracle maps to the alert's key;
+  before the headlines of its story's articles (a digest line: the rule titles,
+  then the headline). In the corpus a story is one article, so each rule title
+  in a notification, paired with the first article id after it, is one alert it
+  carried: a (rule id, article id) pair, which the oracle maps to the alert's key;
 - the alert keys it *carries* for a receiver to de-duplicate by: the
   ``alert_keys`` field of a ``json://`` payload, the ``alert key:`` lines that
   end an email.

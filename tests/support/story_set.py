@@ -78,8 +78,8 @@ def cluster_offline(
         processed = offline.process(
             json.dumps(item.record).encode(), origin=item.id, record_time=record_times[item.id]
         )
-        assert processed.clustered is not None, f"no rule fired on {item.id}"
-        assignment = processed.clustered.assignment
+        assert processed.page is not None, f"no rule fired on {item.id}"
+        assignment = processed.page.assignment
         assert assignment is not None
         for absorbed in assignment.decision.merged:
             for article_id, story_id in stories.items():

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 import structlog
 
-from wirewatch.dashboard.feed import AlertFilter, FeedEntry
+from wirewatch.dashboard.feed import AlertFilter, FeedEntry, story_card
 
 log = structlog.get_logger(__name__)
 
@@ -65,7 +65,7 @@ class Hub:
         return len(self._subscriptions)
 
     def subscribe(self, where: AlertFilter) -> Subscription:
-        """Register a page that wants the alerts passing ``where`` and every status."""
+        """Register a page that wants the stories with an alert passing ``where``, and every status."""
         subscription = Subscription(where)
         self._subscriptions.add(subscription)
         return subscription
@@ -74,12 +74,12 @@ class Hub:
         """Forget a page (its stream ended)."""
         self._subscriptions.discard(subscription)
 
-    def publish_alert(self, entry: FeedEntry) -> None:
-        """Send a new alert to every page whose filter it passes."""
+    def publish_story(self, entries: list[FeedEntry]) -> None:
+        """Send the card of a story that got a new alert to every page whose filter one passes."""
         event: bytes | None = None
         for subscription in list(self._subscriptions):
-            if subscription.where.matches(entry):
-                event = event or sse_event("alert", entry.view)
+            if any(subscription.where.matches(entry) for entry in entries):
+                event = event or sse_event("story", story_card(entries))
                 self._offer(subscription, event)
 
     def publish_status(self, status: dict[str, Any]) -> None:

@@ -165,7 +165,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         BrokerError: Kafka cannot be reached or a topic cannot be read.
     """
     hub = Hub()
-    state = DashboardState(settings, on_new_alert=hub.publish_alert)
+    state = DashboardState(settings, on_new_alert=hub.publish_story)
     gate = Gate(settings, UserDirectory())
     users_read = asyncio.Event()
     app = create_app(

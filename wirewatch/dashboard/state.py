@@ -24,7 +24,7 @@ from schemas.silences import Silence
 from schemas.stories import DETECTIONS_RECORD, STORY_RECORD, StoryAssignment
 from streams.rules import RuleSet
 from wirewatch.dashboard.audit_trail import AuditTrail
-from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_view
+from wirewatch.dashboard.feed import AlertFilter, Feed, FeedEntry, story_card, story_view
 from wirewatch.dashboard.health import HOUR, DeadLetterLog, HourlyHits
 from wirewatch.dashboard.series import FigureSeries
 from wirewatch.dashboard.sources import SourceHealth
@@ -40,8 +40,8 @@ class DashboardState:
     """Everything the page shows, updated record by record.
 
     ``version`` grows on every change of what the status panel shows, so the
-    server can tell whether to send a new one. ``on_new_alert`` is called with
-    each alert that entered the feed.
+    server can tell whether to send a new one. ``on_new_alert`` is called,
+    for each alert that entered the feed, with its story's alerts (oldest first).
     """
 
     def __init__(
@@ -49,7 +49,7 @@ class DashboardState:
         settings: Settings,
         *,
         clock: Callable[[], datetime] = utcnow,
-        on_new_alert: Callable[[FeedEntry], None] | None = None,
+        on_new_alert: Callable[[list[FeedEntry]], None] | None = None,
     ) -> None:
         self.topics = settings.topics
         self.feed = Feed(settings.dashboard_history)
@@ -92,7 +92,7 @@ class DashboardState:
         if entry is not None:
             self._changed()
             if self._on_new_alert is not None:
-                self._on_new_alert(entry)
+                self._on_new_alert(self.feed.story_entries(alert.story_id))
 
     def on_detection(self, key: bytes | None, value: bytes | None) -> None:
         """Take a record of the detections topic: a hit, and maybe figures (merge controls are skipped)."""
@@ -120,6 +120,10 @@ class DashboardState:
             return
         if isinstance(record, StoryAssignment):
             self.decisions.add(record)
+            decision = record.decision
+            moved = [self.feed.absorb(decision.story_id, absorbed) for absorbed in decision.merged]
+            if any(moved):
+                self._changed()
 
     def dead_letter_handler(self, topic: str) -> Callable[[bytes | None, bytes | None], None]:
         """Return the record handler of the dead-letter topic ``topic``."""
@@ -211,6 +215,22 @@ class DashboardState:
                 shown.append(entry.view)
         return {"alerts": shown, "matching": matching, "total": len(self.feed)}
 
+    def stories(self, where: AlertFilter, limit: int = FEED_PAGE) -> dict[str, Any]:
+        """Return the cards of the newest stories with an alert passing ``where`` (at most ``limit``)."""
+        shown: list[dict[str, Any]] = []
+        matching = 0
+        for entries in self.feed.stories(where):
+            matching += 1
+            if len(shown) < limit:
+                shown.append(story_card(entries, self.feed.card_id(entries[0].alert.story_id)))
+        return {
+            "stories": shown,
+            "matching": matching,
+            "total": self.feed.story_count,
+            "alerts_total": len(self.feed),
+            "stories_total": self.feed.story_count,
+        }
+
     def story(self, story_id: str) -> dict[str, Any] | None:
         """Return a story's view with the figure series it touches and why its articles are in it.
 
@@ -270,5 +290,6 @@ class DashboardState:
             "series": self.series.catalogue(),
             "unreadable": dict(self.unreadable),
             "alerts_total": len(self.feed),
+            "stories_total": self.feed.story_count,
             "audit_version": self.audit.version,
         }

@@ -189,12 +189,12 @@ class _Routes:
             }
         )
         await response.prepare(request)
-        # Subscribe before the snapshot: an alert arriving meanwhile is queued too
-        # (and dropped by the page as a repeat) rather than lost.
+        # Subscribe before the snapshot: a story updated meanwhile is queued too
+        # (and replaces its card on the page) rather than lost.
         subscription = self.hub.subscribe(where)
         try:
             await response.write(b"retry: 2000\n\n")
-            await response.write(sse_event("feed", self.state.alerts(where)))
+            await response.write(sse_event("feed", self.state.stories(where)))
             await response.write(sse_event("status", self.state.status()))
             while True:
                 try:

@@ -60,7 +60,7 @@ async def test_fifty_alerts_within_group_wait_make_one_notification(
         grouped = counter(notifier, "wirewatch_notifier_alerts_grouped_total", receiver="hook")
         records = [notifier.recorded(a.key, "hook") for a in alerts]
     (payload,) = webhook.accepted["hook"]
-    assert payload["title"] == "[HIGH] 50 alerts: sanctions"
+    assert payload["title"] == "[HIGH] 50 stories: sanctions"
     assert all(a.headline in payload["message"] for a in alerts)
     assert grouped == 49
     assert {r.status for r in records if r} == {"delivered"}
@@ -168,3 +168,32 @@ async def test_read_silences_sees_latest_version(kafka_settings: Settings) -> No
     await save(kafka_settings, silence.model_copy(update={"comment": "changed"}))
     (found,) = await read_silences(kafka_settings)
     assert found.comment == "changed"
+
+
+async def test_one_story_makes_one_notification_with_every_rule(
+    kafka_settings: Settings, tmp_path: Path, webhook: Webhook
+) -> None:
+    """Three rules of three categories on one story: one notification, one story, three rules."""
+    settings = notifier_settings(
+        kafka_settings, hook_routes(tmp_path, "2s"), {"hook": [webhook.url("hook")]}
+    )
+    story = [
+        make_alert(story_id="s1", category=category, rule_id=f"rule-{category}", rule_title=title)
+        for category, title in (
+            ("airspace_violation", "Drones over Poland"),
+            ("military_offensive", "Offensive near Pokrovsk"),
+            ("peace_talks", "Kremlin offers talks"),
+        )
+    ]
+    async with running_notifier(settings) as notifier:
+        await produce(settings, story)
+        await wait_until(
+            lambda: all(notifier.recorded(a.key, "hook") for a in story), what="three records"
+        )
+        records = [notifier.recorded(a.key, "hook") for a in story]
+    (payload,) = webhook.accepted["hook"]
+    assert payload["title"] == f"[HIGH] {story[0].headline}"
+    for title in ("Drones over Poland", "Offensive near Pokrovsk", "Kremlin offers talks"):
+        assert title in payload["message"]
+    assert {r.status for r in records if r} == {"delivered"}
+    assert len({r.notification_id for r in records if r}) == 1

@@ -69,12 +69,66 @@ def test_article_appears_live_with_highlighted_evidence(
     expect(story).to_be_hidden()
 
 
+def test_one_card_per_story_with_every_rule_and_its_updates(
+    page: Page, monitor: Monitor, console: Console
+) -> None:
+    """Two rules on one article make one card; another outlet's report updates it in place."""
+    town = unique("Hrubieszow")
+    body = (
+        f"Drones entered the airspace near {town} overnight and struck a pipeline, "
+        "where engineers found a leak, the regional governor said on Tuesday."
+    )
+    monitor.produce(article(f"both-{town}", f"Drones and a leak near {town}", body, "Wire A"))
+    story = card(page, town)
+    expect(story).to_have_count(1, timeout=20 * SECONDS)
+    expect(story.locator(".rule")).to_have_count(2, timeout=10 * SECONDS)
+    expect(story.locator(".rule code")).to_have_text(["dash-drones", "dash-leak"])
+    expect(story.locator(".alert-meta .badge.category")).to_have_text(["airspace", "energy"])
+    expect(story.locator(".corroboration")).to_have_text("1 article from 1 source")
+
+    # In its own words: a near-verbatim copy would count as Wire A's report (one source).
+    rewrite = (
+        f"A pipeline near {town} is leaking after drones crossed into the airspace in the night "
+        "and hit it, the governor of the region told reporters."
+    )
+    monitor.produce(article(f"other-{town}", f"Drones hit a pipeline by {town}", rewrite, "Wire B"))
+    expect(story.locator(".alert-meta .badge.update")).to_be_visible(timeout=20 * SECONDS)
+    expect(story).to_have_count(1)
+    expect(story.locator(".corroboration")).to_have_text("2 articles from 2 sources")
+    expect(story.locator("ol.sources li")).to_have_count(2)
+    expect(story.locator(".rule .badge.update").first).to_be_visible()
+    monitor.screenshot(page, "desk-story-card")
+
+
+def test_an_alert_from_a_teaser_links_the_page_it_was_read_on(
+    page: Page, monitor: Monitor, console: Console
+) -> None:
+    """A teaser closing a page alerts on its own card, which names and links the page."""
+    port = unique("Gdynia")
+    body = (
+        f"The harbour master of {port} reopened the northern basin on Monday.\n"
+        f"Pipeline leak closes the {port} oil terminal\nFerry timetables change next week"
+    )
+    record = article(f"page-{port}", f"Harbour reopens at {port}", body, "Coast Post")
+    record["url"] = f"https://coast.example/{port}"
+    monitor.produce(record)
+    teaser = card(page, f"Pipeline leak closes the {port}")
+    expect(teaser).to_be_visible(timeout=20 * SECONDS)
+    note = teaser.locator(".teaser-note")
+    expect(note).to_contain_text(f"teaser read on Harbour reopens at {port}")
+    expect(note.get_by_role("link")).to_have_attribute("href", f"https://coast.example/{port}")
+    monitor.screenshot(page, "desk-teaser")
+
+
 def test_filters_narrow_the_feed(page: Page, monitor: Monitor, console: Console) -> None:
-    """The category and text filters keep only the matching alerts, and survive a reload."""
-    field = unique("Orlen")
+    """The category and text filters keep only the stories with a matching alert, and survive a reload."""
+    # Two names: one shared rare name would make the two reports one story.
+    field, oilfield = unique("Orlen"), unique("Plock")
     monitor.produce(
         article(
-            f"leak-{field}", f"Pipeline leak at the {field} field", "A pipeline leak was found."
+            f"leak-{oilfield}",
+            f"Pipeline leak at the {oilfield} field",
+            "A pipeline leak was found.",
         ),
         article(
             f"drones-{field}",
@@ -82,15 +136,17 @@ def test_filters_narrow_the_feed(page: Page, monitor: Monitor, console: Console)
             f"Drones violated the airspace of {field} in the early morning.",
         ),
     )
-    expect(card(page, f"Pipeline leak at the {field}")).to_be_visible(timeout=20 * SECONDS)
+    expect(card(page, f"Pipeline leak at the {oilfield}")).to_be_visible(timeout=20 * SECONDS)
     expect(card(page, f"Drones over {field}")).to_be_visible(timeout=20 * SECONDS)
 
     filters = page.get_by_role("search", name="Filter alerts")
     filters.get_by_label("Category").select_option("energy")
     expect(card(page, f"Drones over {field}")).to_have_count(0)
-    expect(card(page, f"Pipeline leak at the {field}")).to_be_visible()
-    categories = page.locator("#alerts .badge.category").all_inner_texts()
-    assert set(categories) == {"energy"}, categories
+    expect(card(page, f"Pipeline leak at the {oilfield}")).to_be_visible()
+    cards = page.locator("#alerts > li").all()
+    assert cards
+    for shown in cards:  # a story passes when one of its alerts does; it shows all its categories
+        assert "energy" in shown.locator(".alert-meta .badge.category").all_inner_texts()
     assert "category=energy" in page.url
 
     filters.get_by_label("Category").select_option("")

@@ -59,14 +59,23 @@ def test_seed_articles_become_alerts_with_evidence(pipeline: Pipeline) -> None:
 
 
 def test_kcat_record_flows_like_any_other(pipeline: Pipeline) -> None:
-    """A JSON record written by kcat (no key) is validated and alerts like any other."""
+    """A JSON record written by kcat (no key) is validated, split and alerts like any other.
+
+    Its body still ends with a teaser list, as a scraper would write it: the
+    worker splits it as ``wirewatch produce`` would, and the teaser alerts as
+    an article of its own, linked to the page.
+    """
     kcat = shutil.which("kcat")
     assert kcat, "kcat is not installed (Debian package `kcat`)"
-    pipeline.write_pack(pack_text(keyword_rule("pipeline-leak", "pipeline AND leak*")))
-    pipeline.worker("w1").wait_ready()
-    record = json.dumps(
-        article("kcat-1", "Pipeline leak in the north", "A pipeline leak was found.")
+    pipeline.write_pack(
+        pack_text(
+            keyword_rule("pipeline-leak", "pipeline AND leak*"),
+            keyword_rule("gold-record", "gold NEAR/3 record"),
+        )
     )
+    pipeline.worker("w1").wait_ready()
+    body = "A pipeline leak was found.\nGold steadies near a record high\nEU agrees new listings"
+    record = json.dumps(article("kcat-1", "Pipeline leak in the north", body))
     subprocess.run(
         [
             kcat,
@@ -80,8 +89,14 @@ def test_kcat_record_flows_like_any_other(pipeline: Pipeline) -> None:
         check=True,
         timeout=30,
     )
-    alerts = pipeline.alerts(lambda got: "kcat-1" in by_article(got))
-    assert alerts[0].rule_id == "pipeline-leak"
+    alerts = pipeline.alerts(lambda got: len(got) >= 2)
+    page = next(a for a in alerts if a.evidence[0].article_id == "kcat-1")
+    assert page.rule_id == "pipeline-leak"
+    teaser = next(a for a in alerts if a.rule_id == "gold-record").evidence[0]
+    assert teaser.kind == "teaser"
+    assert teaser.title == "Gold steadies near a record high"
+    assert teaser.found_on is not None
+    assert teaser.found_on.id == "kcat-1"
 
 
 def test_poison_records_are_dead_lettered_and_the_worker_goes_on(pipeline: Pipeline) -> None:

@@ -79,10 +79,38 @@ def test_discard_drops_revoked_items() -> None:
 
 
 def test_repeat_guard() -> None:
-    """A story notified within repeat_interval is a repeat unless the alert is an update."""
+    """A rule notified on a story within repeat_interval is a repeat, unless an update."""
     guard = RepeatGuard()
-    guard.note("desk", "story-x", 100)
+    guard.note("desk", "story-x", "sanctions.crude", 100)
     assert guard.is_repeat(make_alert(story_id="story-x"), "desk", 3600, 200)
     assert not guard.is_repeat(make_alert(story_id="story-x", is_update=True), "desk", 3600, 200)
     assert not guard.is_repeat(make_alert(story_id="story-x"), "other", 3600, 200)
     assert not guard.is_repeat(make_alert(story_id="story-x"), "desk", 3600, 3700)
+
+
+def test_another_rule_on_a_known_story_is_no_repeat() -> None:
+    """A rule that had not fired on the story yet is news about it, sent as an update."""
+    guard = RepeatGuard()
+    guard.note("desk", "story-x", "drones", 100)
+    assert not guard.is_repeat(make_alert(story_id="story-x", rule_id="visa"), "desk", 3600, 200)
+    assert guard.knows("desk", "story-x")
+    assert not guard.knows("other", "story-x")
+
+
+def test_a_story_waiting_for_a_receiver_collects_its_alerts() -> None:
+    """Alerts of one story join the group where it waits, whatever their category: one card."""
+    grouper = Grouper()
+    story = [make_alert(story_id="s1", category=c) for c in ("airspace", "war", "talks")]
+    other = make_alert(story_id="s2", category="war")
+    assert not grouper.add(pending(story[0], 0), 0)
+    assert grouper.add(pending(story[1], 1), 1)
+    assert not grouper.add(pending(other, 1), 1)
+    assert grouper.add(pending(story[2], 2), 2)
+    notifications = grouper.due(31)
+    assert sorted(len(n.items) for n in notifications) == [1, 3]
+    together = next(n for n in notifications if len(n.items) == 3)
+    assert together.alerts == tuple(story)
+    late = make_alert(story_id="s1", category="war")
+    grouper.add(pending(late, 40), 40)
+    (alone,) = grouper.due(400)
+    assert alone.alerts == (late,)

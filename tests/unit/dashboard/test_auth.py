@@ -80,7 +80,7 @@ async def desk(settings: Settings, *, accounts: bool = True) -> AsyncIterator[De
     gate = Gate(settings, users, passwords=passwords, throttle=SignInThrottle())
     gate.users_read = True
     hub = Hub()
-    state = DashboardState(settings, on_new_alert=hub.publish_alert)
+    state = DashboardState(settings, on_new_alert=hub.publish_story)
     found: list[Desk] = []
 
     async def write(silence: Silence, event: AuditEvent) -> None:

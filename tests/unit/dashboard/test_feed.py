@@ -70,6 +70,7 @@ def test_history_is_bounded_and_keeps_the_newest() -> None:
     for minutes in range(5):
         feed.add(make_alert(key=f"k{minutes}", created_at=at(minutes)))
     assert len(feed) == 3
+    assert feed.story_count == 3
     assert [e.alert.key for e in feed.newest()] == ["k4", "k3", "k2"]
     assert feed.add(make_alert(key="old", created_at=at(-10))) is None
     assert feed.add(make_alert(key="k0", created_at=at(0))) is None
@@ -147,3 +148,61 @@ def test_facets_list_categories_and_frequent_entities() -> None:
     facets = feed.facets()
     assert facets["categories"] == ["gas", "oil"]
     assert facets["entities"][0] == {"id": "country:RU", "name": "Russia", "count": 2}
+
+
+def test_a_story_is_one_card_with_every_rule_and_its_updates() -> None:
+    """Three rules on one article and a later article: one card, each rule once, the later one an update."""
+    from wirewatch.dashboard.feed import story_card
+
+    def evidence(article: str, hours: int, source: str) -> Evidence:
+        return Evidence(
+            article_id=article,
+            source=source,
+            title=f"Report {article}",
+            published_at=T0 + timedelta(hours=hours),
+            snippet=f"snippet {article}",
+        )
+
+    feed = Feed(20)
+    for n, category in enumerate(("airspace_violation", "military_offensive", "peace_talks")):
+        feed.add(
+            make_alert(
+                key=f"k{n}",
+                story_id="s",
+                rule_id=f"rule-{n}",
+                category=category,
+                severity=Severity.LOW if n else Severity.HIGH,
+                created_at=at(1),
+                evidence=(evidence("a1", 1, "Desk A"),),
+            )
+        )
+    feed.add(
+        make_alert(
+            key="k3",
+            story_id="s",
+            rule_id="rule-0",
+            category="airspace_violation",
+            created_at=at(30),
+            evidence=(evidence("a2", 2, "Desk B"), evidence("a1", 1, "Desk A")),
+        )
+    )
+    feed.add(make_alert(key="other", story_id="t", category="oil", created_at=at(5)))
+    [story, other] = list(feed.stories())
+    assert [e.alert.story_id for e in other] == ["t"]
+    card = story_card(story)
+    assert card["categories"] == ["airspace_violation", "military_offensive", "peace_talks"]
+    assert [(a["rule_id"], a["update"]) for a in card["alerts"]] == [
+        ("rule-0", False),
+        ("rule-1", False),
+        ("rule-2", False),
+        ("rule-0", True),
+    ]
+    assert card["updates"] == 1
+    assert card["severity"] == "high"
+    assert [s["source"] for s in card["sources"]] == ["Desk A", "Desk B"]
+    assert (card["article_count"], card["source_count"]) == (2, 2)
+    assert card["snippet"] == "snippet a2"
+    assert card["updated_at"] == at(30).isoformat()
+    oil = AlertFilter.from_query({"category": "peace_talks"})
+    assert [entries[0].alert.story_id for entries in feed.stories(oil)] == ["s"]
+    assert feed.story_count == 2

@@ -26,7 +26,7 @@ def test_records_feed_every_panel(
     unit_settings: Settings, make_detection: Callable[..., Detection]
 ) -> None:
     """Alerts, detections, dead letters and silences each reach their panel; new alerts are announced."""
-    announced: list[FeedEntry] = []
+    announced: list[list[FeedEntry]] = []
     state = DashboardState(unit_settings, clock=lambda: NOW, on_new_alert=announced.append)
     alert = make_alert(story_id="s1")
     state.on_alert(alert.key.encode(), encode(alert))
@@ -35,13 +35,14 @@ def test_records_feed_every_panel(
     state.on_detection(b"k", encode(make_detection(values=(figure,))))
     letter = DeadLetter.wrap(b"{", stage="detect", origin="o", reason="invalid_json", error="e")
     state.dead_letter_handler("articles.dlq")(b"k", encode(letter))
-    assert [e.alert.key for e in announced] == [alert.key]
+    assert [[e.alert.key for e in story] for story in announced] == [[alert.key]]
     status = state.status()
     assert status["alerts_total"] == 1
     assert status["dead_letters"]["total"] == 1
     assert status["hits"]["rules"][0]["total"] == 1
     assert status["series"][0]["label"] == "Urals spread to Brent"
     assert state.alerts(AlertFilter())["matching"] == 1
+    assert state.stories(AlertFilter())["stories"][0]["story_id"] == "s1"
 
 
 def test_story_carries_the_series_of_its_figures(

@@ -66,7 +66,7 @@ def csrf(client: TestClient) -> dict[str, str]:
 async def dash(unit_settings: Settings) -> AsyncIterator[Dashboard]:
     """The app over an empty state with one compiled rule, served on a free loopback port."""
     hub = Hub()
-    state = DashboardState(unit_settings, on_new_alert=hub.publish_alert)
+    state = DashboardState(unit_settings, on_new_alert=hub.publish_story)
     state.install_rules(compile_packs([load_pack_text(PACK, name="p")], None))
     state.set_caught_up("alerts", True)
     gate = Gate(unit_settings, UserDirectory())
@@ -231,9 +231,9 @@ async def test_playground_route(dash: Dashboard) -> None:
     assert unknown.status == 400
 
 
-async def test_stream_sends_snapshot_status_then_live_alerts(dash: Dashboard) -> None:
-    """The event stream starts with the filtered feed and the status, then sends matching alerts."""
-    add_alert(dash, key="old", category="oil")
+async def test_stream_sends_snapshot_status_then_live_stories(dash: Dashboard) -> None:
+    """The stream starts with the filtered story cards and the status, then each updated story."""
+    add_alert(dash, key="old", category="oil", story_id="s-old")
     response = await dash.client.get("/api/stream", params={"category": "oil"})
     assert response.headers["Content-Type"].startswith("text/event-stream")
     events: list[tuple[str, dict[str, object]]] = []
@@ -250,13 +250,17 @@ async def test_stream_sends_snapshot_status_then_live_alerts(dash: Dashboard) ->
     await asyncio.wait_for(read_events(2), 5)
     assert [name for name, _ in events] == ["feed", "status"]
     feed = events[0][1]
-    assert isinstance(feed["alerts"], list)
-    assert [a["key"] for a in feed["alerts"]] == ["old"]
-    add_alert(dash, key="gas-1", category="gas")
-    add_alert(dash, key="oil-1", category="oil")
-    await asyncio.wait_for(read_events(3), 5)
-    assert events[2][0] == "alert"
-    assert events[2][1]["key"] == "oil-1"
+    assert isinstance(feed["stories"], list)
+    assert [s["story_id"] for s in feed["stories"]] == ["s-old"]
+    add_alert(dash, key="gas-1", category="gas", story_id="s-gas")
+    add_alert(dash, key="oil-1", category="oil", story_id="s-oil")
+    add_alert(dash, key="gas-2", category="gas", story_id="s-oil")
+    await asyncio.wait_for(read_events(4), 5)
+    assert [name for name, _ in events[2:]] == ["story", "story"]
+    first, second = events[2][1], events[3][1]
+    assert first["story_id"] == second["story_id"] == "s-oil"
+    assert [a["key"] for a in second["alerts"]] == ["oil-1", "gas-2"]  # type: ignore[index]
+    assert second["categories"] == ["oil", "gas"]
     assert len(dash.hub) == 1
     response.close()
 

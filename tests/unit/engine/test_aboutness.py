@@ -22,10 +22,13 @@ from streams.rules.explain import SpanData
         ("No end", [0]),
         ("Trailing end. ", [0]),
         ("", [0]),
+        ("U.S. officials said so. Then it ended.", [0, 24]),
+        ("The U.K. and the E.U. agreed. Talks go on.", [0, 30]),
+        ("Plan A. Then plan B. Done", [0]),
     ],
 )
 def test_sentence_starts(text: str, starts: list[int]) -> None:
-    """Sentences end at terminal punctuation, closing quotes, then space; or at a line break."""
+    """Sentences end at terminal punctuation, closing quotes, then space, or at a line break; never after a one-letter word."""
     assert sentence_starts(text) == starts
 
 

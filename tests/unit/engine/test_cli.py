@@ -174,6 +174,48 @@ def test_rules_explain_errors(
     assert message in line
 
 
+CHANGE_PACK = """\
+rules:
+  - id: urals-widens
+    title: Urals discount widens by two dollars or more
+    category: commodity_price_move
+    severity: high
+    query: Urals
+    extract: [spread]
+    where: spread - previous(spread) >= 2
+"""
+
+
+def test_scan_judges_change_rules_in_publication_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """scan compares each figure with the reports read before it, and prints both figures."""
+    reports = [("u1", "19.40", "09:00"), ("u2", "21.60", "12:00"), ("u3", "22.10", "15:00")]
+    path = tmp_path / "urals.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": article_id,
+                    "source": f"desk-{article_id}",
+                    "title": "Urals discount",
+                    "body": f"The discount on Urals crude to Brent was {value} dollars per barrel.",
+                    "published_at": f"2026-11-10T{at}:00Z",
+                }
+            )
+            + "\n"
+            for article_id, value, at in reports
+        )
+    )
+    pack = _pack(tmp_path, CHANGE_PACK)
+    assert main(["scan", str(path), "--rules", str(pack), "--format", "jsonl"]) == 0
+    [found] = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert found["article_id"] == "u2"
+    change = found["change"]
+    assert (change["current"]["value"], change["reference"]["value"]) == (21.6, 19.4)
+    assert change["reference"]["source"] == "desk-u1"
+
+
 def test_scan_stories_says_why_articles_are_one_story(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

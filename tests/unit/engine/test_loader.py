@@ -178,6 +178,22 @@ rules:
             ["where:", "column 16"],
         ),
         (
+            MINIMAL + "    where: spread > previous(extreme)\n",
+            "pack.yaml:7:12:",
+            ["where:", "column 19", "price or spread"],
+        ),
+        (
+            MINIMAL + "    extract: [price]\n    where: spread - previous(spread) >= 2\n",
+            "pack.yaml:8:12:",
+            ["reads the history of spread", "add spread to extract"],
+        ),
+        (
+            MINIMAL + "    where: change_pct_since(price, 24h) < -5\n"
+            "    alert: {policy: threshold, group_by: entity}\n",
+            "pack.yaml:8:42:",
+            ["alert.group_by", "groups its detections by series"],
+        ),
+        (
             MINIMAL + "    entities: {any: [Russia]}\n",
             "pack.yaml:7:21:",
             ["'Russia' is not an entity id"],

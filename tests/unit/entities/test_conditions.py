@@ -103,6 +103,14 @@ def test_records_combine_the_facts_of_one_commodity() -> None:
         ("2abc > 1", 2, "must not run into a name"),
         ("(price > 1) = (spread > 1)", 1, "a condition cannot be compared"),
         ("price > and", 9, "keyword 'and'"),
+        ("previous(extreme) > 1", 10, "takes a level reported over time: price or spread"),
+        ("previous(change_pct) > 1", 10, "price or spread"),
+        ("spread - previous(spread) > previous(price)", 38, "it already reads the history of"),
+        ("change_pct_since(price) > 2", 23, "expected ',' and a duration"),
+        ("change_pct_since(price, 24) > 2", 25, "expected a duration such as 24h"),
+        ("change_pct_since(price, 8d) > 2", 25, "at most 7d"),
+        ("price > 24h", 9, "only allowed as the second argument of change_pct_since"),
+        ("previous(price, 1) > 2", 15, "expected ')'"),
     ],
 )
 def test_errors_name_the_column_with_a_caret(condition: str, column: int, message: str) -> None:
@@ -140,6 +148,7 @@ def test_condition_is_not_python() -> None:
 _ATOMS = [
     *VARIABLES,
     "1", "2.5", "-3", "'up'", "null", "abs(change_pct)", "min(price, 1)", "and", "or",
+    "previous(spread)", "change_pct_since(spread, 24h)", "24h",
     "not", "is", "in", "(", ")", ",", "=", "!=", "<", "<=", ">", ">=", "+", "*", "@",
 ]  # fmt: skip
 
@@ -154,3 +163,94 @@ def test_any_token_soup_parses_or_raises_config_error(atoms: list[str]) -> None:
     except ConfigError:
         return
     assert condition.matches(URALS + BRENT_FALL + SHARES) in (True, False)
+
+
+class FakeHistory:
+    """A history of fixed values per series; remembers what was asked."""
+
+    def __init__(self, previous: float | None, since: float | None = None) -> None:
+        self._previous = previous
+        self._since = since
+        self.asked: list[tuple[str, str, float]] = []
+
+    def previous(self, series: str) -> float | None:
+        self.asked.append(("previous", series, 0.0))
+        return self._previous
+
+    def since(self, series: str, seconds: float) -> float | None:
+        self.asked.append(("since", series, seconds))
+        return self._since
+
+
+URALS_SERIES = "spread|commodity:urals|commodity:brent|USD|bbl"
+
+
+@pytest.mark.parametrize(
+    ("condition", "history", "expected"),
+    [
+        ("spread - previous(spread) >= 2", FakeHistory(17.0), True),
+        ("spread - previous(spread) >= 2", FakeHistory(18.0), False),
+        ("spread - previous(spread) >= 2", FakeHistory(None), False),
+        ("previous(spread) is null", FakeHistory(None), True),
+        ("change_pct_since(spread, 24h) >= 10", FakeHistory(None, since=17.0), True),
+        ("change_pct_since(spread, 24h) >= 20", FakeHistory(None, since=17.0), False),
+        ("change_pct_since(spread, 1d) is null", FakeHistory(None, since=0.0), True),
+        ("commodity = 'brent' and spread > previous(spread)", FakeHistory(1.0), False),
+        ("abs(spread - previous(spread)) >= 2 or extreme is not null", FakeHistory(19.0), True),
+    ],
+)
+def test_history_functions_read_the_series_of_the_records_figure(
+    condition: str, history: FakeHistory, expected: bool
+) -> None:
+    """previous() and change_pct_since() read the history of the record's own series."""
+    compiled = compile_condition(condition)
+    assert compiled.level == "spread"
+    assert (compiled.first_match(URALS, history) is not None) is expected
+    assert {series for _, series, _ in history.asked} <= {URALS_SERIES}
+
+
+def test_change_pct_since_reads_its_duration_in_seconds() -> None:
+    """The duration of change_pct_since is passed to the history in seconds."""
+    history = FakeHistory(None, since=10.0)
+    compile_condition("change_pct_since(spread, 90m) > 1").first_match(URALS, history)
+    assert history.asked == [("since", URALS_SERIES, 5400.0)]
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("spread - previous(spread) >= 2", True),
+        ("commodity = 'brent' and spread - previous(spread) >= 2", False),
+        ("price - previous(price) >= 2", False),
+        ("spread > 100 or previous(spread) is null", True),
+        ("not (spread - previous(spread) >= 2)", True),
+        ("spread > 1 or previous(spread) > 1", True),
+    ],
+)
+def test_without_history_a_maybe_is_a_match(condition: str, expected: bool) -> None:
+    """Without history a history function is unknown: what may hold counts, what cannot does not."""
+    assert compile_condition(condition).matches(URALS) is expected
+
+
+def test_conditions_without_history_read_no_level() -> None:
+    """A plain condition follows no series."""
+    assert compile_condition("spread > 1").level is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(_ATOMS), max_size=12),
+    st.one_of(st.none(), st.floats(-50, 50)),
+    st.one_of(st.none(), st.floats(-50, 50)),
+)
+def test_what_holds_with_history_may_hold_without(
+    atoms: list[str], previous: float | None, since: float | None
+) -> None:
+    """Unknown history never hides a match: a condition true with some history is a maybe without."""
+    try:
+        condition = compile_condition(" ".join(atoms))
+    except ConfigError:
+        return
+    values = URALS + BRENT_FALL + SHARES
+    if condition.first_match(values, FakeHistory(previous, since)) is not None:
+        assert condition.matches(values)

@@ -50,6 +50,12 @@ def figures(gazetteer: Gazetteer, item: Article) -> list[Figure]:
         ("Le prix du blé a chuté de 3 %.", [("change_pct", -3.0, None, None, "wheat")]),
         ("El trigo cayó un 3 por ciento.", [("change_pct", -3.0, None, None, "wheat")]),
         ("Барель Brent подорожчав на 4,2%.", [("change_pct", 4.2, None, None, "brent")]),
+        ("Der Kakaopreis springt um 9 Prozent.", [("change_pct", 9.0, None, None, "cocoa")]),
+        ("Der Weizen fällt um 2 Prozent.", [("change_pct", -2.0, None, None, "wheat")]),
+        ("El azúcar se desploma un 6 %.", [("change_pct", -6.0, None, None, "sugar")]),
+        ("La soja sube un 1,5 %.", [("change_pct", 1.5, None, None, "soybeans")]),
+        ("Cena miedzi rośnie o 2 proc.", [("change_pct", 2.0, None, None, "copper")]),
+        ("Kawa tanieje o 3 proc.", [("change_pct", -3.0, None, None, "coffee")]),
     ],
 )
 def test_prices_and_moves_in_other_languages(

@@ -365,3 +365,35 @@ async def test_seed_shaped_page_keeps_its_teasers_out_of_the_body(
     assert DRONES[1][3][:40] in body
     for _, teaser in teasers:
         assert teaser not in body
+
+
+async def test_a_page_closing_with_headlines_yields_its_teasers(
+    site: NewsSite, poller: Poller
+) -> None:
+    """A fetched page's closing block of headlines is split off as produce splits files: teasers."""
+    from html import escape
+
+    headlines = [
+        "Grain exporters raise prices at the Black Sea ports",
+        "Power cuts return to the eastern districts",
+        "Parliament delays the vote on the defence budget",
+    ]
+    paragraphs = [*DRONES[1], *headlines]
+    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
+    page = (
+        f'<!doctype html><html lang="en"><head><title>{escape(DRONES[0])}</title></head><body>'
+        f"<article><h1>{escape(DRONES[0])}</h1>{body}</article></body></html>"
+    ).encode()
+    site.pages["/world/drones"] = Page(page)
+    spec = source(site.url("/world/drones"), kind="auto")
+    result = await poller.poll(spec, fresh_state(spec))
+    assert result.status == "new", result.error
+    page_item, *teasers = result.articles
+    article = page_item.article
+    assert DRONES[1][-1][:40] in article.body
+    assert not any(headline in article.body for headline in headlines)
+    assert [t.article.title for t in teasers] == headlines
+    assert all(t.article.kind == "teaser" for t in teasers)
+    assert {t.article.found_on.id for t in teasers if t.article.found_on} == {article.id}
+    assert [t.origin for t in teasers] == [f"{page_item.origin}+teaser{n}" for n in (1, 2, 3)]
+    assert list(result.pending) == [article.id]  # teasers follow their page

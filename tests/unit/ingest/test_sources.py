@@ -13,7 +13,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.sources import (
-    SENTENCE_END,
     Accepted,
     Item,
     Rejected,
@@ -117,17 +116,7 @@ def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
             {"title": "Breaking: talks collapse", "summary": "S", "body": "B"},
         ),
         ("H\r\nS\r\nB1\r\nB2", {"title": "H", "summary": "S", "body": "B1\nB2"}),
-        # Other stories' headlines closing the page are not body.
-        (
-            "H\nS\nIt happened.\n\nGold steadies near record\nEU agrees new listings\n",
-            {
-                "title": "H",
-                "summary": "S",
-                "body": "It happened.\n",
-                "related_headlines": "Gold steadies near record\nEU agrees new listings",
-            },
-        ),
-        # One unpunctuated closing line is too little to call it a headline list.
+        # The page keeps what it closes with: teasers are split later, for every format.
         (
             "H\nS\nIt happened.\nGold steadies",
             {"title": "H", "summary": "S", "body": "It happened.\nGold steadies"},
@@ -145,7 +134,6 @@ lines = st.text(
 
 
 sentences = lines.map(lambda t: t + ".")
-headlines = lines.filter(lambda t: not t.rstrip().endswith(SENTENCE_END) and t == t.strip())
 
 
 @given(title=lines, summary=lines, body=st.lists(sentences, min_size=1, max_size=5))
@@ -155,23 +143,11 @@ def test_text_page_round_trip(title: str, summary: str, body: list[str]) -> None
     assert parse_text_page(page) == {"title": title, "summary": summary, "body": "\n".join(body)}
 
 
-@given(
-    body=st.lists(sentences, min_size=1, max_size=3),
-    related=st.lists(headlines, min_size=2, max_size=4),
-)
-def test_related_headlines_round_trip(body: list[str], related: list[str]) -> None:
-    """Closing headline lines come back apart from the body, in order."""
-    parsed = parse_text_page("\n".join(["H", "S", *body, *related]))
-    assert parsed["body"] == "\n".join(body)
-    assert parsed["related_headlines"] == "\n".join(related)
-
-
 @given(st.text())
 def test_text_page_parser_never_fails(text: str) -> None:
     """Arbitrary text never makes the parser raise; it returns only known fields."""
     assert set(parse_text_page(text)) <= {
         *("title", "summary", "body", "source", "published_at", "url", "id", "language"),
-        "related_headlines",
     }
 
 
@@ -289,13 +265,15 @@ def test_stdin_format_is_sniffed(unit_settings: Settings, content: bytes, title:
 
 
 def test_seed_articles_are_all_valid_and_labelled(unit_settings: Settings) -> None:
-    """Every seed reads cleanly, ids are unique, and labels.jsonl names exactly the seed ids."""
+    """Every seed reads cleanly, ids are unique, and labels.jsonl names exactly the seed pages."""
     items = read(unit_settings, SEEDS / "articles", SEEDS / "articles.jsonl")
     assert all(isinstance(i, Accepted) for i in items), [
         i for i in items if isinstance(i, Rejected)
     ]
-    ids = [i.article.id for i in items if isinstance(i, Accepted)]
-    assert len(ids) == len(set(ids)) >= 40
+    articles = [i.article for i in items if isinstance(i, Accepted)]
+    assert len({a.id for a in articles}) == len(articles)
+    ids = [a.id for a in articles if a.kind == "article"]
+    assert len(ids) >= 40
     with (SEEDS / "labels.jsonl").open(encoding="utf-8") as labels:
         labelled = [json.loads(line)["id"] for line in labels]
     assert sorted(labelled) == sorted(ids)

@@ -330,3 +330,67 @@ def test_at_most_max_open_stories_are_kept() -> None:
     for n in range(4):
         assign(clusterer, features(f"x{n}", n, terms=(f"word{n}",), entities=(f"place:p{n}",)))
     assert list(clusterer.index.stories) == ["x2", "x3"]
+
+
+GOLD = {
+    "terms": ("gold", "bullion", "record"),
+    "entities": ("commodity:gold",),
+    "numbers": ("4400",),
+}
+
+
+def test_a_teaser_never_joins_the_story_of_its_page_and_says_why() -> None:
+    """A teaser repeating its page opens a story of its own; the decision names the refusal."""
+    clusterer = make_clusterer()
+    assign(clusterer, features("p1", page="p1", **POKROVSK))
+    decision = assign(clusterer, features("t1", kind="teaser", page="p1", **POKROVSK)).decision
+    assert (decision.kind, decision.story_id, decision.candidate) == ("opened", "t1", "p1")
+    assert decision.refused is not None
+    assert "holds page p1, where this teaser was read" in decision.refused
+    other = assign(clusterer, features("t2", 1, kind="teaser", page="p9", **POKROVSK))
+    assert other.decision.story_id == "p1"  # a teaser of another page may join
+
+
+def test_a_page_never_joins_the_story_of_its_teasers() -> None:
+    """The page arriving after its teaser is kept apart too (requests can come in any order)."""
+    clusterer = make_clusterer()
+    assign(clusterer, features("t1", kind="teaser", page="p1", **POKROVSK))
+    decision = assign(clusterer, features("p1", 1, page="p1", **POKROVSK)).decision
+    assert decision.story_id == "p1"
+    assert (
+        decision.refused == "the story holds teasers read on this page: they report other stories"
+    )
+
+
+def test_a_teaser_is_no_copy_of_its_page() -> None:
+    """Even a teaser whose text is the page's opening does not join it as a copy."""
+    text = "Russian troops assaulted the approaches to Pokrovsk from three directions on Wednesday"
+    clusterer = make_clusterer()
+    assign(clusterer, features("p1", page="p1", sketch=sketch_text(text), **POKROVSK))
+    teaser = features("t1", kind="teaser", page="p1", sketch=sketch_text(text), **POKROVSK)
+    assert assign(clusterer, teaser).decision.kind == "opened"
+
+
+def test_the_full_article_a_teaser_announced_joins_the_teasers_story() -> None:
+    """The teaser's figures stay off its page's story; the full report later joins the teaser."""
+    clusterer = make_clusterer()
+    assign(clusterer, features("p1", page="p1", **POKROVSK))
+    assign(
+        clusterer,
+        features("t1", kind="teaser", page="p1", categories=("commodity_price_move",), **GOLD),
+    )
+    full = features("g1", 3, categories=("commodity_price_move",), **GOLD)
+    decision = assign(clusterer, full).decision
+    assert (decision.kind, decision.story_id) == ("joined", "t1")
+    assert "e:commodity:gold" not in clusterer.index.stories["p1"].features
+
+
+def test_a_bridging_article_does_not_merge_a_page_with_its_teaser() -> None:
+    """An article close to both stays with one: the page's and its teaser's stories stay apart."""
+    clusterer = make_clusterer()
+    assign(clusterer, features("p1", page="p1", **POKROVSK))
+    assign(clusterer, features("t1", kind="teaser", page="p1", **POKROVSK))
+    decision = assign(clusterer, features("c1", 1, **POKROVSK)).decision
+    assert decision.kind == "joined"
+    assert decision.merged == ()
+    assert {"p1", "t1"} <= set(clusterer.index.stories)

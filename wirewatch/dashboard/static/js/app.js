@@ -25,8 +25,8 @@ const audit = new Audit(document.getElementById("audit"));
 new Playground(document.getElementById("playground"));
 const watches = new Watches(document.getElementById("watches"));
 const feed = new Feed(document.getElementById("alerts"), document.getElementById("feed-count"), {
-  onStory: (alert) => story.open(alert),
-  onSilence: (alert) => silences.prefill(alert),
+  onStory: (card) => story.open(card),
+  onSilence: (rule) => silences.prefill(rule),
 });
 
 let source = null;
@@ -55,7 +55,7 @@ function connect() {
     requireSession();
   });
   source.addEventListener("feed", (event) => feed.snapshot(JSON.parse(event.data)));
-  source.addEventListener("alert", (event) => feed.add(JSON.parse(event.data)));
+  source.addEventListener("story", (event) => feed.update(JSON.parse(event.data)));
   source.addEventListener("status", (event) => render(JSON.parse(event.data)));
 }
 
@@ -74,7 +74,7 @@ function render(status) {
   silences.render(status.silences);
   sources.render(status.sources);
   audit.refresh(status.audit_version);
-  feed.total = status.alerts_total;
+  feed.total = status.stories_total;
   feed.count();
   keepOptions(filters.elements.category, status.facets.categories, (c) => c.replaceAll("_", " "));
   document.getElementById("entity-choices").replaceChildren(

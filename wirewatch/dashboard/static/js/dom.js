@@ -131,3 +131,13 @@ export async function postJSON(url, body) {
   }
   return { ok: response.ok, status: response.status, data };
 }
+
+/** "teaser read on <page>" for an article that is a teaser; null for any other. */
+export function teaserNote(evidence) {
+  if (evidence.kind !== "teaser" || !evidence.found_on) return null;
+  const page = evidence.found_on;
+  const url = safeUrl(page.url);
+  const title = page.title || page.url || page.id;
+  return h("span", { class: "teaser-note" }, "teaser read on ",
+    url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, title) : title);
+}

@@ -2,7 +2,7 @@
 // figures read from them, with each figure's series over time as a chart.
 
 import { lineChart } from "./charts.js";
-import { figure, h, highlight, plural, safeUrl, timeEl } from "./dom.js";
+import { figure, h, highlight, plural, safeUrl, teaserNote, timeEl } from "./dom.js";
 
 function articleTable(story) {
   return h("div", { class: "table-wrap", tabindex: 0, role: "region", "aria-label": "Articles" },
@@ -19,6 +19,7 @@ function articleTable(story) {
           h("td", {},
             url ? h("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, a.title)
               : a.title,
+            teaserNote(a) ? h("p", { class: "muted" }, teaserNote(a)) : null,
             a.snippet ? h("p", { class: "snippet" }, highlight(a.snippet, a.snippet_highlights)) : null));
       }))));
 }
