@@ -215,7 +215,7 @@ class StemPlaces:
     never get that far).
     """
 
-    __slots__ = ("_placed", "_singles", "_stream", "_word_places", "_words")
+    __slots__ = ("_placed", "_singles", "_stream", "_word_places")
 
     def __init__(
         self,
@@ -225,16 +225,14 @@ class StemPlaces:
     ) -> None:
         self._stream = stream
         self._placed: dict[int, list[tuple[int, int]]] = {}
-        # the article's words that match one-word terms (their places not searched yet),
-        # and word -> the one-word terms it matches
-        self._words = words or set()
-        self._singles = singles or {}
+        # each word of the article that matches one-word terms -> those terms (a copy: the
+        # language's memo may be cleared while this article is still being evaluated)
+        self._singles = {w: singles[w] for w in words if w in singles} if words and singles else {}
         self._word_places: dict[str, list[tuple[int, int]]] = {}
 
     def terms(self) -> set[int]:
         """The ids of the terms that match."""
-        singles = self._singles
-        return set(self._placed).union(*[singles[w] for w in self._words if w in singles])
+        return set(self._placed).union(*self._singles.values())
 
     def add(self, term_id: int, places: list[tuple[int, int]]) -> None:
         """Record places of a term (several words can share a term's key)."""
@@ -264,11 +262,10 @@ class StemPlaces:
         word's end) in the stream, in text order."""
         found = self._placed.get(term_id)
         if found is None:
-            singles = self._singles
             found = self._placed[term_id] = sorted(
                 place
-                for word in self._words
-                if term_id in singles.get(word, ())
+                for word, term_ids in self._singles.items()
+                if term_id in term_ids
                 for place in self.of(word)
             )
         return found
@@ -338,9 +335,9 @@ class _Language:
         return found
 
     def matching(self, words: set[str]) -> set[str]:
-        """The members of ``words`` (lower-cased, each its own fold) that some term's first word shares a key with.
+        """The members of ``words`` that share a key with some term's first word.
 
-        A word is keyed once: the words of an article are checked against
+        ``words`` are lower-cased and each its own fold (ASCII). A word is keyed once: the words of an article are checked against
         those already known with set operations, at C speed, and only new
         words whose start some key has are keyed.
         """
