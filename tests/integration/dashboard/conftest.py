@@ -204,6 +204,20 @@ class Console:
         return page
 
 
+class PageErrors(Console):
+    """Console errors, except the network errors a refused request is expected to log."""
+
+    def __init__(self, *expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+
+    def unexpected(self) -> list[str]:
+        """Errors that are not 'Failed to load resource' with an expected status."""
+        return [
+            e for e in self.errors if not any(f"status of {code}" in e for code in self.expected)
+        ]
+
+
 @pytest.fixture
 def console() -> Iterator[Console]:
     """Fails the test if any page it opened logged an error."""

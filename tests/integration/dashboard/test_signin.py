@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from schemas import Settings
-from tests.integration.dashboard.conftest import DESK, SCREENSHOTS, Console
+from tests.integration.dashboard.conftest import DESK, SCREENSHOTS, Console, PageErrors
 from tests.integration.identity.conftest import PASSWORD, cli
 from tests.integration.pipeline.conftest import Pipeline, keyword_rule, pack_text
 from tests.support.processes import Child, wirewatch_argv
@@ -67,20 +67,6 @@ def desk(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield Desk(dashboard, tmp_path_factory.mktemp("signin-screenshots"), settings)
     finally:
         pipeline.close()
-
-
-class PageErrors(Console):
-    """Console errors, except the network errors a refused request is expected to log."""
-
-    def __init__(self, *expected: int) -> None:
-        super().__init__()
-        self.expected = expected
-
-    def unexpected(self) -> list[str]:
-        """Errors that are not 'Failed to load resource' with an expected status."""
-        return [
-            e for e in self.errors if not any(f"status of {code}" in e for code in self.expected)
-        ]
 
 
 @pytest.fixture
