@@ -88,7 +88,7 @@ async def write_user(
     *,
     actor: str,
     origin: str,
-    via: Via = "cli",
+    via: Via,
 ) -> None:
     """Write ``after`` to the users topic and its audit event (the hash is redacted there)."""
     event = audit_event(

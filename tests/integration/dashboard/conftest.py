@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from schemas import Settings
 from tests.integration.alerts.conftest import notifier_settings, write_routes
@@ -182,6 +182,14 @@ def browser() -> Iterator[Browser]:
         launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) at 1280x800."""
+    made = browser.new_context(viewport=DESK)
+    yield made
+    made.close()
 
 
 class Console:

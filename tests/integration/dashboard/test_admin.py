@@ -116,14 +116,6 @@ def desk(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         pipeline.close()
 
 
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile (no cookies) at 1280x800."""
-    made = browser.new_context(viewport=DESK)
-    yield made
-    made.close()
-
-
 def sign_in(page: Page, desk: Desk, user: str, password: str = PASSWORD) -> None:
     """Sign in and wait for the live page."""
     page.goto(desk.url)

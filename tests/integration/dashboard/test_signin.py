@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from schemas import Settings
-from tests.integration.dashboard.conftest import DESK, SCREENSHOTS, Console, PageErrors
+from tests.integration.dashboard.conftest import SCREENSHOTS, Console, PageErrors
 from tests.integration.identity.conftest import PASSWORD, cli
 from tests.integration.pipeline.conftest import Pipeline, keyword_rule, pack_text
 from tests.support.processes import Child, wirewatch_argv
@@ -67,14 +67,6 @@ def desk(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield Desk(dashboard, tmp_path_factory.mktemp("signin-screenshots"), settings)
     finally:
         pipeline.close()
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile (no cookies) at 1280x800."""
-    made = browser.new_context(viewport=DESK)
-    yield made
-    made.close()
 
 
 def sign_in(page: Page, desk: Desk, user: str, password: str = PASSWORD) -> None:
