@@ -29,6 +29,8 @@ from tests.support.processes import Child, wirewatch_argv
 from tests.support.servers import free_port
 
 SECONDS = 1_000
+SLOW = 20 * SECONDS
+"""For what waits on Kafka (a read of a topic, a write): a busy machine takes more than 5 s."""
 NEW_PASSWORD = "lantern-fjord-2046"
 """The password the admin gives the account they add (searched for afterwards)."""
 BAD_ROUTES = """receivers:
@@ -133,17 +135,17 @@ def test_an_admin_adds_a_user_who_can_then_sign_in(
     sign_in(page, desk, "ada")
     admin = page.locator("#admin")
     expect(admin).to_be_visible()
-    expect(admin.locator("#users-table tbody tr")).to_have_count(3)
+    expect(admin.locator("#users-table tbody tr")).to_have_count(3, timeout=SLOW)
     form = admin.locator("#user-form")
     form.get_by_label("Name").fill("cara")
     form.get_by_label("Role").select_option("analyst")
     form.get_by_label("Initial password").fill(NEW_PASSWORD)
     form.get_by_label("Repeat the password").fill(NEW_PASSWORD)
     form.get_by_role("button", name="Add account").click()
-    expect(admin.locator("#users-message")).to_have_text("Added cara (analyst).")
+    expect(admin.locator("#users-message")).to_have_text("Added cara (analyst).", timeout=SLOW)
     expect(form.get_by_label("Initial password")).to_have_value("")
     row = admin.locator("#users-table tr[data-user=cara]")
-    expect(row).to_contain_text("enabled")
+    expect(row).to_contain_text("enabled", timeout=SLOW)
     expect(row.locator(".actions")).to_contain_text("Reset password")
     desk.screenshot(page, "admin-users")
 
@@ -246,7 +248,7 @@ def test_an_admin_edits_another_analysts_watch(
     page = console.watch(context.new_page())
     sign_in(page, desk, "ada")
     row = page.locator("#packs-table tr[data-pack='bob/watches']")
-    expect(row).to_contain_text("bob")
+    expect(row).to_contain_text("bob", timeout=SLOW)
     row.get_by_role("button", name="Open watches").click()
     panel = page.locator("#watches")
     expect(panel.locator("#watch-owner")).to_contain_text("Editing bob's watches")
@@ -254,7 +256,7 @@ def test_an_admin_edits_another_analysts_watch(
     watch.get_by_role("button", name="Edit").click()
     expect(panel.get_by_label("Title")).to_have_value("Quarry collapses")
     panel.get_by_label("Title").fill("Quarry collapses and mine floods")
-    expect(panel.locator("#watch-check")).to_contain_text("Valid: bob.quarry")
+    expect(panel.locator("#watch-check")).to_contain_text("Valid: bob.quarry", timeout=SLOW)
     panel.get_by_role("button", name="Save watch").click()
     expect(panel.locator("#watch-message")).to_contain_text(
         "Saved: bob's watches are published", timeout=15 * SECONDS
@@ -297,27 +299,27 @@ def test_an_admin_publishes_a_route_tree_with_an_error_then_a_valid_one(
     page = errors.watch(context.new_page())
     sign_in(page, desk, "ada")
     routes = page.locator("#admin-routes")
-    expect(routes.locator("#routes-source")).to_contain_text("the routes file")
+    expect(routes.locator("#routes-source")).to_contain_text("the routes file", timeout=SLOW)
     expect(routes.get_by_label("Route tree (YAML)")).to_have_value(
         (desk.dashboard.log_path.parent / "routes.yaml").read_text()
     )
-    expect(routes.locator("#routes-receivers")).to_contain_text("file (1)")
+    expect(routes.locator("#routes-receivers")).to_contain_text("file (1)", timeout=SLOW)
     expect(routes).not_to_contain_text("jsonl://")
     routes.get_by_label("Route tree (YAML)").fill(BAD_ROUTES)
     routes.get_by_role("button", name="Check and publish").click()
     expect(routes.locator("#routes-error")).to_contain_text(
-        "line 5: route.group_wait: Value error, 'soon' is not a duration"
+        "line 5: route.group_wait: Value error, 'soon' is not a duration", timeout=SLOW
     )
     desk.screenshot(page, "admin-routes-error")
     routes.get_by_label("Route tree (YAML)").fill(GOOD_ROUTES.replace("file", "desk-slack", 1))
     routes.get_by_role("button", name="Check and publish").click()
-    expect(routes.locator("#routes-error")).to_contain_text("not declared")
+    expect(routes.locator("#routes-error")).to_contain_text("not declared", timeout=SLOW)
     routes.get_by_label("Route tree (YAML)").fill(GOOD_ROUTES)
     routes.get_by_role("button", name="Check and publish").click()
-    expect(routes.locator("#routes-message")).to_contain_text("Published routes")
+    expect(routes.locator("#routes-message")).to_contain_text("Published routes", timeout=SLOW)
     expect(routes.locator("#routes-error")).to_be_hidden()
     expect(routes.locator("#routes-source")).to_contain_text(
-        "from the routes topic, published by ada"
+        "from the routes topic, published by ada", timeout=SLOW
     )
     events = page.evaluate("async () => (await fetch('/api/audit?action=route')).json()")
     changed = [e for e in events["events"] if e["action"] == "route.changed"]
