@@ -177,7 +177,10 @@ class AdminApi:
         self, request: web.Request, action: AuditAction, **updates: Any
     ) -> web.Response:
         identity = self._admin(request)
-        name = request.match_info["name"]
+        try:
+            name = user_id(request.match_info["name"])
+        except ConfigError as exc:
+            raise _fail(400, str(exc)) from None
         if name == identity.user_id and ("role" in updates or "disabled" in updates):
             raise _fail(
                 400,

@@ -80,8 +80,8 @@ async def test_an_admin_cannot_demote_or_disable_themselves(unit_settings: Setti
     """The signed-in admin's own role and state are refused (another admin or the CLI may)."""
     async with desk(unit_settings) as d:
         await d.sign_in("ada")
-        for path, body in (("role", {"role": "viewer"}), ("disable", {})):
-            answer = await d.post(f"/api/admin/users/ada/{path}", body)
+        for name, path, body in (("ada", "role", {"role": "viewer"}), ("ADA", "disable", {})):
+            answer = await d.post(f"/api/admin/users/{name}/{path}", body)
             assert answer.status == 400
             assert "your own role" in (await answer.json())["error"]
 
