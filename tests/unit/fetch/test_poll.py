@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from ingest.http_client import HttpClient
 from ingest.page_text import Extractor
-from ingest.poll import Poller, remembered
+from ingest.poll import Poller, pending_ids, remembered, settle_pending
+from ingest.source_list import SourceSpec
 from schemas import Settings, article_id
 from tests.support.news_samples import COCOA, CONSENT_PAGE, DRONES, TALKS
 from tests.support.news_site import NewsSite, Page, article_html, listing_html, rss
@@ -367,25 +369,31 @@ async def test_seed_shaped_page_keeps_its_teasers_out_of_the_body(
         assert teaser not in body
 
 
+CLOSING_HEADLINES = [
+    "Grain exporters raise prices at the Black Sea ports",
+    "Power cuts return to the eastern districts",
+    "Parliament delays the vote on the defence budget",
+]
+
+
+def page_closing_with_headlines(site: NewsSite) -> SourceSpec:
+    """A page whose paragraphs end with :data:`CLOSING_HEADLINES`, as a source of kind ``auto``."""
+    from html import escape
+
+    body = "".join(f"<p>{escape(p)}</p>" for p in [*DRONES[1], *CLOSING_HEADLINES])
+    site.pages["/world/drones"] = Page(
+        f'<!doctype html><html lang="en"><head><title>{escape(DRONES[0])}</title></head><body>'
+        f"<article><h1>{escape(DRONES[0])}</h1>{body}</article></body></html>".encode()
+    )
+    return source(site.url("/world/drones"), kind="auto")
+
+
 async def test_a_page_closing_with_headlines_yields_its_teasers(
     site: NewsSite, poller: Poller
 ) -> None:
     """A fetched page's closing block of headlines is split off as produce splits files: teasers."""
-    from html import escape
-
-    headlines = [
-        "Grain exporters raise prices at the Black Sea ports",
-        "Power cuts return to the eastern districts",
-        "Parliament delays the vote on the defence budget",
-    ]
-    paragraphs = [*DRONES[1], *headlines]
-    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-    page = (
-        f'<!doctype html><html lang="en"><head><title>{escape(DRONES[0])}</title></head><body>'
-        f"<article><h1>{escape(DRONES[0])}</h1>{body}</article></body></html>"
-    ).encode()
-    site.pages["/world/drones"] = Page(page)
-    spec = source(site.url("/world/drones"), kind="auto")
+    headlines = CLOSING_HEADLINES
+    spec = page_closing_with_headlines(site)
     result = await poller.poll(spec, fresh_state(spec))
     assert result.status == "new", result.error
     page_item, *teasers = result.articles
@@ -396,4 +404,25 @@ async def test_a_page_closing_with_headlines_yields_its_teasers(
     assert all(t.article.kind == "teaser" for t in teasers)
     assert {t.article.found_on.id for t in teasers if t.article.found_on} == {article.id}
     assert [t.origin for t in teasers] == [f"{page_item.origin}+teaser{n}" for n in (1, 2, 3)]
-    assert list(result.pending) == [article.id]  # teasers follow their page
+    assert list(result.pending) == [article.id]
+    assert result.pending_teasers == {article.id: tuple(t.article.id for t in teasers)}
+
+
+async def test_a_page_counts_as_produced_only_with_every_teaser(
+    site: NewsSite, poller: Poller
+) -> None:
+    """A crash after a page was sent but before its teasers: the next poll sends the page and teasers again."""
+    spec = page_closing_with_headlines(site)
+    state = fresh_state(spec)
+    result = await poller.poll(spec, state)
+    page, *teasers = [item.article.id for item in result.articles]
+    pending = result.pending_state(state, datetime.now(UTC))
+    assert pending_ids(pending) == {page, *teasers}
+    crashed = settle_pending(pending, {page, teasers[0]})
+    assert page not in crashed.seen
+    assert (crashed.pending, crashed.pending_teasers) == ({}, {})
+    again = await poller.poll(spec, crashed)
+    assert [item.article.id for item in again.articles] == [page, *teasers]
+    whole = settle_pending(pending, {page, *teasers})
+    assert whole.seen == {page: result.seen[page]}
+    assert not (await poller.poll(spec, whole)).articles
