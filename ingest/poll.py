@@ -240,7 +240,10 @@ class Poller:
                 # The split every ingest path makes: the teasers a page closes with
                 # become headline-only articles, produced after it.
                 parts = build_articles(
-                    record, origin=origin, max_body_bytes=settings.max_body_bytes
+                    record,
+                    origin=origin,
+                    max_body_bytes=settings.max_body_bytes,
+                    links={**item.links, **(page.links if page else {})},
                 )
             except InvalidRecordError as exc:
                 result.rejected.append(Rejected(origin, exc.reason, str(exc), _payload(record)))

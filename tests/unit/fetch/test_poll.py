@@ -362,8 +362,8 @@ async def test_seed_shaped_page_keeps_its_teasers_out_of_the_body(
     site.pages["/world/drones"] = Page(page)
     spec = source(site.url("/world/drones"), kind="auto")
     result = await poller.poll(spec, fresh_state(spec))
-    (item,) = result.articles
-    body = item.article.body
+    (page_item,) = result.articles
+    body = page_item.article.body
     assert DRONES[1][3][:40] in body
     for _, teaser in teasers:
         assert teaser not in body
@@ -406,6 +406,30 @@ async def test_a_page_closing_with_headlines_yields_its_teasers(
     assert [t.origin for t in teasers] == [f"{page_item.origin}+teaser{n}" for n in (1, 2, 3)]
     assert list(result.pending) == [article.id]
     assert result.pending_teasers == {article.id: tuple(t.article.id for t in teasers)}
+
+
+async def test_a_feed_items_teasers_keep_their_own_links(site: NewsSite, poller: Poller) -> None:
+    """A feed item's content closing with linked headlines: each teaser has its own link, made absolute."""
+    from html import escape
+
+    related = [
+        ("/markets/grain-ports", CLOSING_HEADLINES[0]),
+        ("https://elsewhere.example/power-cuts", CLOSING_HEADLINES[1]),
+        ("../politics/budget-vote", CLOSING_HEADLINES[2]),
+    ]
+    content = "".join(f"<p>{escape(p)}</p>" for p in DRONES[1]) + "".join(
+        f'<p><a href="{escape(href)}">{escape(text)}</a></p>' for href, text in related
+    )
+    item = {"title": DRONES[0], "link": site.url("/world/drones"), "content": content}
+    site.pages["/feed"] = Page(rss([item]), RSS)
+    spec = source(site.url("/feed"))
+    result = await poller.poll(spec, fresh_state(spec))
+    _, *teasers = result.articles
+    assert [(t.article.title, t.article.url) for t in teasers] == [
+        (CLOSING_HEADLINES[0], site.url("/markets/grain-ports")),
+        (CLOSING_HEADLINES[1], "https://elsewhere.example/power-cuts"),
+        (CLOSING_HEADLINES[2], site.url("/politics/budget-vote")),
+    ]
 
 
 async def test_a_page_counts_as_produced_only_with_every_teaser(
