@@ -335,13 +335,26 @@ def article_links(body: bytes, base_url: str, limit: int = 500) -> list[Item]:
         root = lxml.html.document_fromstring(body)
     except (lxml.etree.ParserError, ValueError):
         return []
+    found = headline_links((a for a in root.iter("a") if not in_chrome(a)), base_url, limit)
+    return [Item(url=url, title=text or None) for url, text in found]
+
+
+def headline_links(
+    anchors: Iterable[lxml.html.HtmlElement], base_url: str, limit: int
+) -> list[tuple[str, str]]:
+    """The (URL, text) of the ``anchors`` that lead to another article of the page's site.
+
+    A link counts when its text reads as a headline (four words or more) or
+    its path as an article's (a slug of several words, or a long number);
+    links to the page itself, to other sites and repeats are left out.
+    """
     page = canonical_url(base_url)
     host = _site(urlsplit(base_url).hostname or "")
     seen: set[str] = set()
-    found: list[Item] = []
-    for anchor in root.iter("a"):
+    found: list[tuple[str, str]] = []
+    for anchor in anchors:
         href = anchor.get("href")
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or in_chrome(anchor):
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
         url = urljoin(base_url, href.strip())
         parts = urlsplit(url)
@@ -357,7 +370,7 @@ def article_links(body: bytes, base_url: str, limit: int = 500) -> list[Item]:
         if len(text.split()) < _MIN_HEADLINE_WORDS and not _ARTICLE_PATH.search(parts.path):
             continue
         seen.add(key)
-        found.append(Item(url=url, title=text or None))
+        found.append((url, text))
         if len(found) >= limit:
             break
     return found
@@ -375,6 +388,11 @@ def in_chrome_element(element: lxml.html.HtmlElement) -> bool:
         "contentinfo",
     ):
         return True
+    return marked_as_chrome(element)
+
+
+def marked_as_chrome(element: lxml.html.HtmlElement) -> bool:
+    """True when ``element``'s class or id names navigation, a header, a footer or sharing."""
     marks = f"{element.get('class', '')} {element.get('id', '')}"
     return bool(marks.strip()) and _NAV_WORDS.search(marks) is not None
 

@@ -22,6 +22,8 @@ import lxml.etree
 import lxml.html
 
 from ingest.documents import in_chrome, in_chrome_element, note_links
+from ingest.related_links import related_links, with_related
+from schemas.articles import normalize_line
 
 PageKind = Literal["article", "listing", "consent"]
 
@@ -92,6 +94,10 @@ def extract_page(html: bytes, url: str) -> PageText:
         return PageText("listing", title, reason=f"only {words} words of its own text")
     if density > MAX_LINK_DENSITY:
         return PageText("listing", title, reason=f"{density:.0%} of its text is links")
+    related = related_links(tree, text, url)
+    if related:
+        text = with_related(text, [headline for _, headline in related], [title or ""])
+        links.update((normalize_line(headline), link) for link, headline in related)
     return PageText(
         "article",
         title=title,

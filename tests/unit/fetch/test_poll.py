@@ -362,11 +362,14 @@ async def test_seed_shaped_page_keeps_its_teasers_out_of_the_body(
     site.pages["/world/drones"] = Page(page)
     spec = source(site.url("/world/drones"), kind="auto")
     result = await poller.poll(spec, fresh_state(spec))
-    (page_item,) = result.articles
+    page_item, *teaser_items = result.articles
     body = page_item.article.body
     assert DRONES[1][3][:40] in body
     for _, teaser in teasers:
         assert teaser not in body
+    assert [(t.article.title, t.article.url) for t in teaser_items] == [
+        (text, site.url(href)) for href, text in teasers
+    ]
 
 
 CLOSING_HEADLINES = [
@@ -450,3 +453,73 @@ async def test_a_page_counts_as_produced_only_with_every_teaser(
     whole = settle_pending(pending, {page, *teasers})
     assert whole.seen == {page: result.seen[page]}
     assert not (await poller.poll(spec, whole)).articles
+
+
+FERRY_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Ferry crews walk out over rota changes | The Harbour Gazette</title></head><body>
+<header class="masthead"><nav><ul>
+<li><a href="/live/regional-elections-live-coverage">Live coverage of the regional elections tonight</a></li>
+<li><a href="/weather">Weather</a></li></ul></nav></header>
+<div class="ad-banner"><a href="/offers/annual-plan-discount">Subscribe today and save on the annual plan</a></div>
+<main><article><h1>Ferry crews walk out over rota changes</h1>
+<p>Crews on the island ferries stopped work at six in the morning, leaving hundreds of commuters
+waiting on the quay as the operator and the seafarers' union traded blame for the breakdown of talks.</p>
+<p>The union says the new rota would add two night shifts a month without extra pay, while the operator
+argues that <a href="/business/ferry-operator-annual-results">its annual results</a> leave no room for a
+larger wage bill this year and that the timetable must change before the summer season.</p>
+<p>A mediator appointed by the transport ministry is expected to meet both sides on Thursday; until then
+only the early freight sailing will run, the harbour master told reporters at the terminal.</p>
+</article>
+<section class="read-more"><h3>Read more</h3><ul>
+<li><a href="/business/rail-freight-costs-climb-again">Rail freight costs climb for the third month running</a></li>
+<li><a href="../island/new-bridge-plan-delayed">Plans for a bridge to the island slip by another year</a></li>
+<li><a href="javascript:void(0)">Show the whole list of stories today</a></li>
+<li><a href="https://elsewhere.example/sponsored-cruise-deals">Cruise deals you will not want to miss</a></li>
+</ul></section>
+<div class="promo-box"><a href="/shop/harbour-calendar-special">Order the harbour calendar for next year</a></div>
+</main>
+<footer><a href="/careers/open-positions-newsroom">Careers at the newsroom and open positions</a>
+<p>All rights reserved.</p></footer></body></html>"""
+
+
+async def test_a_related_links_block_after_the_article_becomes_teasers(
+    site: NewsSite, poller: Poller
+) -> None:
+    """A page's 'Read more' list after the article: its headlines are teasers with their own links; menus, ads, footer are not."""
+    site.pages["/ports/ferry-crews-walk-out"] = Page(FERRY_PAGE.encode())
+    spec = source(site.url("/ports/ferry-crews-walk-out"), kind="auto")
+    result = await poller.poll(spec, fresh_state(spec))
+    assert result.status == "new", result.error
+    page, *teasers = (item.article for item in result.articles)
+    assert page.body.endswith("harbour master told reporters at the terminal.")
+    assert [(t.title, t.url, t.kind) for t in teasers] == [
+        (
+            "Rail freight costs climb for the third month running",
+            site.url("/business/rail-freight-costs-climb-again"),
+            "teaser",
+        ),
+        (
+            "Plans for a bridge to the island slip by another year",
+            site.url("/island/new-bridge-plan-delayed"),
+            "teaser",
+        ),
+    ]
+
+
+def test_related_links_are_bounded() -> None:
+    """A related block of 200 links gives at most MAX_TEASERS teasers, each at most MAX_TEASER_CHARS long."""
+    import lxml.html
+
+    from ingest.related_links import related_links
+    from schemas.teasers import MAX_TEASER_CHARS, MAX_TEASERS
+
+    long = "word " * 100
+    items = "".join(
+        f'<li><a href="/news/story-number-{n}">Story number {n} of the long list {long if n % 2 else ""}</a></li>'
+        for n in range(200)
+    )
+    paragraph = "The council approved the budget after a long night of debate in the old town hall."
+    html = f"<html><body><article><p>{paragraph}</p></article><ul>{items}</ul></body></html>"
+    found = related_links(lxml.html.document_fromstring(html), paragraph, "https://example.org/a")
+    assert 0 < len(found) <= MAX_TEASERS
+    assert all(len(text) <= MAX_TEASER_CHARS for _, text in found)
