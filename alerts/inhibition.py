@@ -23,6 +23,13 @@ the last ``for`` (at most :data:`MAX_SOURCES`, oldest forgotten first). The
 notifier feeds it every alert it reads, and at start the alerts of the
 longest ``for`` back (:func:`alerts.compacted.read_since`), so a restart
 forgets no source.
+
+When clustering merges story B into story A (an assignment on the stories
+topic naming B in ``merged``, :func:`story_merges`), a source keyed to B moves
+to A as the aggregation state does: its ``story_id`` counts as A's, so it
+mutes A's alerts, and an alert of B arriving later is compared as A's too.
+The notifier reads the merges of the longest ``for`` back at start and
+follows the topic; at most :data:`MAX_MERGES` are kept, oldest forgotten first.
 """
 
 from __future__ import annotations
@@ -33,14 +40,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from alerts.labels import Labels, alert_labels
 from alerts.silences import parse_matcher
 from schemas import Alert, ConfigError, Matcher
 from schemas.rules import parse_duration
+from schemas.stories import STORY_RECORD, StoryAssignment
 
 MAX_SOURCES = 10_000
+MAX_MERGES = 100_000
+_MAX_MERGE_CHAIN = 32
+"""A story absorbed into one absorbed later: followed this far (merges never loop, but a bound costs nothing)."""
 EQUAL_LABELS = ("category", "severity", "rule_id", "story_id", "policy", "tag", "entity")
 """Labels an inhibit rule may require to be shared."""
 
@@ -127,6 +138,8 @@ class Inhibitor:
         self.longest = max((rule.for_ for rule in self.rules), default=timedelta(0))
         self._max = max_sources
         self._sources: list[OrderedDict[str, _Source]] = [OrderedDict() for _ in self.rules]
+        self._merged: OrderedDict[str, str] = OrderedDict()
+        """Absorbed story id -> the story that absorbed it."""
 
     def __len__(self) -> int:
         return sum(len(sources) for sources in self._sources)
@@ -138,6 +151,7 @@ class Inhibitor:
         was published do not mute.
         """
         fresh = Inhibitor(rules, self._max)
+        fresh._merged = self._merged
         for index, rule in enumerate(fresh.rules):
             if rule in self.rules:
                 fresh._sources[index] = self._sources[self.rules.index(rule)]
@@ -157,6 +171,29 @@ class Inhibitor:
                 while len(sources) > self._max:
                     sources.popitem(last=False)
 
+    def merge(self, absorbed: str, into: str) -> None:
+        """Story ``absorbed`` was merged into ``into``: its sources and alerts are ``into``'s now."""
+        if absorbed == into or self._story(into) == absorbed:
+            return
+        self._merged[absorbed] = into
+        self._merged.move_to_end(absorbed)
+        while len(self._merged) > MAX_MERGES:
+            self._merged.popitem(last=False)
+
+    def _story(self, story_id: str) -> str:
+        """The story ``story_id`` is part of now (itself unless it was absorbed)."""
+        for _ in range(_MAX_MERGE_CHAIN):
+            into = self._merged.get(story_id)
+            if into is None:
+                break
+            story_id = into
+        return story_id
+
+    def _shared(self, name: str, target: Labels, source: Labels) -> bool:
+        if name != "story_id" or not self._merged:
+            return bool(target[name] & source[name])
+        return bool({self._story(s) for s in target[name]} & {self._story(s) for s in source[name]})
+
     def muting(self, alert: Alert, now: datetime) -> Muting | None:
         """The first source muting ``alert`` now (see the module docs), or None."""
         if not self.rules:
@@ -171,6 +208,18 @@ class Inhibitor:
             for source in sources.values():
                 if source.key == alert.key or source.created_at + rule.for_ <= alert.created_at:
                     continue
-                if all(labels[name] & source.labels[name] for name in rule.equal):
+                if all(self._shared(name, labels, source.labels) for name in rule.equal):
                     return Muting(index, source.key, source.rule_id)
         return None
+
+
+def story_merges(value: bytes | None) -> list[tuple[str, str]]:
+    """The (absorbed, into) story merges a record of the stories topic announces (none if unreadable)."""
+    try:
+        record = STORY_RECORD.validate_json(value or b"")
+    except ValidationError:
+        return []
+    if not isinstance(record, StoryAssignment):
+        return []
+    decision = record.decision
+    return [(absorbed, decision.story_id) for absorbed in decision.merged]
