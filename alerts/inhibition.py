@@ -46,12 +46,10 @@ from alerts.labels import Labels, alert_labels
 from alerts.silences import parse_matcher
 from schemas import Alert, ConfigError, Matcher
 from schemas.rules import parse_duration
-from schemas.stories import STORY_RECORD, StoryAssignment
+from schemas.stories import STORY_RECORD, StoryAssignment, StoryMerges
 
 MAX_SOURCES = 10_000
 MAX_MERGES = 100_000
-_MAX_MERGE_CHAIN = 32
-"""A story absorbed into one absorbed later: followed this far (merges never loop, but a bound costs nothing)."""
 EQUAL_LABELS = ("category", "severity", "rule_id", "story_id", "policy", "tag", "entity")
 """Labels an inhibit rule may require to be shared."""
 
@@ -138,8 +136,7 @@ class Inhibitor:
         self.longest = max((rule.for_ for rule in self.rules), default=timedelta(0))
         self._max = max_sources
         self._sources: list[OrderedDict[str, _Source]] = [OrderedDict() for _ in self.rules]
-        self._merged: OrderedDict[str, str] = OrderedDict()
-        """Absorbed story id -> the story that absorbed it."""
+        self._merges = StoryMerges(MAX_MERGES)
 
     def __len__(self) -> int:
         return sum(len(sources) for sources in self._sources)
@@ -151,7 +148,7 @@ class Inhibitor:
         was published do not mute.
         """
         fresh = Inhibitor(rules, self._max)
-        fresh._merged = self._merged
+        fresh._merges = self._merges
         for index, rule in enumerate(fresh.rules):
             if rule in self.rules:
                 fresh._sources[index] = self._sources[self.rules.index(rule)]
@@ -173,26 +170,13 @@ class Inhibitor:
 
     def merge(self, absorbed: str, into: str) -> None:
         """Story ``absorbed`` was merged into ``into``: its sources and alerts are ``into``'s now."""
-        if absorbed == into or self._story(into) == absorbed:
-            return
-        self._merged[absorbed] = into
-        self._merged.move_to_end(absorbed)
-        while len(self._merged) > MAX_MERGES:
-            self._merged.popitem(last=False)
-
-    def _story(self, story_id: str) -> str:
-        """The story ``story_id`` is part of now (itself unless it was absorbed)."""
-        for _ in range(_MAX_MERGE_CHAIN):
-            into = self._merged.get(story_id)
-            if into is None:
-                break
-            story_id = into
-        return story_id
+        self._merges.record(absorbed, into)
 
     def _shared(self, name: str, target: Labels, source: Labels) -> bool:
-        if name != "story_id" or not self._merged:
+        if name != "story_id" or not self._merges:
             return bool(target[name] & source[name])
-        return bool({self._story(s) for s in target[name]} & {self._story(s) for s in source[name]})
+        current = self._merges.current
+        return bool({current(s) for s in target[name]} & {current(s) for s in source[name]})
 
     def muting(self, alert: Alert, now: datetime) -> Muting | None:
         """The first source muting ``alert`` now (see the module docs), or None."""
