@@ -77,6 +77,8 @@ def with_related(text: str, related: Sequence[str], lead: Sequence[str] = ()) ->
         rest = [line for line in text[len(block.body) :].split("\n") if line.strip()]
         split = len(rest) - len(block.footer)
         tail, footer = rest[:split], rest[split:]
+    # The split reads at most MAX_TEASERS lines after a marker.
+    new = new[: max(0, MAX_TEASERS - len(tail))]
     return "\n".join([head, RELATED_MARKER, *tail, *new, *footer])
 
 

@@ -523,3 +523,19 @@ def test_related_links_are_bounded() -> None:
     found = related_links(lxml.html.document_fromstring(html), paragraph, "https://example.org/a")
     assert 0 < len(found) <= MAX_TEASERS
     assert all(len(text) <= MAX_TEASER_CHARS for _, text in found)
+
+
+def test_related_headlines_join_a_closing_block_the_text_already_has() -> None:
+    """Headlines kept in the text and linked ones read from the HTML make one block; the footer stays last."""
+    from ingest.related_links import with_related
+    from schemas.teasers import closing_block
+
+    text = "\n".join(
+        [*DRONES[1], CLOSING_HEADLINES[0], CLOSING_HEADLINES[1], "All rights reserved."]
+    )
+    merged = with_related(text, [CLOSING_HEADLINES[1], CLOSING_HEADLINES[2]], [DRONES[0]])
+    block = closing_block(merged, lead=[DRONES[0]])
+    assert block is not None
+    assert block.body == "\n".join(DRONES[1])
+    assert [t.text for t in block.teasers] == CLOSING_HEADLINES
+    assert block.footer == ("All rights reserved.",)
