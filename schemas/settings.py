@@ -176,7 +176,8 @@ class Settings(BaseSettings):
         "topic); a larger one is refused when loaded, published or received.",
     )
     rules_max_set_bytes: int = Field(
-        default=32_000_000,
+        # 100,000 generated rules are 43 MB of JSON and take a worker to about 0.5 GB
+        default=128_000_000,
         ge=1,
         description="Largest rule set: all its packs together, counted as for one pack.",
     )

@@ -10,6 +10,13 @@ from typing import Any
 import pytest
 
 from schemas import Article, Settings
+from wirewatch import logs
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _uncached_loggers() -> None:
+    """Commands run in-process configure logging; no logger may stay bound to that configuration."""
+    logs.CACHE_LOGGERS = False
 
 
 @pytest.fixture

@@ -32,6 +32,11 @@ def _redact_processor(redactors: Iterable[Redactor]) -> Processor:
     return redact
 
 
+CACHE_LOGGERS = True
+"""Bind each logger once, on first use (faster). The test suite turns it off: a logger
+cached under one configuration ignores a later one, such as structlog.testing.capture_logs."""
+
+
 def configure_logging(
     level: str = "INFO", fmt: str = "auto", redactors: Iterable[Redactor] = ()
 ) -> None:
@@ -61,7 +66,7 @@ def configure_logging(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=CACHE_LOGGERS,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(

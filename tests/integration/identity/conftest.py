@@ -8,12 +8,10 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import aiohttp
-import pytest
-import structlog
 from aiokafka import TopicPartition
 
 from schemas import Settings
@@ -23,20 +21,6 @@ from tests.support.servers import free_port
 from wirewatch.dashboard.server import serve
 
 PASSWORD = "marigold-quay-5521"
-
-
-@pytest.fixture(autouse=True)
-def uncached_loggers() -> Iterator[None]:
-    """Module loggers used here (in-process dashboards) stay uncached.
-
-    An earlier in-process ``main()`` turns on structlog's logger caching; a module
-    logger first used under it keeps that configuration for good, and later tests'
-    ``capture_logs`` would no longer see its events.
-    """
-    before = structlog.get_config()
-    structlog.configure(cache_logger_on_first_use=False)
-    yield
-    structlog.configure(**before)
 
 
 def cli(
