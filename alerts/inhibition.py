@@ -28,8 +28,9 @@ When clustering merges story B into story A (an assignment on the stories
 topic naming B in ``merged``, :func:`story_merges`), a source keyed to B moves
 to A as the aggregation state does: its ``story_id`` counts as A's, so it
 mutes A's alerts, and an alert of B arriving later is compared as A's too.
-The notifier reads the merges of the longest ``for`` back at start and
-follows the topic; at most :data:`MAX_MERGES` are kept, oldest forgotten first.
+Once a rule compares ``story_id``, the notifier reads the merges of the
+longest ``for`` back and follows the topic; at most :data:`MAX_MERGES` are
+kept, oldest forgotten first.
 """
 
 from __future__ import annotations
@@ -140,6 +141,11 @@ class Inhibitor:
 
     def __len__(self) -> int:
         return sum(len(sources) for sources in self._sources)
+
+    @property
+    def compares_stories(self) -> bool:
+        """True when a rule requires an equal ``story_id``: story merges matter then."""
+        return any("story_id" in rule.equal for rule in self.rules)
 
     def reconfigured(self, rules: Sequence[InhibitRule]) -> Inhibitor:
         """An inhibitor of ``rules`` (a routes file published anew) that keeps the sources of rules it had.

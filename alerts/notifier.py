@@ -109,6 +109,7 @@ class Notifier:
         self._repeats = RepeatGuard()
         self._silences = SilenceSet()
         self._inhibitor = Inhibitor(routes.inhibit_rules)
+        self._merges_followed = False
         self._open: dict[TopicPartition, dict[int, int]] = {}
         self._next: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -176,10 +177,7 @@ class Notifier:
             if self._live.published or self._unconfigured:
                 self._reconfigure(required=self._unconfigured)
             await self._recall_sources()
-            merges = CompactedReader(settings, stories.name, self._apply_merges)
-            readers.append(merges)
-            await merges.start(since_ms=int(self._since_longest_inhibition() * 1000))
-            await merges.catch_up()
+            await self._follow_merges(readers, stories.name)
             follower = asyncio.create_task(self._follow(readers, stop))
             consumer.subscribe([topics.alerts], listener=_Rebalance(self))
             await asyncio.wait_for(consumer.start(), settings.send_timeout_s)
@@ -262,11 +260,23 @@ class Notifier:
         for absorbed, into in story_merges(value):
             self._inhibitor.merge(absorbed, into)
 
+    async def _follow_merges(self, readers: list[CompactedReader], topic: str) -> None:
+        """Start reading story merges once an inhibit rule compares ``story_id`` (not before: it costs a restart)."""
+        if self._merges_followed or not self._inhibitor.compares_stories:
+            return
+        reader = CompactedReader(self._settings, topic, self._apply_merges)
+        readers.append(reader)
+        self._merges_followed = True
+        await reader.start(since_ms=int(self._since_longest_inhibition() * 1000))
+        await reader.catch_up()
+
     async def _follow(self, readers: list[CompactedReader], stop: asyncio.Event) -> None:
+        stories = story_topics(self._settings)[1].name
         while not stop.is_set():
             await asyncio.gather(*(reader.poll(timeout_ms=500) for reader in readers))
             if self._live.changed:
                 self._reconfigure()
+                await self._follow_merges(readers, stories)
 
     def _reconfigure(self, *, required: bool = False) -> None:
         """Swap to the routes and receivers of the topics, if they make a whole configuration.

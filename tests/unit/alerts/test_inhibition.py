@@ -109,6 +109,8 @@ def test_sources_are_bounded() -> None:
 def test_a_merge_moves_the_sources_of_the_absorbed_story() -> None:
     """Story b merged into a: b's offensive alert mutes a's peace-talks alert (and a late alert of b)."""
     inhibitor = Inhibitor([rule()])
+    assert inhibitor.compares_stories
+    assert not Inhibitor([rule(equal=["entity"])]).compares_stories
     source = alert(0, story_id="b", **WAR)
     inhibitor.observe(source, T0)
     target = alert(5, story_id="a", category="peace_talks")
