@@ -23,8 +23,8 @@ as one step for one article at a time, the worker's path (scan with the
 ``~`` terms, gazetteer, extractors, condition) and the whole path (language
 identification too, which runs where the article is validated, usually the
 producer). Measured as one step, a path costs more than the sum of its
-rows: the language model (about 70 MB of tables read at random) evicts the
-automata from the CPU caches.
+rows: what one step reads (automata, dictionaries, the language model)
+evicts the others from the CPU caches.
 
 Run: ``python benchmarks/entities.py [--runs 7]``. Prints a table and writes
 ``benchmarks/results/entities.json``.

@@ -185,6 +185,15 @@ class RewindingConsumerThread(driver.AIOKafkaConsumerThread):
         moved: dict[TopicPartition, int] = await self.call_thread(call)
         return moved
 
+    async def seek_on_thread(self, partition: TopicPartition, offset: int) -> None:
+        """Seek ``partition`` to ``offset`` on the consumer's own thread (see :meth:`RewindingConsumer._seek`)."""
+        consumer = self._ensure_consumer()
+
+        async def call() -> None:
+            consumer.seek(partition, offset)
+
+        await self.call_thread(call)
+
 
 class RewindingConsumer(driver.Consumer):
     """faust's aiokafka consumer, fetching again whatever it dropped from a batch."""
@@ -218,6 +227,13 @@ class RewindingConsumer(driver.Consumer):
             moved = await self._thread.rewind(dropped)
             if moved:
                 self.log.info("Fetching again records not handed to streams: %r", moved)
+
+    async def _seek(self, partition: Any, offset: int) -> None:
+        # faust seeks on the caller's (main) thread, while the consumer thread
+        # may be iterating the fetcher's buffered records: aiokafka's seek
+        # deletes the partition's entry under it, and the restarted worker
+        # crashed with "KeyError: TopicPartition(...)" in fetched_records.
+        await self._thread.seek_on_thread(partition, offset)
 
     async def _commit(self, offsets: Any) -> bool:
         producer = self.app.producer

@@ -31,7 +31,8 @@ from bisect import bisect_right
 from collections.abc import Sequence
 from typing import Final
 
-from schemas import ScorePart, Span, TextField
+from schemas import ScorePart, TextField
+from streams.rules.explain import SpanData
 
 LEAD_WEIGHT: Final = 1.0
 SECOND_SENTENCE_WEIGHT: Final = 0.8
@@ -102,7 +103,11 @@ def place_weight(field: TextField, sentence: int, sentences: int) -> float:
 
 
 def score(
-    spans: Sequence[Span], body_starts: Sequence[int], *, figures: bool, entities: bool
+    spans: Sequence[SpanData],
+    body_starts: Sequence[int],
+    *,
+    figures: bool,
+    entities: bool,
 ) -> tuple[float, tuple[ScorePart, ...]]:
     """Score the evidence of one detection.
 
@@ -119,9 +124,10 @@ def score(
     """
     places: dict[tuple[TextField, int], set[str]] = {}
     for span in spans:
-        sentence = bisect_right(body_starts, span.start) - 1 if span.field is TextField.BODY else 0
-        places.setdefault((span.field, sentence), set()).add(span.term)
-    wanted = min(2, len({span.term for span in spans}))
+        field = span["field"]
+        sentence = bisect_right(body_starts, span["start"]) - 1 if field is TextField.BODY else 0
+        places.setdefault((field, sentence), set()).add(span["term"])
+    wanted = min(2, len({span["term"] for span in spans}))
     weighed = [
         (
             place_weight(field, sentence, len(body_starts))

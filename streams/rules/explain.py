@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypedDict
 
-from schemas import Span, TextField
+from schemas import TextField
 from streams.rules.matcher import BIT_FIELDS, ArticleScan, Occurrence
 
 SNIPPET_WIDTH: Final = 240
@@ -24,6 +24,21 @@ _WORD: Final = re.compile(r"\S*")
 _SNIPPET_FIELDS: Final = (TextField.BODY, TextField.SUMMARY, TextField.TITLE)
 
 
+class SpanData(TypedDict):
+    """A matched piece of an article, as plain data: the fields of a :class:`schemas.Span`.
+
+    The engine builds these and the ``Detection`` validates them into ``Span``
+    models once, in pydantic's core: a ``Span`` model per place cost more than
+    the dict and its validation together.
+    """
+
+    field: TextField
+    start: int
+    end: int
+    text: str
+    term: str
+
+
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """The snippet of one detection: the best window of text, its matched words marked."""
@@ -32,7 +47,7 @@ class Evidence:
     highlights: tuple[tuple[int, int], ...]
 
 
-def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tuple[Span, ...]:
+def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tuple[SpanData, ...]:
     """Turn the occurrences that made a rule match into spans, in field and text order.
 
     Each place once, named by the first term found there, and at most the
@@ -41,45 +56,44 @@ def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tupl
     places: dict[tuple[int, int, int], int] = {}
     for bit, _, _, term_id, char_start, char_end in occurrences:
         places.setdefault((bit, char_start, char_end), term_id)
-    spans = []
-    for bit, char_start, char_end in sorted(places)[:MAX_SPANS]:  # title 1, summary 2, body 4
-        name = BIT_FIELDS[bit]
-        spans.append(
-            Span(
-                field=_TEXT_FIELDS[bit],
-                start=char_start,
-                end=char_end,
-                text=scan.article.text_of(name)[char_start:char_end],
-                term=scan.terms[places[bit, char_start, char_end]].label,
-            )
-        )
-    return tuple(spans)
+    article, terms = scan.article, scan.terms
+    return tuple(
+        {
+            "field": _TEXT_FIELDS[bit],
+            "start": char_start,
+            "end": char_end,
+            "text": article.text_of(BIT_FIELDS[bit])[char_start:char_end],
+            "term": terms[places[bit, char_start, char_end]].label,
+        }
+        for bit, char_start, char_end in sorted(places)[:MAX_SPANS]  # title 1, summary 2, body 4
+    )
 
 
-def explain(scan: ArticleScan, spans: Sequence[Span]) -> Evidence:
+def explain(scan: ArticleScan, spans: Sequence[SpanData]) -> Evidence:
     """Cut the snippet of a detection around its densest spans."""
     snippet, highlights = _snippet(scan, spans)
     return Evidence(snippet, highlights)
 
 
-def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple[int, int], ...]]:
+def _snippet(
+    scan: ArticleScan, spans: Sequence[SpanData]
+) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Cut a window of about :data:`SNIPPET_WIDTH` characters around the densest spans."""
     for field in _SNIPPET_FIELDS:
-        chosen = [s for s in spans if s.field is field]
+        chosen = [s for s in spans if s["field"] is field]
         if chosen:
             break
     else:
         text = scan.article.text_of("body") or scan.article.title
         return _cut(text, 0, min(len(text), SNIPPET_WIDTH)), ()
     text = scan.article.text_of(field.value)
-    best, best_count = chosen[0], 0
+    best, best_count = chosen[0]["start"], 0
     for span in chosen if len(chosen) > 1 else ():
-        count = sum(
-            1 for s in chosen if span.start <= s.start and s.end <= span.start + SNIPPET_WIDTH
-        )
+        at = span["start"]
+        count = sum(1 for s in chosen if at <= s["start"] and s["end"] <= at + SNIPPET_WIDTH)
         if count > best_count:
-            best, best_count = span, count
-    start = max(0, best.start - _CONTEXT)
+            best, best_count = at, count
+    start = max(0, best - _CONTEXT)
     end = min(len(text), start + SNIPPET_WIDTH)
     start = max(0, min(start, end - SNIPPET_WIDTH))
     # widen to whole words, by at most _CONTEXT characters (a text without spaces has no words)
@@ -89,7 +103,9 @@ def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple
     snippet = _cut(text, start, end)
     shift = (len(_ELLIPSIS) if start > 0 else 0) - start
     highlights = tuple(
-        (s.start + shift, s.end + shift) for s in chosen if start <= s.start and s.end <= end
+        (s["start"] + shift, s["end"] + shift)
+        for s in chosen
+        if start <= s["start"] and s["end"] <= end
     )
     return snippet, highlights
 

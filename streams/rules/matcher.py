@@ -35,7 +35,7 @@ import re2
 
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
-from streams.rules.stems import StemIndex, StemTerm
+from streams.rules.stems import StemIndex, StemPlaces, StemTerm
 from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
 from streams.rules.words import Respacer, ascii_word_text, word_spans
 
@@ -156,7 +156,7 @@ class ArticleScan:
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
         # where the ~ terms that match are in the stream, placed on first need
-        self._stem_places: dict[int, list[tuple[int, int]]] = {}
+        self._stem_places: StemPlaces | None = None
         self._first_words: dict[int, list[int]] = {}
         self.near_positions: dict[tuple[int, int], list[Position]] = {}
         self._field_firsts = [first for _, first, _ in self.field_ranges]
@@ -175,7 +175,7 @@ class ArticleScan:
             self._original_word,
             ascii_words=all(segment[3] for segment in self._segments),
         )
-        self.present.update(self._stem_places)
+        self.present.update(self._stem_places.terms())
 
     def _segment(self, start: int) -> tuple[int, int, str, bool]:
         """The field segment ``(bit, stream offset, word text, ASCII words)`` holding ``start``."""
@@ -236,7 +236,7 @@ class ArticleScan:
         if found is None:
             term = self.terms[term_id]
             if term.stem:
-                starts = [start for start, _ in self._stem_places.get(term_id, ())]
+                starts = [start for start, _ in self._stem_places_of(term_id)]
             else:
                 offset = len(term.key) - 2
                 starts = [end - offset for end, _ in self._term_hits(term_id)]
@@ -250,13 +250,17 @@ class ArticleScan:
             self._first_words[term_id] = found
         return found
 
+    def _stem_places_of(self, term_id: int) -> list[tuple[int, int]]:
+        """The places of a ``~`` term in the stream, in text order."""
+        return [] if self._stem_places is None else self._stem_places.get(term_id)
+
     def occurrences(self, term_id: int) -> list[Occurrence]:
         """Return every occurrence of a term, in all fields."""
         found = self._occurrences.get(term_id)
         if found is None:
             term = self.terms[term_id]
             if term.stem:
-                found = self._place(term_id, self._stem_places.get(term_id, []))
+                found = self._place(term_id, self._stem_places_of(term_id))
             elif term.regex:
                 found = self._regex_occurrences(term)
             else:

@@ -25,13 +25,12 @@ from schemas import (
     EntityMention,
     ExtractedValue,
     ScorePart,
-    Span,
 )
 from schemas.rules import EntityRequirement, RulePack, RuleSpec
 from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
-from streams.rules.explain import Evidence, evidence_spans, explain
+from streams.rules.explain import Evidence, SpanData, evidence_spans, explain
 from streams.rules.gc_pause import gc_paused
 from streams.rules.loader import (
     LoadedPacks,
@@ -93,7 +92,7 @@ class Verdict:
     entities_met: bool | None
     condition_met: bool | None
     values: tuple[ExtractedValue, ...]
-    spans: tuple[Span, ...]
+    spans: tuple[SpanData, ...]
     score: float
     parts: tuple[ScorePart, ...]
     min_score: float

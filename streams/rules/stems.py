@@ -167,8 +167,8 @@ class StemIndex:
         original: Callable[[int, int], str],
         *,
         ascii_words: bool = False,
-    ) -> dict[int, list[tuple[int, int]]]:
-        """Return where every ``~`` term that matches occurs in an article's word stream.
+    ) -> StemPlaces:
+        """Return which ``~`` terms match an article's word stream, and where (on first need).
 
         Args:
             language: the article's primary language subtag.
@@ -178,43 +178,96 @@ class StemIndex:
                 of the stream as the article writes it, lower-cased; empty
                 for a word that is no text (a field separator).
             ascii_words: every word of the article is ASCII, so each word of
-                the stream is its original: the distinct candidate words are
-                looked up once each, and only those with a term are found again.
-
-        Returns:
-            term id -> ``(start, end)`` in the stream of each occurrence (from
-            its first word's first letter to its last word's end), in text order.
+                the stream is its original: the distinct words are checked
+                against the words already keyed with set operations, and a
+                one-word term's places are found only when a rule asks for them.
         """
         keyed = self._keyed(language)
-        keys = keyed.cache.keys
-        hits: list[tuple[int, int, str]]  # (start, end, the word as written, lower-cased)
         if ascii_words:
-            hits = []
-            for word in set(stream.split()):
-                if word[:_START] in keyed.starts and keyed.first(word):
-                    needle = f" {word} "
-                    at = stream.find(needle)
-                    while at >= 0:
-                        hits.append((at + 1, at + 1 + len(word), word))
-                        at = stream.find(needle, at + len(word))
-            hits.sort()
-        else:
-            hits = [
-                (match.start() + 1, match.end(), original(match.start() + 1, match.end()))
-                for match in keyed.pattern.finditer(stream)
-            ]
-        found: dict[int, list[tuple[int, int]]] = {}
-        for start, end, first in hits:
-            for term_id, term_keys in keyed.first(first):
-                stop = end
-                for following in term_keys[1:]:
-                    begin = stop + 1
-                    stop = stream.find(" ", begin)
-                    word = original(begin, stop) if stop > 0 else ""
-                    if not word or following.isdisjoint(keys(word)):
-                        break
+            words = keyed.matching(set(stream.split()))
+            places = StemPlaces(stream, words, keyed.singles)
+            for word in words & keyed.multi_words:
+                at = places.of(word)
+                for term_id, term_keys in keyed.first(word):
+                    if len(term_keys) > 1:
+                        places.add(term_id, keyed.follow(term_keys, stream, original, at))
+            return places.in_order()
+        places = StemPlaces(stream)
+        by_word: dict[str, list[tuple[int, int]]] = {}
+        for match in keyed.pattern.finditer(stream):
+            start, end = match.start() + 1, match.end()
+            by_word.setdefault(original(start, end), []).append((start, end))
+        for word, at in by_word.items():
+            for term_id, term_keys in keyed.first(word):
+                if len(term_keys) == 1:
+                    places.add(term_id, at)
                 else:
-                    found.setdefault(term_id, []).append((start, stop))
+                    places.add(term_id, keyed.follow(term_keys, stream, original, at))
+        return places.in_order()
+
+
+class StemPlaces:
+    """The ``~`` terms that match one article, and their places in its word stream.
+
+    In an all-ASCII article, the one-word terms that match are known from the
+    article's distinct words alone; the places of their words are searched in
+    the stream only when a rule asks for them (most terms belong to rules that
+    never get that far).
+    """
+
+    __slots__ = ("_placed", "_singles", "_stream", "_word_places")
+
+    def __init__(
+        self,
+        stream: str,
+        words: set[str] | None = None,
+        singles: dict[str, frozenset[int]] | None = None,
+    ) -> None:
+        self._stream = stream
+        self._placed: dict[int, list[tuple[int, int]]] = {}
+        # each word of the article that matches one-word terms -> those terms (a copy: the
+        # language's memo may be cleared while this article is still being evaluated)
+        self._singles = {w: singles[w] for w in words if w in singles} if words and singles else {}
+        self._word_places: dict[str, list[tuple[int, int]]] = {}
+
+    def terms(self) -> set[int]:
+        """The ids of the terms that match."""
+        return set(self._placed).union(*self._singles.values())
+
+    def add(self, term_id: int, places: list[tuple[int, int]]) -> None:
+        """Record places of a term (several words can share a term's key)."""
+        if places:
+            self._placed.setdefault(term_id, []).extend(places)
+
+    def of(self, word: str) -> list[tuple[int, int]]:
+        """Every ``(start, end)`` of ``word`` in the stream, in text order."""
+        found = self._word_places.get(word)
+        if found is None:
+            stream, needle = self._stream, f" {word} "
+            found = self._word_places[word] = []
+            at = stream.find(needle)
+            while at >= 0:
+                found.append((at + 1, at + 1 + len(word)))
+                at = stream.find(needle, at + len(word))
+        return found
+
+    def in_order(self) -> StemPlaces:
+        """Sort the places recorded so far into text order; return ``self``."""
+        for places in self._placed.values():
+            places.sort()
+        return self
+
+    def get(self, term_id: int) -> list[tuple[int, int]]:
+        """Every ``(start, end)`` of a term (from its first word's first letter to its last
+        word's end) in the stream, in text order."""
+        found = self._placed.get(term_id)
+        if found is None:
+            found = self._placed[term_id] = sorted(
+                place
+                for word, term_ids in self._singles.items()
+                if term_id in term_ids
+                for place in self.of(word)
+            )
         return found
 
 
@@ -246,17 +299,79 @@ class _Language:
         )
         self.pattern = re.compile(f" (?:{alternatives})[^ ]*")
         self._first: dict[str, tuple[tuple[int, list[Keys]], ...]] = {}
+        self._matching: set[str] = set()  # the words of ``_first`` that have terms
+        self.singles: dict[str, frozenset[int]] = {}  # word -> the one-word terms it matches
+        self.multi_words: set[str] = set()  # words that are the first of a longer term
+
+    def follow(
+        self,
+        term_keys: list[Keys],
+        stream: str,
+        original: Callable[[int, int], str],
+        at: list[tuple[int, int]],
+    ) -> list[tuple[int, int]]:
+        """The places among ``at`` of a term's first word where its other words follow."""
+        keys = self.cache.keys
+        found = []
+        for start, end in at:
+            stop = end
+            for following in term_keys[1:]:
+                begin = stop + 1
+                stop = stream.find(" ", begin)
+                word = original(begin, stop) if stop > 0 else ""
+                if not word or following.isdisjoint(keys(word)):
+                    break
+            else:
+                found.append((start, stop))
+        return found
 
     def first(self, word: str) -> tuple[tuple[int, list[Keys]], ...]:
         """The terms whose first word shares a key with ``word`` (lower-cased), remembered."""
         found = self._first.get(word)
         if found is None:
             if len(self._first) >= _CACHE_SIZE:
-                self._first.clear()
-            terms = {
-                term_id: (term_id, term_keys)
-                for key in self.cache.keys(word)
-                for term_id, term_keys in self._by_key.get(key, ())
-            }
-            found = self._first[word] = tuple(terms.values())
+                self._forget()
+            found = self._remember(word)
         return found
+
+    def matching(self, words: set[str]) -> set[str]:
+        """The members of ``words`` that share a key with some term's first word.
+
+        ``words`` are lower-cased and each its own fold (ASCII). A word is keyed once: the words of an article are checked against
+        those already known with set operations, at C speed, and only new
+        words whose start some key has are keyed.
+        """
+        new = words.difference(self._first)
+        if new:
+            if len(self._first) + len(new) > _CACHE_SIZE:
+                self._forget()
+                new = words
+            starts = self.starts
+            for word in new:
+                if word[:_START] in starts:
+                    self._remember(word)
+                else:
+                    self._first[word] = ()
+        return words & self._matching
+
+    def _remember(self, word: str) -> tuple[tuple[int, list[Keys]], ...]:
+        terms = {
+            term_id: (term_id, term_keys)
+            for key in self.cache.keys(word)
+            for term_id, term_keys in self._by_key.get(key, ())
+        }
+        found = self._first[word] = tuple(terms.values())
+        if found:
+            self._matching.add(word)
+            singles = frozenset(term_id for term_id, term_keys in found if len(term_keys) == 1)
+            if singles:
+                self.singles[word] = singles
+            if len(singles) < len(found):
+                self.multi_words.add(word)
+        return found
+
+    def _forget(self) -> None:
+        self._first.clear()
+        self._matching.clear()
+        self.singles.clear()
+        self.multi_words.clear()

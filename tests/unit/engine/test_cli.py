@@ -29,7 +29,7 @@ ARTICLES = [
         "title": "Drones over Poland",
         "body": "Polish jets shot down two drones that entered the airspace.",
     },
-    {"id": "a2", "source": "test", "title": "Markets", "body": "Stocks rose on Monday."},
+    {"id": "a2", "source": "test", "title": "Markets", "body": "Up 3%."},
     {"id": "a3", "source": "test", "title": "Balloon", "body": "A balloon drifted; nobody cared."},
 ]
 
@@ -134,7 +134,7 @@ def test_scan_with_labels(tmp_path: Path, corpus: Path, capsys: pytest.CaptureFi
     assert "1 labelled articles were not in the input" in out
     assert "per language (every category summed)" in out
     assert "F1 per category and language" in out
-    # a1 and a3 are identified as English, a2 is too short to tell
+    # a1 and a3 are identified as English, a2 has too few letters to tell
     assert re.search(r"│ en\s+│\s+2 │\s+1 │\s+0 │\s+1 │", out), out
     assert re.search(r"│ unknown\s+│\s+1 │\s+0 │\s+0 │\s+0 │", out), out
 

@@ -89,3 +89,17 @@ def test_ascii_and_other_articles_match_alike(aside: str) -> None:
     assert spans('~"peace talk"', body, "en") == ["Peace talked", "peace talks"]
     assert spans("~talk NEAR/3 ~border", body, "en") == ["talks", "border"]
     assert spans("~talk NEAR/2 ~border", body, "en") is None
+
+
+def test_an_articles_places_survive_the_key_memo_being_cleared() -> None:
+    """The lazy places of a matched ~ term are the article's own, even after the memo is forgotten."""
+    from streams.rules.stems import StemIndex, StemTerm
+
+    index = StemIndex([StemTerm(0, ("talk",)), StemTerm(1, ("border",))])
+    stream = " peace talks resumed the talks stalled near the border "
+    places = index.find("en", stream, lambda start, end: stream[start:end], ascii_words=True)
+    index._keyed("en")._forget()  # as when the memo reaches its bound on another article
+    assert places.terms() == {0, 1}
+    assert [stream[start:end] for start, end in places.get(0)] == ["talks", "talks"]
+    assert [stream[start:end] for start, end in places.get(1)] == ["border"]
+    assert places.get(2) == []
