@@ -77,10 +77,17 @@ def routes_record(path: Path, actor: str) -> tuple[RoutesRecord, RoutingTable]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the routes file {path}: {exc}") from None
-    table = parse_routes(text, str(path))
-    record = RoutesRecord(
-        text=text, version=text_version(text), source=str(path), published_by=actor
-    )
+    return routes_text_record(text, str(path), actor)
+
+
+def routes_text_record(text: str, source: str, actor: str) -> tuple[RoutesRecord, RoutingTable]:
+    """Check the text of a routes file (``source`` names it); return its record and its table.
+
+    Raises:
+        ConfigError: it does not check (the message says where).
+    """
+    table = parse_routes(text, source)
+    record = RoutesRecord(text=text, version=text_version(text), source=source, published_by=actor)
     return record, table
 
 

@@ -23,6 +23,14 @@ the last ``for`` (at most :data:`MAX_SOURCES`, oldest forgotten first). The
 notifier feeds it every alert it reads, and at start the alerts of the
 longest ``for`` back (:func:`alerts.compacted.read_since`), so a restart
 forgets no source.
+
+When clustering merges story B into story A (an assignment on the stories
+topic naming B in ``merged``, :func:`story_merges`), a source keyed to B moves
+to A as the aggregation state does: its ``story_id`` counts as A's, so it
+mutes A's alerts, and an alert of B arriving later is compared as A's too.
+Once a rule compares ``story_id``, the notifier reads the merges of the
+longest ``for`` back and follows the topic; at most :data:`MAX_MERGES` are
+kept, oldest forgotten first.
 """
 
 from __future__ import annotations
@@ -33,14 +41,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from alerts.labels import Labels, alert_labels
 from alerts.silences import parse_matcher
 from schemas import Alert, ConfigError, Matcher
 from schemas.rules import parse_duration
+from schemas.stories import STORY_RECORD, StoryAssignment, StoryMerges
 
 MAX_SOURCES = 10_000
+MAX_MERGES = 100_000
 EQUAL_LABELS = ("category", "severity", "rule_id", "story_id", "policy", "tag", "entity")
 """Labels an inhibit rule may require to be shared."""
 
@@ -127,9 +137,15 @@ class Inhibitor:
         self.longest = max((rule.for_ for rule in self.rules), default=timedelta(0))
         self._max = max_sources
         self._sources: list[OrderedDict[str, _Source]] = [OrderedDict() for _ in self.rules]
+        self._merges = StoryMerges(MAX_MERGES)
 
     def __len__(self) -> int:
         return sum(len(sources) for sources in self._sources)
+
+    @property
+    def compares_stories(self) -> bool:
+        """True when a rule requires an equal ``story_id``: story merges matter then."""
+        return any("story_id" in rule.equal for rule in self.rules)
 
     def reconfigured(self, rules: Sequence[InhibitRule]) -> Inhibitor:
         """An inhibitor of ``rules`` (a routes file published anew) that keeps the sources of rules it had.
@@ -138,6 +154,7 @@ class Inhibitor:
         was published do not mute.
         """
         fresh = Inhibitor(rules, self._max)
+        fresh._merges = self._merges
         for index, rule in enumerate(fresh.rules):
             if rule in self.rules:
                 fresh._sources[index] = self._sources[self.rules.index(rule)]
@@ -157,6 +174,16 @@ class Inhibitor:
                 while len(sources) > self._max:
                     sources.popitem(last=False)
 
+    def merge(self, absorbed: str, into: str) -> None:
+        """Story ``absorbed`` was merged into ``into``: its sources and alerts are ``into``'s now."""
+        self._merges.record(absorbed, into)
+
+    def _shared(self, name: str, target: Labels, source: Labels) -> bool:
+        if name != "story_id" or not self._merges:
+            return bool(target[name] & source[name])
+        current = self._merges.current
+        return bool({current(s) for s in target[name]} & {current(s) for s in source[name]})
+
     def muting(self, alert: Alert, now: datetime) -> Muting | None:
         """The first source muting ``alert`` now (see the module docs), or None."""
         if not self.rules:
@@ -171,6 +198,18 @@ class Inhibitor:
             for source in sources.values():
                 if source.key == alert.key or source.created_at + rule.for_ <= alert.created_at:
                     continue
-                if all(labels[name] & source.labels[name] for name in rule.equal):
+                if all(self._shared(name, labels, source.labels) for name in rule.equal):
                     return Muting(index, source.key, source.rule_id)
         return None
+
+
+def story_merges(value: bytes | None) -> list[tuple[str, str]]:
+    """The (absorbed, into) story merges a record of the stories topic announces (none if unreadable)."""
+    try:
+        record = STORY_RECORD.validate_json(value or b"")
+    except ValidationError:
+        return []
+    if not isinstance(record, StoryAssignment):
+        return []
+    decision = record.decision
+    return [(absorbed, decision.story_id) for absorbed in decision.merged]

@@ -35,7 +35,7 @@ from pydantic import ValidationError
 from alerts.compacted import CompactedReader
 from alerts.delivery import Deliverer, build_transports
 from alerts.grouping import Grouper, Notification, Pending, RepeatGuard
-from alerts.inhibition import Inhibitor
+from alerts.inhibition import Inhibitor, story_merges
 from alerts.ledger import Ledger
 from alerts.live_config import LiveConfig
 from alerts.metrics import NotifierMetrics
@@ -56,6 +56,7 @@ from schemas.kafka import (
     make_consumer,
     make_producer,
     pipeline_topics,
+    story_topics,
 )
 from schemas.silences import Silence
 
@@ -108,6 +109,7 @@ class Notifier:
         self._repeats = RepeatGuard()
         self._silences = SilenceSet()
         self._inhibitor = Inhibitor(routes.inhibit_rules)
+        self._merges_followed = False
         self._open: dict[TopicPartition, dict[int, int]] = {}
         self._next: dict[TopicPartition, int] = {}
         self._committed: dict[TopicPartition, int] = {}
@@ -139,7 +141,10 @@ class Notifier:
             topics.routes,
             topics.receivers,
         }
-        await ensure_topics(settings, [s for s in pipeline_topics(settings) if s.name in wanted])
+        stories = story_topics(settings)[1]
+        await ensure_topics(
+            settings, [*(s for s in pipeline_topics(settings) if s.name in wanted), stories]
+        )
         # Ledger records and dead letters are small: compressing them costs more than it saves.
         producer = make_producer(settings, "wirewatch-notifier", compression_type=None)
         await asyncio.wait_for(producer.start(), settings.send_timeout_s)
@@ -172,6 +177,7 @@ class Notifier:
             if self._live.published or self._unconfigured:
                 self._reconfigure(required=self._unconfigured)
             await self._recall_sources()
+            await self._follow_merges(readers, stories.name)
             follower = asyncio.create_task(self._follow(readers, stop))
             consumer.subscribe([topics.alerts], listener=_Rebalance(self))
             await asyncio.wait_for(consumer.start(), settings.send_timeout_s)
@@ -229,8 +235,7 @@ class Notifier:
 
     async def _recall_sources(self) -> None:
         """Read back the alerts of the longest inhibition, so a restart forgets no firing source."""
-        longest = self._inhibitor.longest.total_seconds()
-        if not longest:
+        if not self._inhibitor.longest:
             return
 
         def observe(key: bytes | None, value: bytes | None) -> None:
@@ -240,17 +245,38 @@ class Notifier:
 
         reader = CompactedReader(self._settings, self._settings.topics.alerts, observe)
         try:
-            await reader.start(since_ms=int((self._clock() - longest) * 1000))
+            await reader.start(since_ms=int(self._since_longest_inhibition() * 1000))
             recalled = await reader.catch_up()
         finally:
             await reader.stop()
         log.info("inhibition_sources_recalled", alerts=recalled, sources=len(self._inhibitor))
 
+    def _since_longest_inhibition(self) -> float:
+        """The Unix time the longest inhibit rule's ``for`` reaches back to."""
+        return self._clock() - self._inhibitor.longest.total_seconds()
+
+    def _apply_merges(self, key: bytes | None, value: bytes | None) -> None:
+        """Move the inhibition sources of the stories a record of the stories topic merged."""
+        for absorbed, into in story_merges(value):
+            self._inhibitor.merge(absorbed, into)
+
+    async def _follow_merges(self, readers: list[CompactedReader], topic: str) -> None:
+        """Start reading story merges once an inhibit rule compares ``story_id`` (not before: it costs a restart)."""
+        if self._merges_followed or not self._inhibitor.compares_stories:
+            return
+        reader = CompactedReader(self._settings, topic, self._apply_merges)
+        readers.append(reader)
+        self._merges_followed = True
+        await reader.start(since_ms=int(self._since_longest_inhibition() * 1000))
+        await reader.catch_up()
+
     async def _follow(self, readers: list[CompactedReader], stop: asyncio.Event) -> None:
+        stories = story_topics(self._settings)[1].name
         while not stop.is_set():
             await asyncio.gather(*(reader.poll(timeout_ms=500) for reader in readers))
             if self._live.changed:
                 self._reconfigure()
+                await self._follow_merges(readers, stories)
 
     def _reconfigure(self, *, required: bool = False) -> None:
         """Swap to the routes and receivers of the topics, if they make a whole configuration.

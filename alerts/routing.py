@@ -219,8 +219,29 @@ def parse_routes(text: str, origin: str) -> RoutingTable:
     try:
         spec = RoutesFile.model_validate(data)
     except ValidationError as exc:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+            f"{_where(root, err['loc'])}{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+            for err in exc.errors()
         )
         raise ConfigError(f"{origin}: {problems}") from None
     return RoutingTable(spec, origin)
+
+
+def _where(root: yaml.Node | None, loc: tuple[int | str, ...]) -> str:
+    """``line N: `` for the deepest YAML node on the path ``loc`` (a loop, not recursion)."""
+    node = root
+    line = None
+    for part in loc:
+        if node is None:
+            break
+        line = node.start_mark.line + 1
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(part)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            node = node.value[part] if 0 <= part < len(node.value) else None
+        else:
+            node = None
+    if node is not None:
+        line = node.start_mark.line + 1
+    return f"line {line}: " if line is not None else ""

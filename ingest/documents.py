@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
@@ -23,6 +24,7 @@ import lxml.html
 import orjson
 
 from schemas import WirewatchError, canonical_url
+from schemas.articles import normalize_line
 
 ListingKind = Literal["feed", "sitemap", "page"]
 _NEWS_NS: Final = "http://www.google.com/schemas/sitemap-news/0.9"
@@ -37,6 +39,8 @@ _NAV_WORDS: Final = re.compile(
 )
 _ARTICLE_PATH: Final = re.compile(r"/[^/]*[a-z0-9]+-[a-z0-9]+-[a-z0-9]+[^/]*/?$|/\d{4,}", re.I)
 _MIN_HEADLINE_WORDS: Final = 4
+MAX_LINKS: Final = 1_000
+"""Links noted per item or page (text -> URL), so a teaser that is a link keeps its own."""
 
 
 class DocumentError(WirewatchError):
@@ -54,6 +58,8 @@ class Item:
     content: str | None = None
     published: datetime | None = None
     language: str | None = None
+    links: Mapping[str, str] = field(default_factory=dict)
+    """The text of each link in the item's summary and content -> its absolute URL."""
 
 
 @dataclass(frozen=True)
@@ -100,19 +106,55 @@ def read_document(body: bytes, media_type: str, base_url: str) -> Listing:
     return _xml_feed(body, base_url)
 
 
-def fragment_text(fragment: str) -> str:
-    """The text of an HTML fragment (a feed's summary); block elements become line breaks."""
+def fragment_text(fragment: str, links: dict[str, str] | None = None, base_url: str = "") -> str:
+    """The text of an HTML fragment (a feed's summary); block elements become line breaks.
+
+    Args:
+        links: filled with the text -> absolute URL of each link (see :func:`note_links`).
+        base_url: what relative links are resolved against.
+    """
     if "<" not in fragment and "&" not in fragment:
         return fragment.strip()
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return fragment.strip()
-    for element in root.iter(*_BLOCKS):
-        element.tail = ("\n\n" if element.tag == "p" else "\n") + (element.tail or "")
     for element in root.iter("script", "style"):
         element.drop_tree()
+    if links is not None:
+        note_links(root.iter("a"), base_url, links)
+    for element in root.iter(*_BLOCKS):
+        element.tail = ("\n\n" if element.tag == "p" else "\n") + (element.tail or "")
     return "\n".join(line.strip() for line in root.text_content().splitlines()).strip()
+
+
+def note_links(
+    anchors: Iterable[lxml.html.HtmlElement], base_url: str, links: dict[str, str]
+) -> None:
+    """Note each anchor's text (one normalised line) -> its absolute http(s) URL in ``links``.
+
+    The first link of a text wins; at most :data:`MAX_LINKS` are kept, so a
+    teaser line that is a link keeps its own URL however long the page.
+    """
+    for anchor in anchors:
+        if len(links) >= MAX_LINKS:
+            return
+        url = absolute_link(anchor.get("href"), base_url)
+        text = normalize_line(anchor.text_content()) if url else ""
+        if url and text:
+            links.setdefault(text, url)
+
+
+def absolute_link(href: str | None, base_url: str) -> str | None:
+    """``href`` resolved against ``base_url`` when it is an http(s) URL; None otherwise."""
+    if not href or not href.strip():
+        return None
+    try:
+        url = urljoin(base_url, href.strip())
+        scheme = urlsplit(url).scheme
+    except ValueError:
+        return None
+    return url if scheme in ("http", "https") else None
 
 
 # --- RSS and Atom ---------------------------------------------------------------
@@ -151,18 +193,23 @@ def _link(links: list[Any], rel: str, base_url: str) -> str | None:
 
 def _feed_item(entry: Any, base_url: str) -> Item:
     contents = entry.get("content") or []
-    content = "\n\n".join(fragment_text(c.get("value", "")) for c in contents).strip()
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
     link = entry.get("link")
+    url = urljoin(base_url, link) if link else None
+    links: dict[str, str] = {}
+    content = "\n\n".join(
+        fragment_text(c.get("value", ""), links, url or base_url) for c in contents
+    ).strip()
+    when = entry.get("published_parsed") or entry.get("updated_parsed")
     language = (contents[0].get("language") if contents else None) or None
     return Item(
-        url=urljoin(base_url, link) if link else None,
+        url=url,
         guid=entry.get("id") or None,
         title=fragment_text(entry.get("title", "")) or None,
-        summary=fragment_text(entry.get("summary", "")) or None,
+        summary=fragment_text(entry.get("summary", ""), links, url or base_url) or None,
         content=content or None,
         published=datetime.fromtimestamp(calendar.timegm(when), UTC) if when else None,
         language=language if isinstance(language, str) else None,
+        links=links,
     )
 
 
@@ -205,16 +252,21 @@ def _str(value: Any) -> str | None:
 
 
 def _json_item(raw: dict[str, Any], base_url: str) -> Item:
-    url = _str(raw.get("url")) or _str(raw.get("external_url"))
-    content = _str(raw.get("content_text")) or fragment_text(_str(raw.get("content_html")) or "")
+    link = _str(raw.get("url")) or _str(raw.get("external_url"))
+    url = urljoin(base_url, link) if link else None
+    links: dict[str, str] = {}
+    content = _str(raw.get("content_text")) or fragment_text(
+        _str(raw.get("content_html")) or "", links, url or base_url
+    )
     return Item(
-        url=urljoin(base_url, url) if url else None,
+        url=url,
         guid=_str(raw.get("id")) or (str(raw["id"]) if isinstance(raw.get("id"), int) else None),
         title=_str(raw.get("title")),
         summary=_str(raw.get("summary")),
         content=content or None,
         published=_when(raw.get("date_published") or raw.get("date_modified")),
         language=_str(raw.get("language")),
+        links=links,
     )
 
 
@@ -283,13 +335,26 @@ def article_links(body: bytes, base_url: str, limit: int = 500) -> list[Item]:
         root = lxml.html.document_fromstring(body)
     except (lxml.etree.ParserError, ValueError):
         return []
+    found = headline_links((a for a in root.iter("a") if not in_chrome(a)), base_url, limit)
+    return [Item(url=url, title=text or None) for url, text in found]
+
+
+def headline_links(
+    anchors: Iterable[lxml.html.HtmlElement], base_url: str, limit: int
+) -> list[tuple[str, str]]:
+    """The (URL, text) of the ``anchors`` that lead to another article of the page's site.
+
+    A link counts when its text reads as a headline (four words or more) or
+    its path as an article's (a slug of several words, or a long number);
+    links to the page itself, to other sites and repeats are left out.
+    """
     page = canonical_url(base_url)
     host = _site(urlsplit(base_url).hostname or "")
     seen: set[str] = set()
-    found: list[Item] = []
-    for anchor in root.iter("a"):
+    found: list[tuple[str, str]] = []
+    for anchor in anchors:
         href = anchor.get("href")
-        if not href or href.startswith(("#", "javascript:", "mailto:")) or in_chrome(anchor):
+        if not href or href.startswith(("#", "javascript:", "mailto:")):
             continue
         url = urljoin(base_url, href.strip())
         parts = urlsplit(url)
@@ -305,7 +370,7 @@ def article_links(body: bytes, base_url: str, limit: int = 500) -> list[Item]:
         if len(text.split()) < _MIN_HEADLINE_WORDS and not _ARTICLE_PATH.search(parts.path):
             continue
         seen.add(key)
-        found.append(Item(url=url, title=text or None))
+        found.append((url, text))
         if len(found) >= limit:
             break
     return found
@@ -323,6 +388,11 @@ def in_chrome_element(element: lxml.html.HtmlElement) -> bool:
         "contentinfo",
     ):
         return True
+    return marked_as_chrome(element)
+
+
+def marked_as_chrome(element: lxml.html.HtmlElement) -> bool:
+    """True when ``element``'s class or id names navigation, a header, a footer or sharing."""
     marks = f"{element.get('class', '')} {element.get('id', '')}"
     return bool(marks.strip()) and _NAV_WORDS.search(marks) is not None
 

@@ -3,14 +3,16 @@
 Order of writes for a poll that found articles, so a crash at any point
 neither loses an article nor sends one twice:
 
-1. the state with the articles' ids as ``pending`` (acknowledged);
-2. the articles (acknowledged);
+1. the state with the items' ids as ``pending`` and their teasers' ids as
+   ``pending_teasers`` (acknowledged);
+2. the articles, each page followed by its teasers (acknowledged);
 3. the state with them in ``seen`` and ``pending`` empty.
 
 A fetcher that finds ``pending`` ids in a state it takes over (a crash
 between 1 and 3) reads the articles partitions those ids belong to from the
-time of the pending record, and counts as produced exactly those it finds
-there; the others are produced by the next poll.
+time of the pending record, and counts as produced exactly the items it
+finds there whole, the page and every teaser; the others are produced again
+by the next poll (the workers drop the exact repeats of what did arrive).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
 from ingest.partitioner import partition_of
-from ingest.poll import PollResult, remembered
+from ingest.poll import PollResult, pending_ids, remembered, settle_pending
 from ingest.schedule import Bounds, after_poll
 from ingest.sender import encode_article
 from ingest.source_health import check_health
@@ -191,14 +193,14 @@ class FetchStore:
         return _latest(await read_partitions(self._settings, tps)) if tps else {}
 
     async def confirm_pending(self, state: FetchState) -> FetchState:
-        """``state`` with its pending ids settled: those on the articles topic are seen, the rest forgotten."""
+        """``state`` with its pending items settled: those whole on the articles topic are seen."""
         if not state.pending:
             return state
         if not self._article_partitions:
             self._article_partitions = sorted(
                 await self._producer.partitions_for(self._topics.articles)
             )
-        wanted = {key.encode("utf-8"): key for key in state.pending}
+        wanted = {key.encode("utf-8"): key for key in pending_ids(state)}
         tps = {
             TopicPartition(self._topics.articles, partition_of(key, self._article_partitions))
             for key in wanted
@@ -209,15 +211,13 @@ class FetchStore:
             for record in await read_partitions(self._settings, sorted(tps), since_ms)
             if record.key in wanted
         }
-        seen = dict(state.seen)
-        seen.update({key: state.pending[key] for key in found})
         log.info(
             "fetch_pending_confirmed",
             source_id=state.source_id,
-            produced=len(found),
-            not_produced=len(wanted) - len(found),
+            records_found=len(found),
+            records_missing=len(wanted) - len(found),
         )
-        return state.model_copy(update={"seen": seen, "pending": {}})
+        return settle_pending(state, found)
 
     # --- writing -------------------------------------------------------------
 
@@ -322,9 +322,7 @@ class FetchStore:
         settings = self._settings
         now = now or datetime.now(UTC)
         if result.articles:
-            await self.save(
-                state.model_copy(update={"pending": result.pending, "updated_at": now}), wait=True
-            )
+            await self.save(result.pending_state(state, now), wait=True)
         if result.articles or result.rejected:
             await self.produce(result.articles, result.rejected)
         read = result.status in ("new", "unchanged", "not_modified")
@@ -345,6 +343,7 @@ class FetchStore:
                 "name": source.name,
                 "seen": remembered(state, result, settings.fetch_seen_items),
                 "pending": {},
+                "pending_teasers": {},
                 "etag": result.etag if read else state.etag,
                 "last_modified": result.last_modified if read else state.last_modified,
             },

@@ -307,9 +307,7 @@ class Fetcher:
             if (
                 result.articles
             ):  # keep what the topic may say: the pending ids are settled next time
-                pending = state.model_copy(
-                    update={"pending": result.pending, "updated_at": datetime.now(UTC)}
-                )
+                pending = result.pending_state(state, datetime.now(UTC))
                 if source.id in self._owned:
                     self._owned[source.id] = pending
             raise

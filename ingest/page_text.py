@@ -15,13 +15,15 @@ import concurrent.futures
 import multiprocessing
 import re
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 
 import lxml.etree
 import lxml.html
 
-from ingest.documents import in_chrome, in_chrome_element
+from ingest.documents import in_chrome, in_chrome_element, note_links
+from ingest.related_links import related_links, with_related
+from schemas.articles import normalize_line
 
 PageKind = Literal["article", "listing", "consent"]
 
@@ -49,6 +51,8 @@ class PageText:
     published: str | None = None
     language: str | None = None
     reason: str = ""
+    links: dict[str, str] = field(default_factory=dict)
+    """The text of each link outside the page's chrome -> its absolute URL (teasers keep theirs)."""
 
 
 def extract_page(html: bytes, url: str) -> PageText:
@@ -65,6 +69,8 @@ def extract_page(html: bytes, url: str) -> PageText:
     except (lxml.etree.ParserError, ValueError) as exc:
         return PageText("listing", reason=f"not an HTML page: {exc}")
     language = _declared_language(tree)
+    links: dict[str, str] = {}
+    note_links((a for a in tree.iter("a") if not in_chrome(a)), url, links)
     density = _link_density(tree)
     document = trafilatura.bare_extraction(
         tree,
@@ -88,12 +94,17 @@ def extract_page(html: bytes, url: str) -> PageText:
         return PageText("listing", title, reason=f"only {words} words of its own text")
     if density > MAX_LINK_DENSITY:
         return PageText("listing", title, reason=f"{density:.0%} of its text is links")
+    related = related_links(tree, text, url)
+    if related:
+        text = with_related(text, [headline for _, headline in related], [title or ""])
+        links.update((normalize_line(headline), link) for link, headline in related)
     return PageText(
         "article",
         title=title,
         text=text,
         published=document.get("date") or None,
         language=language or document.get("language") or None,
+        links=links,
     )
 
 

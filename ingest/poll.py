@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import orjson
@@ -56,12 +57,31 @@ class PollResult:
 
     @property
     def pending(self) -> dict[str, str]:
-        """key -> digest of the items about to be produced (their pages: teasers follow them)."""
+        """key -> digest of the items about to be produced (their pages; teasers in ``pending_teasers``)."""
         return {
             item.article.id: self.seen.get(item.article.id, "")
             for item in self.articles
             if item.article.kind != "teaser"
         }
+
+    @property
+    def pending_teasers(self) -> dict[str, tuple[str, ...]]:
+        """Item key -> the ids of the teasers produced after its page (pages with teasers only)."""
+        teasers: dict[str, list[str]] = {}
+        for item in self.articles:
+            if item.article.kind == "teaser" and item.article.found_on is not None:
+                teasers.setdefault(item.article.found_on.id, []).append(item.article.id)
+        return {key: tuple(ids) for key, ids in teasers.items()}
+
+    def pending_state(self, state: FetchState, now: datetime) -> FetchState:
+        """``state`` saying which records are about to be produced (written before them)."""
+        return state.model_copy(
+            update={
+                "pending": self.pending,
+                "pending_teasers": self.pending_teasers,
+                "updated_at": now,
+            }
+        )
 
 
 class Poller:
@@ -220,7 +240,10 @@ class Poller:
                 # The split every ingest path makes: the teasers a page closes with
                 # become headline-only articles, produced after it.
                 parts = build_articles(
-                    record, origin=origin, max_body_bytes=settings.max_body_bytes
+                    record,
+                    origin=origin,
+                    max_body_bytes=settings.max_body_bytes,
+                    links={**item.links, **(page.links if page else {})},
                 )
             except InvalidRecordError as exc:
                 result.rejected.append(Rejected(origin, exc.reason, str(exc), _payload(record)))
@@ -263,6 +286,26 @@ def _payload(record: dict[str, object]) -> bytes:
         return orjson.dumps(record, default=str)
     except TypeError:
         return b""
+
+
+def pending_ids(state: FetchState) -> set[str]:
+    """The ids of every record ``state`` says may have been produced: pages and their teasers."""
+    return {*state.pending, *(key for ids in state.pending_teasers.values() for key in ids)}
+
+
+def settle_pending(state: FetchState, on_topic: set[str]) -> FetchState:
+    """``state`` with its pending items settled against the ids found on the articles topic.
+
+    An item counts as produced (seen) only when its page and every one of its
+    teasers reached the topic; the others are forgotten, so the next poll
+    produces them again, whole (their ids are stable and the workers drop
+    exact repeats of what did arrive).
+    """
+    seen = dict(state.seen)
+    for key, digest in state.pending.items():
+        if key in on_topic and on_topic.issuperset(state.pending_teasers.get(key, ())):
+            seen[key] = digest
+    return state.model_copy(update={"seen": seen, "pending": {}, "pending_teasers": {}})
 
 
 def remembered(state: FetchState, result: PollResult, limit: int) -> dict[str, str]:

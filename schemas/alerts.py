@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from schemas.articles import ArticleKind, PageRef
-from schemas.common import Message, Severity, Timestamp, utcnow
-from schemas.detections import EntityMention, ExtractedValue, FigureChange
+from schemas.common import Message, Timestamp, utcnow
+from schemas.detections import EntityMention, ExtractedValue, FigureChange, RuleHeader
 
 ALERT_SCHEMA_VERSION: Literal[1] = 1
 
@@ -60,7 +60,7 @@ class SpikeFigures(Message):
     top_stories: tuple[StoryCount, ...] = ()
 
 
-class Alert(Message):
+class Alert(RuleHeader):
     """An alert on the alerts topic.
 
     ``key`` is the idempotency key: ``rule_id@rule_version/story_id/window``. A
@@ -73,12 +73,6 @@ class Alert(Message):
 
     schema_version: Literal[1] = ALERT_SCHEMA_VERSION
     key: Annotated[str, Field(min_length=1)]
-    rule_id: str
-    rule_version: str
-    rule_title: str
-    category: str
-    severity: Severity
-    tags: tuple[str, ...] = ()
     story_id: str
     policy: Literal["immediate", "threshold", "corroboration", "spike"] = "immediate"
     window_start: Timestamp | None = None

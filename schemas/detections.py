@@ -106,7 +106,22 @@ class ScorePart(Message):
     counted: float
 
 
-class Detection(Message):
+class RuleHeader(Message):
+    """The rule a detection, an alert or an aggregation group belongs to, as alerts name it."""
+
+    rule_id: str
+    rule_version: str
+    rule_title: str
+    category: str
+    severity: Severity
+    tags: tuple[str, ...] = ()
+
+    def rule_header(self) -> RuleHeader:
+        """The rule alone (of a detection or an alert)."""
+        return RuleHeader(**{name: getattr(self, name) for name in RuleHeader.model_fields})
+
+
+class Detection(RuleHeader):
     """A rule that fired on an article, carrying everything an alert needs.
 
     ``key`` is ``<article_id>/<rule_id>@<rule_version>``: deterministic, so a
@@ -133,12 +148,6 @@ class Detection(Message):
     published_at: Timestamp | None = None
     article_kind: ArticleKind = "article"
     found_on: PageRef | None = None
-    rule_id: str
-    rule_version: str
-    rule_title: str
-    category: str
-    severity: Severity
-    tags: tuple[str, ...] = ()
     spans: tuple[Span, ...] = ()
     snippet: str = ""
     snippet_highlights: tuple[tuple[int, int], ...] = ()

@@ -54,8 +54,10 @@ class FetchState(Message):
     ``seen`` maps the ids of the latest items (oldest first, bounded by
     ``fetch_seen_items``) to a digest of their content, so an edited headline
     is an update of the same id. ``pending`` holds the items being produced
-    when this record was written: a fetcher that restarts finds out from the
-    articles topic which of them reached it, so none is sent twice or lost.
+    when this record was written, and ``pending_teasers`` the ids of the
+    teasers each item's page closes with: a fetcher that restarts finds out
+    from the articles topic which of them reached it (an item only when its
+    page and every teaser did), so none is lost and none is sent twice.
     """
 
     schema_version: Literal[1] = FETCH_STATE_SCHEMA_VERSION
@@ -79,6 +81,8 @@ class FetchState(Message):
     new_item_times: tuple[Timestamp, ...] = ()
     seen: dict[str, str] = Field(default_factory=dict)
     pending: dict[str, str] = Field(default_factory=dict)
+    pending_teasers: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Item key -> the ids of the teasers produced after its page (absent: none)."""
     health_alert: str | None = None
     """The key of the ``source_health`` alert raised and not yet cleared."""
     websub: WebSubLease | None = None

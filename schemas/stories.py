@@ -17,6 +17,7 @@ app id, see :func:`schemas.kafka.story_topics`):
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Field, Tag, TypeAdapter
@@ -206,3 +207,47 @@ DetectionsRecord = Annotated[
 ]
 DETECTIONS_RECORD: TypeAdapter[Detection | GroupControl] = TypeAdapter(DetectionsRecord)
 """Validates a record of the detections topic: a :class:`Detection` or a :class:`GroupControl`."""
+
+
+MAX_MERGE_HOPS = 64
+"""Merges followed from an absorbed story to the one it is part of (chains are short)."""
+
+
+class StoryMerges:
+    """Which story each absorbed story is part of now, after the merges clustering announced.
+
+    Bounded: beyond ``capacity`` merges the oldest are forgotten. A merge the
+    other way round of one already known (``b`` into ``a`` after ``a`` into
+    ``b``) is refused, so no chain loops.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._into: OrderedDict[str, str] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._into)
+
+    def record(self, absorbed: str, into: str) -> str | None:
+        """Note that ``absorbed`` was merged into ``into``; return the story it is part of now.
+
+        Returns:
+            None when the merge is refused (``into`` is part of ``absorbed`` already).
+        """
+        current = self.current(into)
+        if current == absorbed:
+            return None
+        self._into[absorbed] = current
+        self._into.move_to_end(absorbed)
+        while len(self._into) > self.capacity:
+            self._into.popitem(last=False)
+        return current
+
+    def current(self, story_id: str) -> str:
+        """The story ``story_id`` is part of now: itself, or the one that absorbed it."""
+        for _ in range(MAX_MERGE_HOPS):
+            into = self._into.get(story_id)
+            if into is None:
+                break
+            story_id = into
+        return story_id

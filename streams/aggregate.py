@@ -37,8 +37,8 @@ from schemas import (
     Evidence,
     ExtractedValue,
     FigureChange,
-    Severity,
 )
+from schemas.detections import RuleHeader
 from schemas.rules import AlertPolicy
 from schemas.stories import GroupControl
 
@@ -75,17 +75,6 @@ class Member(_State):
     def outlet(self) -> str:
         """The source this member counts as: its own, or that of the text it copies."""
         return (self.copy_of_source or self.evidence.source).casefold()
-
-
-class RuleHeader(_State):
-    """The rule a group belongs to, as its alerts name it."""
-
-    rule_id: str
-    rule_version: str
-    rule_title: str
-    category: str
-    severity: Severity
-    tags: tuple[str, ...] = ()
 
 
 class EmittedAlert(_State):
@@ -174,7 +163,7 @@ def split_detection_key(key: str) -> tuple[str, str]:
     return rule_id, group
 
 
-def alert_key(rule: Detection | RuleHeader, group: str, window_start: datetime) -> str:
+def alert_key(rule: RuleHeader, group: str, window_start: datetime) -> str:
     """Return the idempotency key ``rule_id@rule_version/group/window``."""
     window = window_start.strftime("%Y%m%dT%H%M%S.%fZ")
     return f"{rule.rule_id}@{rule.rule_version}/{group}/{window}"
@@ -205,14 +194,7 @@ def decide(state: GroupState, detection: Detection, policy: AlertPolicy, *, grou
         return Decision(
             state, (), forward=((detection_key(detection.rule_id, state.moved_to), moved),)
         )
-    rule = RuleHeader(
-        rule_id=detection.rule_id,
-        rule_version=detection.rule_version,
-        rule_title=detection.rule_title,
-        category=detection.category,
-        severity=detection.severity,
-        tags=detection.tags,
-    )
+    rule = detection.rule_header()
     state = state.model_copy(update={"rule": rule})
     state = _keep(state, [*state.members, _member(detection)], now, policy)
     return _evaluate(state, now, policy, group, detection.story_id, trigger=article_id)
@@ -437,13 +419,8 @@ def _alert(
         for value in member.values:
             values.setdefault(_value_print(value), value)
     return Alert(
+        **dict(rule.rule_header()),
         key=key,
-        rule_id=rule.rule_id,
-        rule_version=rule.rule_version,
-        rule_title=rule.rule_title,
-        category=rule.category,
-        severity=rule.severity,
-        tags=rule.tags,
         story_id=story_id,
         policy=policy.policy,
         window_start=start,

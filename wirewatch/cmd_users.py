@@ -55,29 +55,19 @@ def read_password(password_file: Path | None) -> str:
 
 
 def _find(settings: Settings, name: str) -> User:
-    from wirewatch.identity.accounts import read_users, user_id
+    from wirewatch.identity.accounts import find_user
 
-    found = asyncio.run(read_users(settings)).get(user_id(name))
-    if found is None:
-        raise ConfigError(f"no user {name!r}; `wirewatch users list` shows them")
-    return found
-
-
-def _save(settings: Settings, action: AuditAction, before: User | None, after: User) -> None:
-    from wirewatch.identity.accounts import write_user
-
-    actor, host = cli_actor()
-    asyncio.run(write_user(settings, action, before, after, actor=actor, origin=host))
+    return asyncio.run(find_user(settings, name))
 
 
 def _change(settings: Settings, name: str, action: AuditAction, **updates: Any) -> User:
     """Apply ``updates`` to the account NAME and save it with its audit event."""
-    from wirewatch.identity.accounts import changed_user
+    from wirewatch.identity.accounts import change_user
 
-    user = _find(settings, name)
-    changed = changed_user(user, cli_actor()[0], **updates)
-    _save(settings, action, user, changed)
-    return changed
+    actor, host = cli_actor()
+    return asyncio.run(
+        change_user(settings, name, action, actor=actor, origin=host, via="cli", **updates)
+    )
 
 
 @click.group()
@@ -114,20 +104,20 @@ def users_add(
     if_missing: bool,
 ) -> None:
     """Add an account NAME with a role; its password is asked for (or read, see --password-file)."""
-    from wirewatch.identity.accounts import new_user, read_users, user_id
+    from wirewatch.identity.accounts import add_user, exists, read_users, user_id
 
-    if asyncio.run(read_users(settings)).get(user_id(name)) is not None:
-        if if_missing:
-            click.echo(f"{user_id(name)} exists; left as it is")
-            return
-        raise ConfigError(
-            f"user {user_id(name)!r} exists; `wirewatch users passwd` or `users role` change it"
-        )
+    if asyncio.run(read_users(settings)).get(user_id(name)) is not None:  # before the prompt
+        if not if_missing:
+            raise exists(name)
+        click.echo(f"{user_id(name)} exists; left as it is")
+        return
     from wirewatch.identity.passwords import Passwords
 
     password_hash = None if sso else Passwords().hash(read_password(password_file))
-    user = new_user(name, Role(role), password_hash, cli_actor()[0])
-    _save(settings, "user.added", None, user)
+    actor, host = cli_actor()
+    user = asyncio.run(
+        add_user(settings, name, Role(role), password_hash, actor=actor, origin=host, via="cli")
+    )
     click.echo(f"added {user.id} ({user.role}{', single sign-on only' if sso else ''})")
 
 
@@ -178,18 +168,11 @@ def users_enable(settings: Settings, name: str) -> None:
 @pass_settings
 def users_list(settings: Settings, output: str) -> None:
     """List the accounts: role, state, how they sign in, last change."""
-    from wirewatch.identity.accounts import read_users
+    from wirewatch.identity.accounts import read_users, user_row
 
     found = asyncio.run(read_users(settings)).all()
     for user in found:
-        row = {
-            "id": user.id,
-            "role": user.role.value,
-            "state": "disabled" if user.disabled else "enabled",
-            "sign_in": "password" if user.password_hash else "single sign-on",
-            "updated_at": user.updated_at.isoformat(),
-            "updated_by": user.updated_by,
-        }
+        row = user_row(user)
         if output == "json":
             click.echo(json.dumps(row))
         else:

@@ -44,7 +44,11 @@ def _fold_char(char: str) -> str:
         # a combining mark with no letter to sit on (NFC could not merge it)
         return "" if unicodedata.category(char) in _DROPPED_CATEGORIES else char
     if not base.isascii() and unicodedata.name(char, "").startswith("LATIN "):
-        base = anyascii(base).lower() or base
+        # only letters and digits: anyascii writes some letters as punctuation
+        # ("ƹ" -> "`"), which would split the word they are in
+        ascii_base = anyascii(base).lower()
+        if ascii_base.isalnum():
+            base = ascii_base
     if len(base) == 1:
         return base
     # Longer folds are kept only as ASCII letters and digits of a word character

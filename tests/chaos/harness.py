@@ -274,13 +274,14 @@ class Run:
             f"the notifier did not come back in {timeout_s} s:\n{self.notifier.child.log()}"
         )
 
-    async def wait_notifier_sent_since_start(self, timeout_s: float) -> None:
-        """Wait until a notification arrived since the notifier's last start (or ``timeout_s``)."""
+    async def wait_notifier_sent_since_start(self, timeout_s: float) -> bool:
+        """Wait until a notification arrived since the notifier's last start; False after ``timeout_s``."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.tally.update() > self._notifier_started_with:
-                return
+                return True
             await asyncio.sleep(0.05)
+        return False
 
     async def broker_down(self, sig: signal.Signals, seconds: float) -> None:
         """Stop the local broker with ``sig``, keep it down ``seconds`` in all, start it again.

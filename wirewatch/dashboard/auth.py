@@ -255,6 +255,7 @@ class Gate:
                     "add_silence": identity.may_add_silence(),
                     "expire_any_silence": identity.may(Role.ADMIN),
                     "write_watches": identity.may(Role.ANALYST),
+                    "admin": identity.may(Role.ADMIN),
                 },
             )
         return web.json_response(body)

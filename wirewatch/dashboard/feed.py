@@ -10,18 +10,17 @@ story say (the feed shows one card per story, not one per alert), and
 from __future__ import annotations
 
 import bisect
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.views import story_articles
 from schemas import Alert, ConfigError, ExtractedValue, Severity
+from schemas.stories import StoryMerges
 
 MAX_FILTER_CHARS = 200
 """Longest filter value accepted: a filter is typed by a person, not pasted text."""
-_MAX_MERGE_HOPS = 64
-"""Merges followed from an absorbed story to the one showing it (chains are short; a cycle stops)."""
 
 
 def alert_view(alert: Alert) -> dict[str, Any]:
@@ -133,7 +132,7 @@ class Feed:
         self._by_story: dict[str, list[FeedEntry]] = {}
         """Alerts by the story whose card shows them (absorbed stories' with their absorber's)."""
         self._card_of: dict[str, str] = {}
-        self._absorbed: OrderedDict[str, str] = OrderedDict()
+        self._merges = StoryMerges(capacity)
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -174,12 +173,9 @@ class Feed:
 
         Returns True when alerts in memory moved (the cards changed).
         """
-        card = self.card_id(into)
-        if card == absorbed:  # an older merge the other way round: nothing to do
+        card = self._merges.record(absorbed, into)
+        if card is None:  # an older merge the other way round: nothing to do
             return False
-        self._absorbed[absorbed] = card
-        while len(self._absorbed) > self.capacity:
-            self._absorbed.popitem(last=False)
         moved = self._by_story.pop(absorbed, [])
         if not moved:
             return False
@@ -192,12 +188,7 @@ class Feed:
 
     def card_id(self, story_id: str) -> str:
         """The story whose card shows the alerts of ``story_id``: itself, or the one that absorbed it."""
-        for _ in range(_MAX_MERGE_HOPS):
-            into = self._absorbed.get(story_id)
-            if into is None:
-                break
-            story_id = into
-        return story_id
+        return self._merges.current(story_id)
 
     def story(self, story_ids: Iterable[str]) -> list[Alert]:
         """Return the alerts of the stories ``story_ids`` (and of those they absorbed), newest first."""

@@ -33,6 +33,7 @@ from schemas import ConfigError, Settings
 from schemas.kafka import ensure_topics, pipeline_topics, story_topics
 from streams.follower import follow_topic
 from streams.rulebook import RuleBook
+from wirewatch.dashboard.admin_api import install_admin
 from wirewatch.dashboard.auth import Gate
 from wirewatch.dashboard.hub import Hub
 from wirewatch.dashboard.state import DashboardState
@@ -172,6 +173,7 @@ async def serve(settings: Settings, stop: asyncio.Event) -> None:
         settings, state, hub, gate=gate, write_silence=partial(write_silence, settings)
     )
     install_watches(app, settings, state)
+    install_admin(app, settings, gate)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
     tasks: list[asyncio.Task[Any]] = []

@@ -1,6 +1,8 @@
 """The dashboard's watch endpoints: check, backtest, save and delete watches, and one's receiver.
 
-Analysts and admins only; each person edits their own watches and receiver.
+Analysts and admins only; each person edits their own watches and receiver,
+and an admin may also edit anyone's watches (``?owner=NAME`` on the watch
+endpoints: the pack stays the owner's, the audit event names the admin).
 Writes go through the same publishers as the command line, audited with the
 signed-in user and the client's address.
 
@@ -38,6 +40,7 @@ from wirewatch.dashboard.watches import (
     watch_pack,
 )
 from wirewatch.identity.access import Identity
+from wirewatch.identity.accounts import user_id
 
 log = structlog.get_logger(__name__)
 
@@ -102,6 +105,23 @@ class WatchApi:
             )
         return identity
 
+    def _owner(self, request: web.Request, identity: Identity) -> str:
+        """Whose watches the request is about: ``?owner=`` (admins only), else the user's own."""
+        asked = request.query.get("owner", "").strip()
+        if not asked or asked == identity.user_id:
+            return identity.user_id
+        if not identity.may(Role.ADMIN):
+            raise web.HTTPForbidden(
+                text=json.dumps({"error": "only an admin may edit another person's watches"}),
+                content_type="application/json",
+            )
+        try:
+            return user_id(asked)
+        except ConfigError as exc:
+            raise web.HTTPBadRequest(
+                text=json.dumps({"error": str(exc)}), content_type="application/json"
+            ) from None
+
     async def _body(self, request: web.Request, model: type[BaseModel]) -> Any:
         try:
             return model.model_validate(await request.json())
@@ -125,12 +145,14 @@ class WatchApi:
 
     async def mine(self, request: web.Request) -> web.Response:
         identity = self._analyst(request)
+        owner = self._owner(request, identity)
         on_topic = await read_packs(self.settings)
-        record = on_topic.records.get(pack_key(identity.user_id, PACK_NAME))
-        prefix = id_prefix(identity.user_id)
-        receiver = (await read_receivers(self.settings)).get(receiver_name(identity.user_id))
+        record = on_topic.records.get(pack_key(owner, PACK_NAME))
+        prefix = id_prefix(owner)
+        receiver = (await read_receivers(self.settings)).get(receiver_name(owner))
         return web.json_response(
             {
+                "owner": owner,
                 "watches": [_rule_view(r, prefix) for r in (record.rules if record else ())],
                 "version": record.version if record else None,
                 "receiver": (
@@ -145,12 +167,13 @@ class WatchApi:
 
     async def check(self, request: web.Request) -> web.Response:
         identity = self._analyst(request)
+        owner = self._owner(request, identity)
         draft = await self._body(request, WatchDraft)
-        problems, warnings, _ = check_watch(draft, identity.user_id, self._gazetteer())
+        problems, warnings, _ = check_watch(draft, owner, self._gazetteer())
         return web.json_response(
             {
                 "ok": not problems,
-                "id": f"{id_prefix(identity.user_id)}.{draft.name}",
+                "id": f"{id_prefix(owner)}.{draft.name}",
                 "problems": [p.view() for p in problems],
                 "warnings": warnings,
             }
@@ -183,28 +206,30 @@ class WatchApi:
 
     async def save(self, request: web.Request) -> web.Response:
         identity = self._analyst(request)
+        owner = self._owner(request, identity)
         draft = await self._body(request, WatchDraft)
-        problems, _, rules = check_watch(draft, identity.user_id, self._gazetteer())
+        problems, _, rules = check_watch(draft, owner, self._gazetteer())
         if rules is None:
             return _error(400, "the watch is not valid", problems=[p.view() for p in problems])
-        rule = draft.rule(identity.user_id)
-        return await self._publish(request, identity, rule, drop="")
+        rule = draft.rule(owner)
+        return await self._publish(request, identity.user_id, owner, rule, drop="")
 
     async def delete(self, request: web.Request) -> web.Response:
         identity = self._analyst(request)
-        rule_id = f"{id_prefix(identity.user_id)}.{request.match_info['name']}"
-        return await self._publish(request, identity, None, drop=rule_id)
+        owner = self._owner(request, identity)
+        rule_id = f"{id_prefix(owner)}.{request.match_info['name']}"
+        return await self._publish(request, identity.user_id, owner, None, drop=rule_id)
 
     async def _publish(
-        self, request: web.Request, identity: Identity, rule: RuleSpec | None, drop: str
+        self, request: web.Request, user: str, owner: str, rule: RuleSpec | None, drop: str
     ) -> web.Response:
-        user = identity.user_id
-        key = pack_key(user, PACK_NAME)
+        """Publish ``owner``'s watch pack changed by ``user`` (the same person, or an admin)."""
+        key = pack_key(owner, PACK_NAME)
         origin = client_address(request)
         try:
             on_topic = await read_packs(self.settings)
             current = on_topic.records.get(key)
-            pack = watch_pack(current.pack() if current else None, user, rule, drop)
+            pack = watch_pack(current.pack() if current else None, owner, rule, drop)
             if not pack.rules:
                 if current is not None:
                     await delete_pack(
@@ -214,7 +239,7 @@ class WatchApi:
             done = await publish_packs(
                 self.settings,
                 [pack],
-                owner=user,
+                owner=owner,
                 actor=user,
                 via="dashboard",
                 origin=origin,

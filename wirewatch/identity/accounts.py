@@ -1,9 +1,12 @@
-"""Accounts on the users topic: reading them all, and writing one change with its audit event."""
+"""Accounts on the users topic: reading them, and adding or changing one with its audit event.
+
+``wirewatch users`` and the dashboard's Users panel both change accounts only through here.
+"""
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Literal
 
 from alerts.compacted import CompactedReader
 from schemas import ConfigError, Settings
@@ -13,6 +16,9 @@ from schemas.common import utcnow
 from schemas.kafka import encode, ensure_topics, pipeline_topics
 from schemas.users import USER_ID, Role, User
 from wirewatch.identity.directory import UserDirectory
+
+Via = Literal["dashboard", "cli"]
+"""Where a change was made, for its audit event."""
 
 _USER_ID = re.compile(USER_ID)
 _REVOKING = ("role", "disabled", "password_hash")
@@ -82,16 +88,91 @@ async def write_user(
     *,
     actor: str,
     origin: str,
+    via: Via,
 ) -> None:
     """Write ``after`` to the users topic and its audit event (the hash is redacted there)."""
     event = audit_event(
         action,
         f"user:{after.id}",
         actor=actor,
-        via="cli",
+        via=via,
         origin=origin,
         before=before,
         after=after,
     )
     change = Change(settings.topics.users, after.id.encode("utf-8"), encode(after))
     await write_audited(settings, [change], event)
+
+
+async def find_user(settings: Settings, name: str) -> User:
+    """Return the account NAME as it is on the users topic now.
+
+    Raises:
+        ConfigError: the name is not a user id, or no account has it.
+    """
+    found = (await read_users(settings)).get(user_id(name))
+    if found is None:
+        raise ConfigError(f"no user {name!r}; `wirewatch users list` shows them")
+    return found
+
+
+def exists(name: str) -> ConfigError:
+    """The error for adding an account that exists."""
+    return ConfigError(
+        f"user {user_id(name)!r} exists; `wirewatch users passwd` or `users role` change it"
+    )
+
+
+async def add_user(
+    settings: Settings,
+    name: str,
+    role: Role,
+    password_hash: str | None,
+    *,
+    actor: str,
+    origin: str,
+    via: Via,
+) -> User:
+    """Add the account NAME (``password_hash`` None: single sign-on only), audited.
+
+    Raises:
+        ConfigError: the name is not a user id, or the account exists.
+    """
+    if (await read_users(settings)).get(user_id(name)) is not None:
+        raise exists(name)
+    user = new_user(name, role, password_hash, actor)
+    await write_user(settings, "user.added", None, user, actor=actor, origin=origin, via=via)
+    return user
+
+
+async def change_user(
+    settings: Settings,
+    name: str,
+    action: AuditAction,
+    *,
+    actor: str,
+    origin: str,
+    via: Via,
+    **updates: Any,
+) -> User:
+    """Apply ``updates`` to the account NAME and save it with its audit event; return it.
+
+    Raises:
+        ConfigError: no such account.
+    """
+    user = await find_user(settings, name)
+    changed = changed_user(user, actor, **updates)
+    await write_user(settings, action, user, changed, actor=actor, origin=origin, via=via)
+    return changed
+
+
+def user_row(user: User) -> dict[str, str]:
+    """What ``users list`` and the dashboard show of an account (never its password hash)."""
+    return {
+        "id": user.id,
+        "role": user.role.value,
+        "state": "disabled" if user.disabled else "enabled",
+        "sign_in": "password" if user.password_hash else "single sign-on",
+        "updated_at": user.updated_at.isoformat(),
+        "updated_by": user.updated_by,
+    }

@@ -59,6 +59,11 @@ class Passwords:
         except (VerificationError, InvalidHashError):
             return False
 
+    async def hash_async(self, password: str) -> str:
+        """:meth:`hash` in a worker thread, sharing the :data:`CONCURRENT_HASHES` slots."""
+        async with self._slots:
+            return await asyncio.to_thread(self.hash, password)
+
     async def verify_async(self, stored: str | None, password: str) -> bool:
         """:meth:`verify` in a worker thread, at most :data:`CONCURRENT_HASHES` at once."""
         async with self._slots:

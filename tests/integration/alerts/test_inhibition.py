@@ -7,6 +7,9 @@ from pathlib import Path
 import yaml
 
 from schemas import Settings, Severity
+from schemas.common import utcnow
+from schemas.kafka import encode, ensure_topics, make_producer, story_topics
+from schemas.stories import StoryAssignment, StoryDecision, StoryFeatures
 from tests.integration.alerts.conftest import (
     counter,
     notifier_settings,
@@ -79,3 +82,35 @@ async def test_a_firing_offensive_mutes_talks_on_its_story_even_after_a_restart(
     assert again is not None
     assert again.status == "inhibited"
     assert offensive.key in again.detail
+
+
+async def test_a_source_moves_with_its_story_when_stories_merge(
+    kafka_settings: Settings, tmp_path: Path, webhook: Webhook
+) -> None:
+    """An offensive on story m1, then m1 merged into m2 on the stories topic: m2's talks alert is muted."""
+    settings = notifier_settings(kafka_settings, routes(tmp_path), {"hook": [webhook.url("hook")]})
+    offensive = make_alert(category="military_offensive", severity=Severity.HIGH, story_id="m1")
+    talks = make_alert(category="peace_talks", story_id="m2")
+    at = utcnow()
+    bridge = StoryAssignment(
+        features=StoryFeatures(article_id="x1", source="s", event_at=at, record_at=at),
+        decision=StoryDecision(kind="joined", story_id="m2", candidate="m2", merged=("m1",)),
+    )
+    stories = story_topics(settings)[1]
+    await ensure_topics(settings, [stories])
+    producer = make_producer(settings, "test-stories")
+    await producer.start()
+    try:
+        await (await producer.send(stories.name, encode(bridge), key=b"x1"))
+    finally:
+        await producer.stop()
+    async with running_notifier(settings) as notifier:
+        await produce(settings, [offensive, talks])
+        await wait_until(
+            lambda: all(notifier.recorded(a.key, "hook") for a in (offensive, talks)),
+            what="two ledger records",
+        )
+        record = notifier.recorded(talks.key, "hook")
+    assert record is not None
+    assert record.status == "inhibited"
+    assert offensive.key in record.detail

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from schemas import Settings
 from tests.integration.alerts.conftest import notifier_settings, write_routes
@@ -184,6 +184,14 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
+@pytest.fixture
+def context(browser: Browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile (no cookies) at 1280x800."""
+    made = browser.new_context(viewport=DESK)
+    yield made
+    made.close()
+
+
 class Console:
     """Console errors and uncaught exceptions of the pages of one test."""
 
@@ -202,6 +210,20 @@ class Console:
         )
         page.on("pageerror", lambda error: self.errors.append(f"uncaught: {error}"))
         return page
+
+
+class PageErrors(Console):
+    """Console errors, except the network errors a refused request is expected to log."""
+
+    def __init__(self, *expected: int) -> None:
+        super().__init__()
+        self.expected = expected
+
+    def unexpected(self) -> list[str]:
+        """Errors that are not 'Failed to load resource' with an expected status."""
+        return [
+            e for e in self.errors if not any(f"status of {code}" in e for code in self.expected)
+        ]
 
 
 @pytest.fixture

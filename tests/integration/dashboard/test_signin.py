@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from schemas import Settings
-from tests.integration.dashboard.conftest import DESK, SCREENSHOTS, Console
+from tests.integration.dashboard.conftest import SCREENSHOTS, Console, PageErrors
 from tests.integration.identity.conftest import PASSWORD, cli
 from tests.integration.pipeline.conftest import Pipeline, keyword_rule, pack_text
 from tests.support.processes import Child, wirewatch_argv
@@ -67,28 +67,6 @@ def desk(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield Desk(dashboard, tmp_path_factory.mktemp("signin-screenshots"), settings)
     finally:
         pipeline.close()
-
-
-class PageErrors(Console):
-    """Console errors, except the network errors a refused request is expected to log."""
-
-    def __init__(self, *expected: int) -> None:
-        super().__init__()
-        self.expected = expected
-
-    def unexpected(self) -> list[str]:
-        """Errors that are not 'Failed to load resource' with an expected status."""
-        return [
-            e for e in self.errors if not any(f"status of {code}" in e for code in self.expected)
-        ]
-
-
-@pytest.fixture
-def context(browser: Browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile (no cookies) at 1280x800."""
-    made = browser.new_context(viewport=DESK)
-    yield made
-    made.close()
 
 
 def sign_in(page: Page, desk: Desk, user: str, password: str = PASSWORD) -> None:

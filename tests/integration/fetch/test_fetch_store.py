@@ -13,7 +13,7 @@ from schemas.kafka import ensure_topics, make_producer, pipeline_topics
 
 
 async def test_pending_items_are_settled_from_the_articles_topic(fetch_settings: Settings) -> None:
-    """A crash after the pending state and some articles: exactly the articles on the topic count as seen."""
+    """A crash after the pending state and some articles: exactly the items whole on the topic count as seen."""
     settings = fetch_settings
     await ensure_topics(settings, pipeline_topics(settings))
     producer = make_producer(settings)
@@ -27,11 +27,14 @@ async def test_pending_items_are_settled_from_the_articles_topic(fetch_settings:
             interval_s=60,
             seen={"url-old": "d0"},
             pending=dict.fromkeys(ids, "d1"),
+            # ids[1]'s page was sent and one of its two teasers: it is not produced whole.
+            pending_teasers={ids[0]: ("teaser-a",), ids[1]: ("teaser-b", "teaser-c")},
             updated_at=datetime.now(UTC),
         )
         await store.save(pending, wait=True)
         sent = [
-            Accepted(Article(id=key, source="s", title=f"t{key}", body="b"), "o") for key in ids[:4]
+            Accepted(Article(id=key, source="s", title=f"t{key}", body="b"), "o")
+            for key in [*ids[:4], "teaser-a", "teaser-b"]
         ]
         await store.produce(sent, [])
         # ...and the fetcher dies here: the state on the topic still says pending.
@@ -41,5 +44,6 @@ async def test_pending_items_are_settled_from_the_articles_topic(fetch_settings:
     finally:
         await stop_producer(producer, settings)
     assert settled.pending == {}
-    assert set(settled.seen) == {"url-old", *ids[:4]}
+    assert settled.pending_teasers == {}
+    assert set(settled.seen) == {"url-old", ids[0], *ids[2:4]}
     assert (await read_states(settings))["s1"].pending == dict.fromkeys(ids, "d1")

@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 import yaml
 
-from alerts.inhibition import Inhibitor, InhibitRule
+from alerts.inhibition import Inhibitor, InhibitRule, story_merges
 from alerts.routing import load_routes
 from schemas import Alert, ConfigError, EntityMention, Severity
+from schemas.kafka import encode
+from schemas.stories import StoryAssignment, StoryDecision, StoryFeatures, StoryFence
 from tests.unit.alerts.factories import make_alert
 
 T0 = datetime(2026, 11, 10, 9, 0, tzinfo=UTC)
@@ -102,6 +104,53 @@ def test_sources_are_bounded() -> None:
     assert len(inhibitor) == 3
     assert inhibitor.muting(alert(9, story_id="s0", category="peace_talks"), T0) is None
     assert inhibitor.muting(alert(9, story_id="s4", category="peace_talks"), T0) is not None
+
+
+def test_a_merge_moves_the_sources_of_the_absorbed_story() -> None:
+    """Story b merged into a: b's offensive alert mutes a's peace-talks alert (and a late alert of b)."""
+    inhibitor = Inhibitor([rule()])
+    assert inhibitor.compares_stories
+    assert not Inhibitor([rule(equal=["entity"])]).compares_stories
+    source = alert(0, story_id="b", **WAR)
+    inhibitor.observe(source, T0)
+    target = alert(5, story_id="a", category="peace_talks")
+    assert inhibitor.muting(target, T0) is None
+    inhibitor.merge("b", "a")
+    muting = inhibitor.muting(target, T0)
+    assert muting is not None
+    assert muting.source_key == source.key
+    late_of_b = alert(6, story_id="b", category="peace_talks")
+    assert inhibitor.muting(late_of_b, T0) is not None
+    inhibitor.merge("a", "c")  # a chain: b is in c now, as a is
+    assert inhibitor.muting(alert(7, story_id="c", category="peace_talks"), T0) is not None
+    assert inhibitor.muting(alert(7, story_id="d", category="peace_talks"), T0) is None
+    kept = inhibitor.reconfigured([rule()])
+    assert kept.muting(alert(8, story_id="c", category="peace_talks"), T0) is not None
+
+
+def test_a_merge_known_first_applies_to_sources_seen_after_it() -> None:
+    """A merge read before the absorbed story's source (topics read in any order) still moves it."""
+    inhibitor = Inhibitor([rule()])
+    inhibitor.merge("b", "a")
+    inhibitor.merge("a", "b")  # a loop is refused, not followed
+    inhibitor.observe(alert(0, story_id="b", **WAR), T0)
+    assert inhibitor.muting(alert(5, story_id="a", category="peace_talks"), T0) is not None
+
+
+def test_story_merges_are_read_from_stories_topic_records() -> None:
+    """An assignment that bridged stories names each absorbed story and the one it joined."""
+    at = T0
+
+    def assignment(**decision: Any) -> bytes:
+        features = StoryFeatures(article_id="x1", source="s", event_at=at, record_at=at)
+        return encode(StoryAssignment(features=features, decision=StoryDecision(**decision)))
+
+    joined = assignment(kind="joined", story_id="a", candidate="a", merged=("b", "c"))
+    assert story_merges(joined) == [("b", "a"), ("c", "a")]
+    assert story_merges(assignment(kind="opened", story_id="a")) == []
+    assert story_merges(encode(StoryFence(token="t", at=at))) == []
+    assert story_merges(b"not json") == []
+    assert story_merges(None) == []
 
 
 def test_no_rules_mute_nothing() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from alerts.routing import RoutesFile, RouteSpec, RoutingTable, load_routes
+from alerts.routing import RoutesFile, RouteSpec, RoutingTable, load_routes, parse_routes
 from schemas import ConfigError, EntityMention, Severity
 from streams.rules import load_packs
 from tests.unit.alerts.factories import make_alert
@@ -115,6 +115,28 @@ def test_bad_routes_file(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message) as info:
         load_routes(path)
     assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "located"),
+    [
+        (
+            "receivers: {a: {}}\nroute:\n  receiver: a\n  group_wait: soon\n",
+            "line 4: route.group_wait",
+        ),
+        ("receivers:\n  a: {templat: x}\nroute: {receiver: a}\n", "line 2: receivers.a.templat"),
+        (
+            "receivers: {a: {}}\nroute:\n  receiver: a\n  routes:\n    - receiver: a\n"
+            "      match: {severity: loud}\n",
+            "line 6: route.routes.0.match.severity",
+        ),
+        ("receivers: [\n", "line 2, column 1"),
+    ],
+)
+def test_routes_errors_name_their_line(text: str, located: str) -> None:
+    """A schema error says the line of the YAML node at fault, as a YAML error does."""
+    with pytest.raises(ConfigError, match=located):
+        parse_routes(text, "routes.yaml")
 
 
 def test_missing_routes_file(tmp_path: Path) -> None:

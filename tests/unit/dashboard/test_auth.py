@@ -22,6 +22,7 @@ from schemas.audit import AuditEvent
 from schemas.kafka import encode
 from schemas.silences import Silence
 from schemas.users import Role, User
+from wirewatch.dashboard.admin_api import install_admin
 from wirewatch.dashboard.auth import Gate
 from wirewatch.dashboard.hub import Hub
 from wirewatch.dashboard.state import DashboardState
@@ -87,6 +88,7 @@ async def desk(settings: Settings, *, accounts: bool = True) -> AsyncIterator[De
         found[0].written.append((silence, event))
 
     app = create_app(settings, state, hub, gate=gate, write_silence=write, heartbeat_s=0.1)
+    install_admin(app, settings, gate)
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
         found.append(Desk(client, gate, state))
         yield found[0]
@@ -187,6 +189,7 @@ async def test_viewer_cannot_write(settings: Settings) -> None:
             "add_silence": False,
             "expire_any_silence": False,
             "write_watches": False,
+            "admin": False,
         }
         refused = await d.post("/api/silences", SILENCE)
         assert refused.status == 403

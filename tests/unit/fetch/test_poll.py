@@ -5,12 +5,14 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+from datetime import UTC, datetime
 
 import pytest
 
 from ingest.http_client import HttpClient
 from ingest.page_text import Extractor
-from ingest.poll import Poller, remembered
+from ingest.poll import Poller, pending_ids, remembered, settle_pending
+from ingest.source_list import SourceSpec
 from schemas import Settings, article_id
 from tests.support.news_samples import COCOA, CONSENT_PAGE, DRONES, TALKS
 from tests.support.news_site import NewsSite, Page, article_html, listing_html, rss
@@ -360,32 +362,41 @@ async def test_seed_shaped_page_keeps_its_teasers_out_of_the_body(
     site.pages["/world/drones"] = Page(page)
     spec = source(site.url("/world/drones"), kind="auto")
     result = await poller.poll(spec, fresh_state(spec))
-    (item,) = result.articles
-    body = item.article.body
+    page_item, *teaser_items = result.articles
+    body = page_item.article.body
     assert DRONES[1][3][:40] in body
     for _, teaser in teasers:
         assert teaser not in body
+    assert [(t.article.title, t.article.url) for t in teaser_items] == [
+        (text, site.url(href)) for href, text in teasers
+    ]
+
+
+CLOSING_HEADLINES = [
+    "Grain exporters raise prices at the Black Sea ports",
+    "Power cuts return to the eastern districts",
+    "Parliament delays the vote on the defence budget",
+]
+
+
+def page_closing_with_headlines(site: NewsSite) -> SourceSpec:
+    """A page whose paragraphs end with :data:`CLOSING_HEADLINES`, as a source of kind ``auto``."""
+    from html import escape
+
+    body = "".join(f"<p>{escape(p)}</p>" for p in [*DRONES[1], *CLOSING_HEADLINES])
+    site.pages["/world/drones"] = Page(
+        f'<!doctype html><html lang="en"><head><title>{escape(DRONES[0])}</title></head><body>'
+        f"<article><h1>{escape(DRONES[0])}</h1>{body}</article></body></html>".encode()
+    )
+    return source(site.url("/world/drones"), kind="auto")
 
 
 async def test_a_page_closing_with_headlines_yields_its_teasers(
     site: NewsSite, poller: Poller
 ) -> None:
     """A fetched page's closing block of headlines is split off as produce splits files: teasers."""
-    from html import escape
-
-    headlines = [
-        "Grain exporters raise prices at the Black Sea ports",
-        "Power cuts return to the eastern districts",
-        "Parliament delays the vote on the defence budget",
-    ]
-    paragraphs = [*DRONES[1], *headlines]
-    body = "".join(f"<p>{escape(p)}</p>" for p in paragraphs)
-    page = (
-        f'<!doctype html><html lang="en"><head><title>{escape(DRONES[0])}</title></head><body>'
-        f"<article><h1>{escape(DRONES[0])}</h1>{body}</article></body></html>"
-    ).encode()
-    site.pages["/world/drones"] = Page(page)
-    spec = source(site.url("/world/drones"), kind="auto")
+    headlines = CLOSING_HEADLINES
+    spec = page_closing_with_headlines(site)
     result = await poller.poll(spec, fresh_state(spec))
     assert result.status == "new", result.error
     page_item, *teasers = result.articles
@@ -396,4 +407,135 @@ async def test_a_page_closing_with_headlines_yields_its_teasers(
     assert all(t.article.kind == "teaser" for t in teasers)
     assert {t.article.found_on.id for t in teasers if t.article.found_on} == {article.id}
     assert [t.origin for t in teasers] == [f"{page_item.origin}+teaser{n}" for n in (1, 2, 3)]
-    assert list(result.pending) == [article.id]  # teasers follow their page
+    assert list(result.pending) == [article.id]
+    assert result.pending_teasers == {article.id: tuple(t.article.id for t in teasers)}
+
+
+async def test_a_feed_items_teasers_keep_their_own_links(site: NewsSite, poller: Poller) -> None:
+    """A feed item's content closing with linked headlines: each teaser has its own link, made absolute."""
+    from html import escape
+
+    related = [
+        ("/markets/grain-ports", CLOSING_HEADLINES[0]),
+        ("https://elsewhere.example/power-cuts", CLOSING_HEADLINES[1]),
+        ("../politics/budget-vote", CLOSING_HEADLINES[2]),
+    ]
+    content = "".join(f"<p>{escape(p)}</p>" for p in DRONES[1]) + "".join(
+        f'<p><a href="{escape(href)}">{escape(text)}</a></p>' for href, text in related
+    )
+    item = {"title": DRONES[0], "link": site.url("/world/drones"), "content": content}
+    site.pages["/feed"] = Page(rss([item]), RSS)
+    spec = source(site.url("/feed"))
+    result = await poller.poll(spec, fresh_state(spec))
+    _, *teasers = result.articles
+    assert [(t.article.title, t.article.url) for t in teasers] == [
+        (CLOSING_HEADLINES[0], site.url("/markets/grain-ports")),
+        (CLOSING_HEADLINES[1], "https://elsewhere.example/power-cuts"),
+        (CLOSING_HEADLINES[2], site.url("/politics/budget-vote")),
+    ]
+
+
+async def test_a_page_counts_as_produced_only_with_every_teaser(
+    site: NewsSite, poller: Poller
+) -> None:
+    """A crash after a page was sent but before its teasers: the next poll sends the page and teasers again."""
+    spec = page_closing_with_headlines(site)
+    state = fresh_state(spec)
+    result = await poller.poll(spec, state)
+    page, *teasers = [item.article.id for item in result.articles]
+    pending = result.pending_state(state, datetime.now(UTC))
+    assert pending_ids(pending) == {page, *teasers}
+    crashed = settle_pending(pending, {page, teasers[0]})
+    assert page not in crashed.seen
+    assert (crashed.pending, crashed.pending_teasers) == ({}, {})
+    again = await poller.poll(spec, crashed)
+    assert [item.article.id for item in again.articles] == [page, *teasers]
+    whole = settle_pending(pending, {page, *teasers})
+    assert whole.seen == {page: result.seen[page]}
+    assert not (await poller.poll(spec, whole)).articles
+
+
+FERRY_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<title>Ferry crews walk out over rota changes | The Harbour Gazette</title></head><body>
+<header class="masthead"><nav><ul>
+<li><a href="/live/regional-elections-live-coverage">Live coverage of the regional elections tonight</a></li>
+<li><a href="/weather">Weather</a></li></ul></nav></header>
+<div class="ad-banner"><a href="/offers/annual-plan-discount">Subscribe today and save on the annual plan</a></div>
+<main><article><h1>Ferry crews walk out over rota changes</h1>
+<p>Crews on the island ferries stopped work at six in the morning, leaving hundreds of commuters
+waiting on the quay as the operator and the seafarers' union traded blame for the breakdown of talks.</p>
+<p>The union says the new rota would add two night shifts a month without extra pay, while the operator
+argues that <a href="/business/ferry-operator-annual-results">its annual results</a> leave no room for a
+larger wage bill this year and that the timetable must change before the summer season.</p>
+<p>A mediator appointed by the transport ministry is expected to meet both sides on Thursday; until then
+only the early freight sailing will run, the harbour master told reporters at the terminal.</p>
+</article>
+<section class="read-more"><h3>Read more</h3><ul>
+<li><a href="/business/rail-freight-costs-climb-again">Rail freight costs climb for the third month running</a></li>
+<li><a href="../island/new-bridge-plan-delayed">Plans for a bridge to the island slip by another year</a></li>
+<li><a href="javascript:void(0)">Show the whole list of stories today</a></li>
+<li><a href="https://elsewhere.example/sponsored-cruise-deals">Cruise deals you will not want to miss</a></li>
+</ul></section>
+<div class="promo-box"><a href="/shop/harbour-calendar-special">Order the harbour calendar for next year</a></div>
+</main>
+<footer><a href="/careers/open-positions-newsroom">Careers at the newsroom and open positions</a>
+<p>All rights reserved.</p></footer></body></html>"""
+
+
+async def test_a_related_links_block_after_the_article_becomes_teasers(
+    site: NewsSite, poller: Poller
+) -> None:
+    """A page's 'Read more' list after the article: its headlines are teasers with their own links; menus, ads, footer are not."""
+    site.pages["/ports/ferry-crews-walk-out"] = Page(FERRY_PAGE.encode())
+    spec = source(site.url("/ports/ferry-crews-walk-out"), kind="auto")
+    result = await poller.poll(spec, fresh_state(spec))
+    assert result.status == "new", result.error
+    page, *teasers = (item.article for item in result.articles)
+    assert page.body.endswith("harbour master told reporters at the terminal.")
+    assert [(t.title, t.url, t.kind) for t in teasers] == [
+        (
+            "Rail freight costs climb for the third month running",
+            site.url("/business/rail-freight-costs-climb-again"),
+            "teaser",
+        ),
+        (
+            "Plans for a bridge to the island slip by another year",
+            site.url("/island/new-bridge-plan-delayed"),
+            "teaser",
+        ),
+    ]
+
+
+def test_related_links_are_bounded() -> None:
+    """A related block of 200 links gives at most MAX_TEASERS teasers, each at most MAX_TEASER_CHARS long."""
+    import lxml.html
+
+    from ingest.related_links import related_links
+    from schemas.teasers import MAX_TEASER_CHARS, MAX_TEASERS
+
+    long = "word " * 100
+    items = "".join(
+        f'<li><a href="/news/story-number-{n}">Story number {n} of the long list {long if n % 2 else ""}</a></li>'
+        for n in range(200)
+    )
+    paragraph = "The council approved the budget after a long night of debate in the old town hall."
+    html = f"<html><body><article><p>{paragraph}</p></article><ul>{items}</ul></body></html>"
+    found = related_links(lxml.html.document_fromstring(html), paragraph, "https://example.org/a")
+    assert 0 < len(found) <= MAX_TEASERS
+    assert all(len(text) <= MAX_TEASER_CHARS for _, text in found)
+
+
+def test_related_headlines_join_a_closing_block_the_text_already_has() -> None:
+    """Headlines kept in the text and linked ones read from the HTML make one block; the footer stays last."""
+    from ingest.related_links import with_related
+    from schemas.teasers import closing_block
+
+    text = "\n".join(
+        [*DRONES[1], CLOSING_HEADLINES[0], CLOSING_HEADLINES[1], "All rights reserved."]
+    )
+    merged = with_related(text, [CLOSING_HEADLINES[1], CLOSING_HEADLINES[2]], [DRONES[0]])
+    block = closing_block(merged, lead=[DRONES[0]])
+    assert block is not None
+    assert block.body == "\n".join(DRONES[1])
+    assert [t.text for t in block.teasers] == CLOSING_HEADLINES
+    assert block.footer == ("All rights reserved.",)

@@ -13,26 +13,32 @@ from streams.offline import Offline
 from streams.routes import route
 from streams.rules import RuleSet, load_pack_text
 
-PACK = json.dumps(
-    {
-        "rules": [
-            {
-                "id": "leak",
-                "title": "Leak",
-                "category": "energy",
-                "severity": "high",
-                "query": "leak*",
-            },
-            {
-                "id": "leak-by-entity",
-                "title": "Leak by entity",
-                "category": "energy",
-                "severity": "low",
-                "query": "pipeline",
-                "alert": {"policy": "threshold", "count": 2, "group_by": "entity"},
-            },
-        ]
+
+def rule(rule_id: str, query: str, **fields: object) -> dict[str, object]:
+    """A rule of ``query`` (category ``energy``, severity ``high``, titled after its id unless given)."""
+    return {
+        "id": rule_id,
+        "title": rule_id.capitalize(),
+        "category": "energy",
+        "severity": "high",
+        "query": query,
+        **fields,
     }
+
+
+def pack_of(*rules: dict[str, object]) -> str:
+    """A rule pack of ``rules``, as text."""
+    return json.dumps({"rules": list(rules)})
+
+
+PACK = pack_of(
+    rule("leak", "leak*"),
+    rule(
+        "leak-by-entity",
+        "pipeline",
+        severity="low",
+        alert={"policy": "threshold", "count": 2, "group_by": "entity"},
+    ),
 )
 BODY = (
     "Engineers found a leak on the northern pipeline on Monday, the operator said, and "
@@ -163,20 +169,14 @@ def test_change_rules_are_routed_by_series(unit_settings: Settings) -> None:
     """A change rule's detection is keyed by the series it reports, its condition left for later."""
     from streams.rules import load_gazetteer
 
-    pack = json.dumps(
-        {
-            "rules": [
-                {
-                    "id": "urals-widens",
-                    "title": "Urals discount widens",
-                    "category": "commodity_price_move",
-                    "severity": "high",
-                    "query": "Urals",
-                    "extract": ["spread"],
-                    "where": "spread - previous(spread) >= 2",
-                }
-            ]
-        }
+    pack = pack_of(
+        rule(
+            "urals-widens",
+            "Urals",
+            category="commodity_price_move",
+            extract=["spread"],
+            where="spread - previous(spread) >= 2",
+        )
     )
     gazetteer = load_gazetteer(unit_settings.gazetteer_path)
     rules = RuleSet.compile([load_pack_text(pack, name="t")], gazetteer=gazetteer)
@@ -193,33 +193,10 @@ def test_change_rules_are_routed_by_series(unit_settings: Settings) -> None:
 
 def test_a_category_spike_counts_every_rule_of_its_category(unit_settings: Settings) -> None:
     """A spike grouped by category counts an article any rule of its category fired on, once."""
-    pack = json.dumps(
-        {
-            "rules": [
-                {
-                    "id": "leak",
-                    "title": "Leak",
-                    "category": "energy",
-                    "severity": "high",
-                    "query": "leak*",
-                },
-                {
-                    "id": "valve",
-                    "title": "Valve",
-                    "category": "energy",
-                    "severity": "low",
-                    "query": "valve*",
-                },
-                {
-                    "id": "energy-spike",
-                    "title": "Energy news spike",
-                    "category": "energy",
-                    "severity": "high",
-                    "query": "outage",
-                    "alert": {"policy": "spike", "group_by": "category"},
-                },
-            ]
-        }
+    pack = pack_of(
+        rule("leak", "leak*"),
+        rule("valve", "valve*", severity="low"),
+        rule("energy-spike", "outage", alert={"policy": "spike", "group_by": "category"}),
     )
     rules = RuleSet.compile([load_pack_text(pack, name="t")])
     detector = Detector(unit_settings, lambda: rules, clock=lambda: 1_000.0)

@@ -9,7 +9,13 @@ import pytest
 
 from schemas import Detection, Severity
 from schemas.rules import AlertPolicy
-from schemas.stories import StoryAssignment, StoryFeatures, StoryFigure, StoryRequest
+from schemas.stories import (
+    StoryAssignment,
+    StoryDecision,
+    StoryFeatures,
+    StoryFigure,
+    StoryRequest,
+)
 from streams.stories import Clusterer
 from streams.stories.copies import sketch_text
 
@@ -82,6 +88,13 @@ def assign(clusterer: Clusterer, feats: StoryFeatures) -> StoryAssignment:
     return outcome.assignment
 
 
+def decided_after_pokrovsk(second: StoryFeatures) -> StoryDecision:
+    """The decision on ``second`` by a clusterer that holds the Pokrovsk report ``a1``."""
+    clusterer = make_clusterer()
+    assign(clusterer, features("a1", **POKROVSK))
+    return assign(clusterer, second).decision
+
+
 def test_reports_in_other_words_join_and_say_why() -> None:
     """A rewrite sharing rare words, a place and numbers joins; the decision names them."""
     clusterer = make_clusterer()
@@ -110,10 +123,7 @@ def test_reports_in_other_words_join_and_say_why() -> None:
 
 def test_a_report_in_another_language_joins_through_entities_and_numbers() -> None:
     """Words do not compare across languages; two specific things in common do."""
-    clusterer = make_clusterer()
-    assign(clusterer, features("a1", **POKROVSK))
-    decision = assign(
-        clusterer,
+    decision = decided_after_pokrovsk(
         features(
             "a2",
             1,
@@ -121,8 +131,8 @@ def test_a_report_in_another_language_joins_through_entities_and_numbers() -> No
             terms=("наступ", "покров"),
             entities=("place:pokrovsk", "country:UA"),
             numbers=("57", "14"),
-        ),
-    ).decision
+        )
+    )
     assert decision.story_id == "a1"
     assert decision.similarity is not None
     assert decision.similarity.terms is None
@@ -130,18 +140,15 @@ def test_a_report_in_another_language_joins_through_entities_and_numbers() -> No
 
 def test_another_event_with_the_same_entities_opens_its_own_story() -> None:
     """Same countries, same category, other place and numbers: refused, with the reason."""
-    clusterer = make_clusterer()
-    assign(clusterer, features("a1", **POKROVSK))
-    decision = assign(
-        clusterer,
+    decision = decided_after_pokrovsk(
         features(
             "a2",
             3,
             terms=("assault", "kupiansk", "outskirt", "infiltr"),
             entities=("country:RU", "country:UA", "place:kupiansk"),
             numbers=("27000",),
-        ),
-    ).decision
+        )
+    )
     assert (decision.kind, decision.story_id, decision.candidate) == ("opened", "a2", "a1")
     assert decision.refused
 
@@ -179,9 +186,7 @@ def test_figures_of_another_day_keep_stories_apart() -> None:
 
 def test_a_report_beyond_the_window_opens_a_new_story() -> None:
     """An incursion a week later is another event, even in the same words."""
-    clusterer = make_clusterer()
-    assign(clusterer, features("a1", **POKROVSK))
-    assert assign(clusterer, features("a2", 24 * 7, **POKROVSK)).decision.story_id == "a2"
+    assert decided_after_pokrovsk(features("a2", 24 * 7, **POKROVSK)).story_id == "a2"
 
 
 def test_a_near_verbatim_copy_counts_as_its_original() -> None:

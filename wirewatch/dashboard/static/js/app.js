@@ -2,6 +2,7 @@
 // are part of the stream's address: changing one reconnects with a new snapshot,
 // so what a filter lets through is decided in one place, on the server.
 
+import { Admin } from "./admin.js";
 import { Audit } from "./audit.js";
 import { h } from "./dom.js";
 import { Feed } from "./feed.js";
@@ -24,6 +25,7 @@ const story = new StoryView(document.getElementById("story"));
 const audit = new Audit(document.getElementById("audit"));
 new Playground(document.getElementById("playground"));
 const watches = new Watches(document.getElementById("watches"));
+const admin = new Admin(document.getElementById("admin"), watches);
 const feed = new Feed(document.getElementById("alerts"), document.getElementById("feed-count"), {
   onStory: (card) => story.open(card),
   onSilence: (rule) => silences.prefill(rule),
@@ -111,5 +113,6 @@ loadSession().then((session) => {
   renderSession(session, document.getElementById("session"), document.getElementById("open-mode"));
   silences.allow(session);
   watches.allow(session);
+  admin.allow(session);
 }).catch((err) => setConnection("down", `Session unknown: ${err.message}`));
 connect();

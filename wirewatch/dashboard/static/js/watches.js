@@ -1,6 +1,8 @@
 // Watches: an analyst writes a rule, sees its problems as they type, backtests it on the
 // articles of the last days, saves it to their own pack, and sends its alerts to their own
 // receiver. The server checks everything again; the receiver's address is never shown back.
+// An admin may open another person's watches here (openFor): they are saved to that
+// person's pack, and the audit trail names the admin.
 
 import { h, highlight, plural, postJSON, safeUrl, timeEl } from "./dom.js";
 
@@ -35,6 +37,9 @@ export class Watches {
     this.receiverForm = root.querySelector("#receiver-form");
     this.receiverState = root.querySelector("#receiver-state");
     this.denied = root.querySelector("#watch-denied");
+    this.ownerNote = root.querySelector("#watch-owner");
+    this.owner = null;
+    this.mayWrite = false;
     this.typing = null;
     this.form.addEventListener("input", () => this.checkSoon());
     this.form.addEventListener("submit", (event) => {
@@ -52,10 +57,40 @@ export class Watches {
   /** Offer the panel to analysts and admins only (the server checks again). */
   allow(session) {
     const may = Boolean(session.may?.write_watches);
+    this.mayWrite = may;
     this.form.hidden = !may;
     this.receiverForm.hidden = !may;
     this.denied.hidden = may;
     if (may) this.load();
+  }
+
+  /** The API address for the watches being edited (another person's: ?owner=). */
+  url(path) {
+    return this.owner ? `${path}?owner=${encodeURIComponent(this.owner)}` : path;
+  }
+
+  /** Admins: edit ``owner``'s watches (saved to their pack); back to one's own with mine(). */
+  openFor(owner) {
+    this.owner = owner;
+    this.receiverForm.hidden = true;
+    this.ownerNote.replaceChildren(`Editing ${owner}'s watches: saved to ${owner}/watches, `
+      + "with you as the publisher. ",
+    h("button", { type: "button", class: "secondary", onclick: () => this.mine() }, "Back to my watches"));
+    this.ownerNote.hidden = false;
+    this.form.reset();
+    this.checkOut.replaceChildren();
+    this.message.textContent = "";
+    this.load();
+    this.root.scrollIntoView({ block: "start" });
+  }
+
+  mine() {
+    this.owner = null;
+    this.ownerNote.hidden = true;
+    this.receiverForm.hidden = !this.mayWrite;
+    this.form.reset();
+    this.checkOut.replaceChildren();
+    this.load();
   }
 
   draft() {
@@ -78,7 +113,7 @@ export class Watches {
       this.checkOut.replaceChildren(h("p", { class: "muted" }, "Give the watch a name and a query."));
       return null;
     }
-    const { ok, data } = await postJSON("/api/watches/check", draft);
+    const { ok, data } = await postJSON(this.url("/api/watches/check"), draft);
     this.showProblems(ok ? data : { ok: false, problems: data.problems || [{ field: "watch", message: data.error }] });
     return ok && data.ok;
   }
@@ -127,15 +162,16 @@ export class Watches {
       this.message.textContent = "Fix the problems above first.";
       return;
     }
-    const { ok, data } = await postJSON("/api/watches", this.draft());
+    const { ok, data } = await postJSON(this.url("/api/watches"), this.draft());
+    const whose = this.owner ? `${this.owner}'s` : "your";
     this.message.textContent = ok
-      ? `Saved: your watches are published (version ${data.version}).`
+      ? `Saved: ${whose} watches are published (version ${data.version}).`
       : data.error;
     if (ok) this.load();
   }
 
   async remove(watch) {
-    const { ok, data } = await postJSON(`/api/watches/${encodeURIComponent(watch.name)}/delete`, {});
+    const { ok, data } = await postJSON(this.url(`/api/watches/${encodeURIComponent(watch.name)}/delete`), {});
     this.message.textContent = ok ? `Deleted ${watch.id}.` : data.error;
     if (ok) this.load();
   }
@@ -150,7 +186,7 @@ export class Watches {
   }
 
   async load() {
-    const response = await fetch("/api/watches", { headers: { Accept: "application/json" } });
+    const response = await fetch(this.url("/api/watches"), { headers: { Accept: "application/json" } });
     if (!response.ok) return;
     const data = await response.json();
     this.form.elements.days.max = data.max_days;
