@@ -15,7 +15,7 @@ yet. The chaos harness (``tests/chaos``) lost 2 to 200 articles this way in
 about one run in five of "SIGKILL a worker every 10 s", and the first records
 of a new pipeline in most runs of its baseline.
 
-The consumer here keeps faust's stream logic and changes three things:
+The consumer here keeps faust's stream logic and changes these things:
 
 - "seek to committed" also rewinds a partition that has no committed offset
   (aiokafka's own ``seek_to_committed`` moves only partitions committed above
@@ -25,6 +25,14 @@ The consumer here keeps faust's stream logic and changes three things:
 - a commit covers only the run of acked offsets that starts exactly where the
   partition resumed or was last committed; a hole before the next acked
   offset commits nothing and the partition is fetched again from the hole;
+- no record is handed to a stream between the start of "seek to committed"
+  and the flow's resumption: faust resumes the stream partitions, seeks
+  them while the fetcher keeps running (aiokafka seeks one partition at a
+  time, each after a round trip for its committed offset), then clears every
+  stream's queue as it resumes the flow. A record fetched after its
+  partition's seek and handed before that clear was dropped with the
+  position already past it, so a worker restarted with a backlog stalled
+  (nothing acked after the hole, so no repair) until more records came;
 - no commit happens once a record failed to be sent: faust flushes the
   producer before committing but does not look at the outcome, so a
   detection dropped by aiokafka during a broker outage (its batch expires
@@ -35,6 +43,7 @@ The consumer here keeps faust's stream logic and changes three things:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
@@ -202,11 +211,18 @@ class RewindingConsumer(driver.Consumer):
     _batch: Mapping[Any, list[Any]] = {}
     _starts: dict[Any, int]
     _repairing: set[Any]
+    _may_hand: asyncio.Event
+    _not_handing: asyncio.Event
 
     def __post_init__(self) -> None:
         super().__post_init__()
         self._starts = {}
         self._repairing = set()
+        # Cleared from "seek to committed" until the flow resumes (see perform_seek).
+        self._may_hand = asyncio.Event()
+        self._may_hand.set()
+        self._not_handing = asyncio.Event()  # cleared while a record is being handed on
+        self._not_handing.set()
 
     def _new_consumer_thread(self) -> Any:
         return RewindingConsumerThread(self, loop=self.loop, beacon=self.beacon)
@@ -218,10 +234,21 @@ class RewindingConsumer(driver.Consumer):
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109  # faust's signature
         """faust's getmany; then the partitions it dropped records of are sought back to them."""
         self._batch = {}
+        if not self._may_hand.is_set():
+            # A seek runs: fetch nothing until the flow resumes (see perform_seek).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._may_hand.wait(), timeout)
+            return
         handed: dict[Any, int] = {}
         async for tp, message in super().getmany(timeout):
+            if not self._may_hand.is_set():
+                break  # the rest is fetched again from where the seek puts it
             handed[tp] = message.offset
-            yield tp, message
+            self._not_handing.clear()
+            try:
+                yield tp, message  # faust hands it on, then sets its read offset
+            finally:
+                self._not_handing.set()
         dropped = first_not_handed(self._batch, handed)
         if dropped:
             moved = await self._thread.rewind(dropped)
@@ -248,11 +275,29 @@ class RewindingConsumer(driver.Consumer):
         return committed
 
     async def perform_seek(self) -> None:
-        """Seek every partition to where it resumes (faust's own, with the starts remembered)."""
+        """Seek every partition to where it resumes (faust's own, with the starts remembered).
+
+        faust runs it with the fetcher going and clears the streams' queues
+        right after it, when it resumes the flow: a record handed on after its
+        partition's seek would be cleared with the position past it, and the
+        read offset reset here would hide the hole. So nothing is handed on
+        from here to :meth:`resume_flow`, and the seek waits for the record
+        being handed on, whose read offset faust sets afterwards.
+        """
+        self._may_hand.clear()
+        with contextlib.suppress(TimeoutError):  # a stream that never takes it: seek anyway
+            await asyncio.wait_for(
+                self._not_handing.wait(), self.app.conf.broker_request_timeout / 2
+            )
         starts = await self.seek_to_committed()
         self._starts.update(starts)
         self._read_offset.update(starts)
         self._committed_offset.update({tp: offset or None for tp, offset in starts.items()})
+
+    def resume_flow(self) -> None:
+        """faust's; records may be handed on again (faust has cleared the queues just before)."""
+        super().resume_flow()
+        self._may_hand.set()
 
     def _new_offset(self, tp: Any) -> int | None:
         """The offset to commit for ``tp``: never past an offset that was not acked."""

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from aiokafka import TopicPartition
+from faust.transport.consumer import Consumer
 
 from schemas import Settings
 from streams.app import create_app
@@ -31,6 +35,62 @@ def test_app_consumes_and_produces_through_the_transport(unit_settings: Settings
 @dataclass(frozen=True)
 class _Record:
     offset: int
+
+
+@dataclass(frozen=True)
+class _Message:
+    offset: int
+
+
+class _Thread:
+    """The consumer thread's seeks, recorded."""
+
+    def __init__(self) -> None:
+        self.rewinds: list[dict[Any, int]] = []
+
+    async def rewind(self, offsets: dict[Any, int]) -> dict[Any, int]:
+        self.rewinds.append(dict(offsets))
+        return dict(offsets)
+
+
+async def test_no_record_is_handed_on_from_the_seek_to_the_resumed_flow(
+    unit_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The seek waits for the record being handed on; the rest waits for the flow (faust clears the queues)."""
+    tp = TopicPartition("articles", 0)
+    consumer: Any = create_app(unit_settings).consumer
+    consumer._thread.thread_loop.close()  # never started: the fake below stands in
+    thread = _Thread()
+    consumer._thread = thread
+    fetches = 0
+
+    async def fetched(self: Any, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109
+        nonlocal fetches
+        fetches += 1
+        self._batch = {tp: [_Record(offset) for offset in (5, 6, 7)]}
+        for offset in (5, 6, 7):
+            yield tp, _Message(offset)
+
+    async def seek_to_committed() -> dict[Any, int]:
+        return {tp: 5}
+
+    monkeypatch.setattr(Consumer, "getmany", fetched)
+    consumer.seek_to_committed = seek_to_committed
+
+    batch = consumer.getmany(timeout=0.01)
+    assert (await anext(batch))[1].offset == 5  # a stream is taking it
+    seek = asyncio.ensure_future(consumer.perform_seek())
+    await asyncio.sleep(0.01)
+    assert not seek.done()  # faust sets the read offset of record 5 after it is taken
+    with pytest.raises(StopAsyncIteration):
+        await anext(batch)  # 6 and 7 are not handed on, but fetched again
+    await seek
+    assert thread.rewinds == [{tp: 6}]
+    assert consumer._read_offset[tp] == 5
+    assert [item async for item in consumer.getmany(timeout=0.01)] == []
+    assert fetches == 1  # nothing fetched while the flow waits to resume
+    consumer.resume_flow()
+    assert [m.offset async for _, m in consumer.getmany(timeout=0.01)] == [5, 6, 7]
 
 
 @pytest.mark.parametrize(
