@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Final, TypedDict
 
 from schemas import TextField
-from streams.rules.matcher import BIT_FIELDS, ArticleScan, Occurrence
+from streams.rules.matcher import BIT_FIELDS, FIELD_BITS, ArticleScan, Occurrence
 
 SNIPPET_WIDTH: Final = 240
 MAX_SPANS: Final = 50
@@ -56,13 +56,13 @@ def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tupl
     places: dict[tuple[int, int, int], int] = {}
     for bit, _, _, term_id, char_start, char_end in occurrences:
         places.setdefault((bit, char_start, char_end), term_id)
-    article, terms = scan.article, scan.terms
+    texts, terms = scan.texts, scan.terms
     return tuple(
         {
             "field": _TEXT_FIELDS[bit],
             "start": char_start,
             "end": char_end,
-            "text": article.text_of(BIT_FIELDS[bit])[char_start:char_end],
+            "text": texts[bit][char_start:char_end],
             "term": terms[places[bit, char_start, char_end]].label,
         }
         for bit, char_start, char_end in sorted(places)[:MAX_SPANS]  # title 1, summary 2, body 4
@@ -70,7 +70,10 @@ def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tupl
 
 
 def explain(scan: ArticleScan, spans: Sequence[SpanData]) -> Evidence:
-    """Cut the snippet of a detection around its densest spans."""
+    """Cut the snippet of a detection around its densest spans.
+
+    ``spans`` are in the order :func:`evidence_spans` gives them: by field, then in text order.
+    """
     snippet, highlights = _snippet(scan, spans)
     return Evidence(snippet, highlights)
 
@@ -80,19 +83,14 @@ def _snippet(
 ) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Cut a window of about :data:`SNIPPET_WIDTH` characters around the densest spans."""
     for field in _SNIPPET_FIELDS:
-        chosen = [s for s in spans if s["field"] is field]
+        chosen = [(s["start"], s["end"]) for s in spans if s["field"] is field]
         if chosen:
             break
     else:
         text = scan.article.text_of("body") or scan.article.title
         return _cut(text, 0, min(len(text), SNIPPET_WIDTH)), ()
-    text = scan.article.text_of(field.value)
-    best, best_count = chosen[0]["start"], 0
-    for span in chosen if len(chosen) > 1 else ():
-        at = span["start"]
-        count = sum(1 for s in chosen if at <= s["start"] and s["end"] <= at + SNIPPET_WIDTH)
-        if count > best_count:
-            best, best_count = at, count
+    text = scan.texts[FIELD_BITS[field]]
+    best = _densest(chosen)
     start = max(0, best - _CONTEXT)
     end = min(len(text), start + SNIPPET_WIDTH)
     start = max(0, min(start, end - SNIPPET_WIDTH))
@@ -103,11 +101,36 @@ def _snippet(
     snippet = _cut(text, start, end)
     shift = (len(_ELLIPSIS) if start > 0 else 0) - start
     highlights = tuple(
-        (s["start"] + shift, s["end"] + shift)
-        for s in chosen
-        if start <= s["start"] and s["end"] <= end
+        (first + shift, last + shift) for first, last in chosen if start <= first and last <= end
     )
     return snippet, highlights
+
+
+def _densest(bounds: list[tuple[int, int]]) -> int:
+    """The start of the first span whose window of :data:`SNIPPET_WIDTH` holds the most spans.
+
+    ``bounds`` are ``(start, end)`` sorted (as :func:`evidence_spans` gives them), so a
+    window holds spans from its own on, up to the first that starts past it; and the
+    search stops once no later window could hold more (most detections have a few spans
+    close together: one window).
+    """
+    best, best_count, previous = bounds[0][0], 0, -1
+    size = len(bounds)
+    for index in range(size):
+        at = bounds[index][0]
+        if at == previous:  # the same window as the span before, which came first
+            continue
+        previous, limit, count = at, at + SNIPPET_WIDTH, 0
+        for first, last in bounds[index:]:
+            if first > limit:
+                break
+            if last <= limit:
+                count += 1
+        if count > best_count:
+            best, best_count = at, count
+        if best_count >= size - index - 1:
+            break
+    return best
 
 
 def _cut(text: str, start: int, end: int) -> str:
