@@ -32,8 +32,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Final
 
-from schemas import ScorePart, TextField
-from streams.rules.explain import SpanData
+from schemas import ScorePart, Span, TextField
 
 LEAD_WEIGHT: Final = 1.0
 SECOND_SENTENCE_WEIGHT: Final = 0.8
@@ -113,7 +112,7 @@ def place_weight(field: TextField, sentence: int, sentences: int) -> float:
 
 
 def score(
-    spans: Sequence[SpanData],
+    spans: Sequence[Span],
     body_starts: Sequence[int],
     *,
     figures: bool,
@@ -135,11 +134,12 @@ def score(
     # This runs for every detection (tens per article with broad rules): places are keyed by
     # (field rank, sentence), which sorts them in text order without a key function.
     places: dict[tuple[int, int], set[str]] = {}
+    first_term = spans[0].term if spans else ""
     several = False  # more than one distinct term among the spans
     for span in spans:
-        field, term = span["field"], span["term"]
+        field, term = span.field, span.term
         if field is _BODY:
-            place = (_BODY_RANK, bisect_right(body_starts, span["start"]) - 1)
+            place = (_BODY_RANK, bisect_right(body_starts, span.start) - 1)
         else:
             place = (_FIELD_ORDER[field], 0)
         terms = places.get(place)
@@ -147,10 +147,11 @@ def score(
             places[place] = {term}
         else:
             terms.add(term)
-        several = several or term != spans[0]["term"]
-    if not places:
-        parts = [_NO_EVIDENCE]
-    else:
+        if term != first_term:
+            several = True
+    parts: list[ScorePart] = []
+    total = 0.0
+    if places:
         wanted, sentences = 2 if several else 1, len(body_starts)
         weighed = []
         for (rank, sentence), terms in sorted(places.items()):
@@ -160,22 +161,26 @@ def score(
                 weight *= MENTION_FACTOR
             weighed.append((weight, field, sentence if field is _BODY else None, terms))
         weighed.sort(key=_WORTH, reverse=True)  # stable: ties stay in text order
-        parts = [
+        for rank, (weight, field, body_sentence, terms) in enumerate(weighed):
+            counted = round(weight / 2**rank, 3)
+            total += counted
             # validated from a dict in pydantic's core: a third cheaper than keyword arguments
-            _score_part(
-                {
-                    "kind": "evidence",
-                    "field": field,
-                    "sentence": sentence,
-                    "terms": tuple(sorted(terms)),
-                    "weight": weight,
-                    "counted": round(weight / 2**rank, 3),
-                }
-            )
-            for rank, (weight, field, sentence, terms) in enumerate(weighed)
-        ]
+            part = {
+                "kind": "evidence",
+                "field": field,
+                "sentence": body_sentence,
+                "terms": tuple(sorted(terms)),
+                "weight": weight,
+                "counted": counted,
+            }
+            parts.append(_score_part(part))
+    else:
+        parts.append(_NO_EVIDENCE)
+        total += _NO_EVIDENCE.counted
     if figures:
         parts.append(_FIGURES)
+        total += _FIGURES.counted
     if entities:
         parts.append(_ENTITIES)
-    return round(sum(part.counted for part in parts), 3), tuple(parts)
+        total += _ENTITIES.counted
+    return round(total, 3), tuple(parts)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, TypedDict
+from typing import Final
 
-from schemas import TextField
+from schemas import Span, TextField
 from streams.rules.matcher import BIT_FIELDS, FIELD_BITS, ArticleScan, Occurrence
 
 SNIPPET_WIDTH: Final = 240
@@ -17,6 +17,8 @@ the detection slow to explain and larger than a Kafka record."""
 _CONTEXT: Final = 60
 _ELLIPSIS: Final = "…"
 _TEXT_FIELDS: Final = {bit: TextField(name) for bit, name in BIT_FIELDS.items()}
+# validated from a dict in pydantic's core: cheaper than keyword arguments
+_span: Final = Span.__pydantic_validator__.validate_python
 # up to the last space before the snippet's start; the rest of a word its end cuts
 _UP_TO_SPACE: Final = re.compile(r".*\s", re.DOTALL)
 _WORD: Final = re.compile(r"\S*")
@@ -24,19 +26,8 @@ _WORD: Final = re.compile(r"\S*")
 _SNIPPET_FIELDS: Final = (TextField.BODY, TextField.SUMMARY, TextField.TITLE)
 
 
-class SpanData(TypedDict):
-    """A matched piece of an article, as plain data: the fields of a :class:`schemas.Span`.
-
-    The engine builds these and the ``Detection`` validates them into ``Span``
-    models once, in pydantic's core: a ``Span`` model per place cost more than
-    the dict and its validation together.
-    """
-
-    field: TextField
-    start: int
-    end: int
-    text: str
-    term: str
+SpanKey = tuple[int, int, int, int]
+"""A place and the term that names it: ``(field_bit, char_start, char_end, term_id)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,29 +38,44 @@ class Evidence:
     highlights: tuple[tuple[int, int], ...]
 
 
-def evidence_spans(scan: ArticleScan, occurrences: Sequence[Occurrence]) -> tuple[SpanData, ...]:
+def evidence_spans(
+    scan: ArticleScan, occurrences: Sequence[Occurrence], made: dict[SpanKey, Span]
+) -> tuple[Span, ...]:
     """Turn the occurrences that made a rule match into spans, in field and text order.
 
     Each place once, named by the first term found there, and at most the
     first :data:`MAX_SPANS` places in reading order (title, summary, body).
+
+    Args:
+        scan: the scanned article.
+        occurrences: the rule's witness.
+        made: the spans made so far for this article. The rules that fire
+            on an article share most of their places, and a ``Span`` (frozen)
+            is validated once per article, not once per detection.
     """
     places: dict[tuple[int, int, int], int] = {}
     for bit, _, _, term_id, char_start, char_end in occurrences:
         places.setdefault((bit, char_start, char_end), term_id)
-    texts, terms = scan.texts, scan.terms
-    return tuple(
-        {
-            "field": _TEXT_FIELDS[bit],
-            "start": char_start,
-            "end": char_end,
-            "text": texts[bit][char_start:char_end],
-            "term": terms[places[bit, char_start, char_end]].label,
-        }
-        for bit, char_start, char_end in sorted(places)[:MAX_SPANS]  # title 1, summary 2, body 4
-    )
+    spans = []
+    for place in sorted(places)[:MAX_SPANS]:  # title 1, summary 2, body 4
+        key = (*place, places[place])
+        span = made.get(key)
+        if span is None:
+            bit, char_start, char_end, term_id = key
+            span = made[key] = _span(
+                {
+                    "field": _TEXT_FIELDS[bit],
+                    "start": char_start,
+                    "end": char_end,
+                    "text": scan.texts[bit][char_start:char_end],
+                    "term": scan.terms[term_id].label,
+                }
+            )
+        spans.append(span)
+    return tuple(spans)
 
 
-def explain(scan: ArticleScan, spans: Sequence[SpanData]) -> Evidence:
+def explain(scan: ArticleScan, spans: Sequence[Span]) -> Evidence:
     """Cut the snippet of a detection around its densest spans.
 
     ``spans`` are in the order :func:`evidence_spans` gives them: by field, then in text order.
@@ -78,12 +84,10 @@ def explain(scan: ArticleScan, spans: Sequence[SpanData]) -> Evidence:
     return Evidence(snippet, highlights)
 
 
-def _snippet(
-    scan: ArticleScan, spans: Sequence[SpanData]
-) -> tuple[str, tuple[tuple[int, int], ...]]:
+def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple[int, int], ...]]:
     """Cut a window of about :data:`SNIPPET_WIDTH` characters around the densest spans."""
     for field in _SNIPPET_FIELDS:
-        chosen = [(s["start"], s["end"]) for s in spans if s["field"] is field]
+        chosen = [(s.start, s.end) for s in spans if s.field is field]
         if chosen:
             break
     else:
