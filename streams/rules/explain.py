@@ -26,10 +26,6 @@ _WORD: Final = re.compile(r"\S*")
 _SNIPPET_FIELDS: Final = (TextField.BODY, TextField.SUMMARY, TextField.TITLE)
 
 
-SpanKey = tuple[int, int, int, int]
-"""A place and the term that names it: ``(field_bit, char_start, char_end, term_id)``."""
-
-
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """The snippet of one detection: the best window of text, its matched words marked."""
@@ -39,7 +35,7 @@ class Evidence:
 
 
 def evidence_spans(
-    scan: ArticleScan, occurrences: Sequence[Occurrence], made: dict[SpanKey, Span]
+    scan: ArticleScan, occurrences: Sequence[Occurrence], made: dict[Occurrence, Span]
 ) -> tuple[Span, ...]:
     """Turn the occurrences that made a rule match into spans, in field and text order.
 
@@ -49,20 +45,20 @@ def evidence_spans(
     Args:
         scan: the scanned article.
         occurrences: the rule's witness.
-        made: the spans made so far for this article. The rules that fire
-            on an article share most of their places, and a ``Span`` (frozen)
-            is validated once per article, not once per detection.
+        made: the span of each occurrence made so far for this article. The
+            rules that fire on an article share most of their places, and a
+            ``Span`` (frozen) is validated once per article, not once per detection.
     """
-    places: dict[tuple[int, int, int], int] = {}
-    for bit, _, _, term_id, char_start, char_end in occurrences:
-        places.setdefault((bit, char_start, char_end), term_id)
+    places: dict[tuple[int, int, int], Occurrence] = {}
+    for occurrence in occurrences:
+        places.setdefault((occurrence[0], occurrence[4], occurrence[5]), occurrence)
     spans = []
     for place in sorted(places)[:MAX_SPANS]:  # title 1, summary 2, body 4
-        key = (*place, places[place])
-        span = made.get(key)
+        occurrence = places[place]
+        span = made.get(occurrence)
         if span is None:
-            bit, char_start, char_end, term_id = key
-            span = made[key] = _span(
+            bit, _, _, term_id, char_start, char_end = occurrence
+            span = made[occurrence] = _span(
                 {
                     "field": _TEXT_FIELDS[bit],
                     "start": char_start,
@@ -105,7 +101,7 @@ def _snippet(scan: ArticleScan, spans: Sequence[Span]) -> tuple[str, tuple[tuple
     snippet = _cut(text, start, end)
     shift = (len(_ELLIPSIS) if start > 0 else 0) - start
     highlights = tuple(
-        (first + shift, last + shift) for first, last in chosen if start <= first and last <= end
+        [(first + shift, last + shift) for first, last in chosen if start <= first and last <= end]
     )
     return snippet, highlights
 

@@ -289,14 +289,14 @@ class ArticleScan:
         key = (term_ids, mask)
         found = self._masked.get(key)
         if found is None:
-            occurrences = [
-                o for t in term_ids & self.present for o in self.occurrences(t) if o[0] & mask
-            ]
-            found = self._masked[key] = Operand(
-                occurrences,
-                sorted(o[1] for o in occurrences),
-                sorted(o[2] for o in occurrences),
-            )
+            present = term_ids & self.present
+            occurrences = [o for t in present for o in self.occurrences(t) if o[0] & mask]
+            firsts = [o[1] for o in occurrences]
+            lasts = [o[2] for o in occurrences]
+            if len(present) > 1:  # one term's occurrences are in text order already
+                firsts.sort()
+                lasts.sort()
+            found = self._masked[key] = Operand(occurrences, firsts, lasts)
         return found
 
     def _term_hits(self, term_id: int) -> list[tuple[int, int]]:

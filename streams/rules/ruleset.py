@@ -31,7 +31,7 @@ from schemas.rules import EntityRequirement, RulePack, RuleSpec
 from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
-from streams.rules.explain import Evidence, SpanKey, evidence_spans, explain
+from streams.rules.explain import Evidence, evidence_spans, explain
 from streams.rules.gc_pause import gc_paused
 from streams.rules.loader import (
     LoadedPacks,
@@ -40,7 +40,7 @@ from streams.rules.loader import (
     rule_version,
     ruleset_version,
 )
-from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
+from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, Occurrence, compile_regex
 from streams.rules.numbers import extract_values
 from streams.rules.query import parse_query, regexes_of
 
@@ -129,7 +129,7 @@ class ArticleFacts:
     def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
         self.article = article
         self.gazetteer = gazetteer
-        self.spans: dict[SpanKey, Span] = {}
+        self.spans: dict[Occurrence, Span] = {}
         self._mentions: tuple[EntityMention, ...] | None = None
         self._ids: frozenset[str] = frozenset()
         self._values: tuple[ExtractedValue, ...] | None = None
@@ -443,11 +443,12 @@ class RuleSet:
                     condition_met = condition.matches(values)
                 if not condition_met and not thorough:
                     return None
-        occurrences = [
-            occurrence
-            for index in indexes
-            for occurrence in self._matcher.witness(index, scan, rule.mask)
-        ]
+        witness, mask = self._matcher.witness, rule.mask
+        occurrences = (
+            witness(indexes[0], scan, mask)  # most rules have one query
+            if len(indexes) == 1
+            else [occurrence for index in indexes for occurrence in witness(index, scan, mask)]
+        )
         spans = evidence_spans(scan, occurrences, facts.spans)
         score: float = 0.0
         parts: tuple[ScorePart, ...] = ()
