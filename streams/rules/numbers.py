@@ -73,31 +73,52 @@ class _Scan:
     """A scan over a whole field: RE2 finds each match, Python ``re`` reads its groups.
 
     RE2 matches in time linear in the text whatever the input, but its Python
-    wrapper is slow at reporting capture groups (every group offset is
-    converted from UTF-8 bytes, every access goes through several Python
-    calls: about a third of the extractors' time). So RE2 runs the pattern
-    without its groups to find each match's extent, and Python's ``re`` reads
-    the groups by matching the same pattern to that extent alone, a short
-    string: at most :data:`_MAX_MATCH` characters (a longer one is no figure
-    and is skipped). The extent is RE2's leftmost-first match, so the
-    highest-priority way to match exactly it is the one RE2 took, and ``re``
-    takes it too (``re.ASCII``: ``\\d`` and ``\\s`` mean what they mean in RE2).
+    wrapper is slow at reporting matches in a ``str``: every call encodes the
+    whole text to UTF-8 again, and every match goes through several Python
+    calls that convert its offsets from bytes. So the scans of a field share
+    one encoding of it (:class:`_Encoded`) and RE2 matches the bytes, whose
+    offsets are the text's when it is ASCII; otherwise they are converted
+    here, once per match, by decoding only the bytes since the previous
+    match. RE2 also runs the pattern without its groups (reporting them costs
+    more still), and Python's ``re`` reads the groups by matching the same
+    pattern to the match's extent alone, a short string: at most
+    :data:`_MAX_MATCH` characters (a longer one is no figure and is skipped).
+    The extent is RE2's leftmost-first match, so the highest-priority way to
+    match exactly it is the one RE2 took, and ``re`` takes it too
+    (``re.ASCII``: ``\\d`` and ``\\s`` mean what they mean in RE2).
     """
 
     def __init__(self, pattern: str) -> None:
         pattern = pattern.replace("@L", _LETTERS)
-        self._find = re2.compile(re.sub(r"\(\?P<\w+>", "(?:", pattern))
+        # a bytes pattern in RE2's (default) UTF-8 mode: a class such as [а-я] matches
+        # a whole encoded character, and matches start and end between characters
+        self._find = re2.compile(re.sub(r"\(\?P<\w+>", "(?:", pattern).encode())
         self._read = re.compile(pattern, re.ASCII)
 
-    def finditer(self, text: str) -> Iterator[tuple[int, re.Match[str]]]:
+    def finditer(self, text: _Encoded) -> Iterator[tuple[int, re.Match[str]]]:
         """Each match as ``(offset, match)``, ``match`` being of ``text[offset:]`` up to its end."""
         read = self._read.fullmatch
-        for found in self._find.finditer(text):
+        folded, encoded = text.text, text.encoded
+        ascii_text = len(encoded) == len(folded)
+        byte_at = char_at = 0  # the offsets of the previous match's start, in both
+        for found in self._find.finditer(encoded):
             start, end = found.span()
+            if not ascii_text:
+                char_at += len(encoded[byte_at:start].decode())
+                byte_at = start
+                start, end = char_at, char_at + len(encoded[start:end].decode())
             if end - start <= _MAX_MATCH:
-                match = read(text[start:end])
+                match = read(folded[start:end])
                 if match is not None:
                     yield start, match
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """A folded field and its UTF-8 encoding, made once for the field's scans."""
+
+    text: str
+    encoded: bytes
 
 
 # The longest figure, currency, multiplier and unit phrase the scans read.
@@ -441,8 +462,9 @@ def _field_values(
             _Mention(original.folded(m.start), original.folded(m.end), m.id) for m in mentions
         ]
     commodities = sorted(mentions, key=lambda m: m.start)
+    encoded = _Encoded(folded, folded.encode())
     figures = sorted(
-        [*_amounts(folded), *_percents(folded), *_extremes(folded)], key=lambda f: f.start
+        [*_amounts(encoded), *_percents(encoded), *_extremes(encoded)], key=lambda f: f.start
     )
     if not figures:
         return
@@ -595,8 +617,9 @@ class _Owners:
         return following.id
 
 
-def _amounts(folded: str) -> Iterator[_Figure]:
-    for offset, match in _MONEY.finditer(folded):
+def _amounts(encoded: _Encoded) -> Iterator[_Figure]:
+    folded = encoded.text
+    for offset, match in _MONEY.finditer(encoded):
         if match["mult1"] or match["mult2"]:
             continue  # "$2 billion" is a total, not a price
         end = offset + match.end()
@@ -618,9 +641,10 @@ def _amounts(folded: str) -> Iterator[_Figure]:
         )
 
 
-def _percents(folded: str) -> Iterator[_Figure]:
+def _percents(encoded: _Encoded) -> Iterator[_Figure]:
+    folded = encoded.text
     previous_end = 0
-    for offset, match in _PERCENT.finditer(folded):
+    for offset, match in _PERCENT.finditer(encoded):
         number = match["num"] or "0"
         start, end = offset + match.start("num"), offset + match.end()
         window_start = max(previous_end, start - _DIRECTION_WINDOW)
@@ -653,8 +677,8 @@ def _percents(folded: str) -> Iterator[_Figure]:
         )
 
 
-def _extremes(folded: str) -> Iterator[_Figure]:
-    for offset, match in _EXTREME.finditer(folded):
+def _extremes(encoded: _Encoded) -> Iterator[_Figure]:
+    for offset, match in _EXTREME.finditer(encoded):
         word = next(filter(None, map(match.group, _HL_GROUPS)), None)
         phrase = match["ext"] or ""
         yield _Figure(

@@ -296,6 +296,6 @@ def test_two_stage_scans_read_what_re2_reads(tokens: list[str]) -> None:
                 (offset + start, offset + end) if start >= 0 else (-1, -1)
                 for start, end in (match.span(group) for group in range(match.re.groups + 1))
             )
-            for offset, match in scan.finditer(text)
+            for offset, match in scan.finditer(numbers._Encoded(text, text.encode()))
         ]
         assert got == expected
