@@ -45,9 +45,7 @@ class _WordTable(CharTable):
         return folded if is_word or not folded else " "
 
 
-# ASCII characters that are neither word characters nor spaces: made spaces at C
-# speed before the rest is looked up
-_TABLE: Final = _WordTable(re.compile("[^ 0-9a-z_\x80-\U0010ffff]"))
+_TABLE: Final = _WordTable()
 # where ``word_text(t)`` has more spaces than its words joined by single spaces;
 # a literal prefix, so the search runs at C speed (an alternation with ^ is ten times slower)
 _DOUBLE_SPACES: Final = re.compile("   *")
