@@ -51,12 +51,13 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Final, Literal
 
 import re2
+from pydantic import TypeAdapter
 
 from schemas.articles import Article
-from schemas.common import Span, TextField
+from schemas.common import TextField
 from schemas.detections import EntityMention, ExtractedValue
 from streams.rules.entities import folded_text
 from streams.rules.text import Offsets
@@ -401,6 +402,9 @@ _UP_WORDS = frozenset(
 )
 
 ValueKind = Literal["price", "spread", "change_pct", "extreme"]
+# The values are built as plain data and validated in one call (a model per value
+# and per span, each validated on its own, cost about twice as much).
+_VALUES: Final = TypeAdapter(tuple[ExtractedValue, ...])
 
 
 @dataclass(frozen=True, slots=True)
@@ -444,18 +448,19 @@ def extract_values(
             continue
         for span in mention.spans:
             by_field.setdefault(span.field, []).append(_Mention(span.start, span.end, mention.id))
-    values: list[ExtractedValue] = []
+    values: list[dict[str, Any]] = []
     for field in _FIELDS:
         text = article.text_of(field)
         if not text:
             continue
         values.extend(_field_values(field, text, by_field.get(field, [])))
-    return tuple(values)
+    return _VALUES.validate_python(values)
 
 
 def _field_values(
     field: TextField, text: str, mentions: list[_Mention]
-) -> Iterator[ExtractedValue]:
+) -> Iterator[dict[str, Any]]:
+    """The values of one field, as the data of :class:`ExtractedValue` models."""
     folded, original = folded_text(text)
     if original is not None:  # mentions are spans of the text: bring them to the folded one
         mentions = [
@@ -494,7 +499,7 @@ def _bind_sentence(
     sentence_start: int,
     figures: list[_Figure],
     mentions: list[_Mention],
-) -> Iterator[ExtractedValue]:
+) -> Iterator[dict[str, Any]]:
     benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
     benchmark_id = benchmarks[0].id if benchmarks else None
     references = set(benchmarks)
@@ -515,17 +520,17 @@ def _bind_sentence(
         start, end = figure.start, figure.end
         if original is not None:
             start, end = original.start(start), original.end(end)
-        yield ExtractedValue(
-            kind=figure.kind,
-            value=figure.value,
-            currency=figure.currency,
-            unit=figure.unit,
-            commodity=commodity,
-            benchmark=benchmark_id if figure.kind == "spread" and commodity else None,
-            extreme=figure.extreme,
-            direction=figure.direction,
-            span=Span(field=field, start=start, end=end, text=text[start:end]),
-        )
+        yield {
+            "kind": figure.kind,
+            "value": figure.value,
+            "currency": figure.currency,
+            "unit": figure.unit,
+            "commodity": commodity,
+            "benchmark": benchmark_id if figure.kind == "spread" and commodity else None,
+            "extreme": figure.extreme,
+            "direction": figure.direction,
+            "span": {"field": field, "start": start, "end": end, "text": text[start:end]},
+        }
 
 
 def _benchmark_mentions(
