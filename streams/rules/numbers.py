@@ -41,7 +41,9 @@ of those patterns is an alternation of literal words, optionally followed by one
 character-class run (``stem[letters]*``) or a bounded repeat of a group that
 starts with a fixed character, with no nested unbounded quantifier, so every
 starting position does work bounded by the longest alternative and matching
-stays linear in the slice length. Patterns run on folded text (lower case,
+stays linear in the slice length. The alternations of words are factored by
+their leading characters (:mod:`streams.rules.alternations`), which matches
+the same and rejects a word's branch at its first character. Patterns run on folded text (lower case,
 no diacritics), so they are written in lower case.
 """
 
@@ -59,6 +61,7 @@ from pydantic import TypeAdapter
 from schemas.articles import Article
 from schemas.common import TextField
 from schemas.detections import EntityMention, ExtractedValue
+from streams.rules.alternations import factored
 from streams.rules.entities import folded_text
 from streams.rules.text import Offsets
 
@@ -151,8 +154,8 @@ def _window(folded: str, start: int, end: int) -> str:
 
 
 def _words(*words: str) -> str:
-    """An alternation of words, longest first so a longer word wins."""
-    return "|".join(sorted(words, key=len, reverse=True))
+    """An alternation of words, longest first so a longer word wins (factored, see :func:`factored`)."""
+    return factored("|".join(sorted(words, key=len, reverse=True)))
 
 
 # An amount: 4,400 / 4,400.50 / 19.40 / 19,40 (a decimal comma, as in most of Europe) /
@@ -321,10 +324,14 @@ _EXTREME = _Scan(
     r")(?:[^@L0-9]|$)"
 )
 _SPREAD_WORDS = (
-    r"(?:discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
-    r"|преми[@L]*|знижк[@L]*|(?:preis)?abschlag[@L]*|aufschlag[@L]*|differenz[@L]*"
-    r"|abstand[@L]*|decote[@L]*|ecart[@L]*|descuento[@L]*|diferencial[@L]*|dyskont[@L]*"
-    r"|premia|premii|roznic[@L]*)(?![@L0-9])"
+    "(?:"
+    + factored(
+        r"discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
+        r"|преми[@L]*|знижк[@L]*|(?:preis)?abschlag[@L]*|aufschlag[@L]*|differenz[@L]*"
+        r"|abstand[@L]*|decote[@L]*|ecart[@L]*|descuento[@L]*|diferencial[@L]*|dyskont[@L]*"
+        r"|premia|premii|roznic[@L]*"
+    )
+    + ")(?![@L0-9])"
 )
 _SPREAD_WORD = _compile_words(_SPREAD_WORDS)
 # "a $12 discount", "$12 a barrel premium": the spread word right after the amount.
@@ -344,32 +351,39 @@ _BETWEEN = _compile_words(r"(?:between|между|між|zwischen|entre|miedzy)\
 # Words naming another subject than the commodity's price: a figure after
 # them is about shares, tickets, output, a currency... not the commodity.
 _OTHER_SUBJECT = _compile_words(
-    r"(?:shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
-    r"|bonds?|yields?|compan(?:y|ies)|firms?|majors?|producers?|miners?|groups?|earnings"
-    r"|profits?|revenues?|sales|dividends?|output|production|exports?|imports?|suppl(?:y|ies)"
-    r"|demand|inventor(?:y|ies)|stockpiles?|volumes?|shipments?|capacity|dollar|euro|rouble"
-    r"|ruble|yuan|currency|inflation|rates?|gdp|wages?|rents?|market cap"
-    r"|акци[@L]*|индекс[@L]*|компани[@L]*|добыч[@L]*|экспорт[@L]*|импорт[@L]*"
-    r"|акці[@L]*|індекс[@L]*|компані[@L]*|видобу[@L]*|експорт[@L]*|імпорт[@L]*"
-    r"|aktie[@L]*|kurs|boerse|borse|inflation|action|actions|accion[@L]*|bolsa|inflacion"
-    r"|akcj[@L]*|gield[@L]*|inflacj[@L]*|zins[@L]*|taux|tasas?|stop[ay] procentow[@L]*"
-    r")(?![@L0-9])"
+    "(?:"
+    + factored(
+        r"shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
+        r"|bonds?|yields?|compan(?:y|ies)|firms?|majors?|producers?|miners?|groups?|earnings"
+        r"|profits?|revenues?|sales|dividends?|output|production|exports?|imports?|suppl(?:y|ies)"
+        r"|demand|inventor(?:y|ies)|stockpiles?|volumes?|shipments?|capacity|dollar|euro|rouble"
+        r"|ruble|yuan|currency|inflation|rates?|gdp|wages?|rents?|market cap"
+        r"|акци[@L]*|индекс[@L]*|компани[@L]*|добыч[@L]*|экспорт[@L]*|импорт[@L]*"
+        r"|акці[@L]*|індекс[@L]*|компані[@L]*|видобу[@L]*|експорт[@L]*|імпорт[@L]*"
+        r"|aktie[@L]*|kurs|boerse|borse|inflation|action|actions|accion[@L]*|bolsa|inflacion"
+        r"|akcj[@L]*|gield[@L]*|inflacj[@L]*|zins[@L]*|taux|tasas?|stop[ay] procentow[@L]*"
+    )
+    + ")(?![@L0-9])"
 )
 # Words of policy, not of a market: an amount or a percentage right after one
 # ("a price cap of $60 a barrel", "Zölle von 25 Prozent", "une amende de 5 euros")
 # or right before one ("the $60 cap") is a cap, a tariff, a fine, a subsidy or a
 # budget, not a commodity price or a price move, and is not extracted.
 _POLICY_WORDS = (
-    r"(?:caps?|capped|ceilings?|limits?|tariffs?|dut(?:y|ies)|levy|levies|tax|taxes|fines?"
-    r"|fined|penalt(?:y|ies)|subsid(?:y|ies|ised|ized)|budgets?|grants?|aid|rebates?|bail"
-    r"|preisdeckel|preisobergrenze|obergrenze|deckel|zoll|zolle|zollen|strafe[@L]*|bussgeld"
-    r"|subvention[@L]*|haushalt[@L]*|budget[@L]*|steuer[@L]*|abgabe[@L]*|forderung[@L]*"
-    r"|plafond[@L]*|droits? de douane|taxe[@L]*|amende[@L]*|subvention[@L]*|aide[@L]*"
-    r"|tope|techo|arancel[@L]*|multa[@L]*|subsidio[@L]*|subvencion[@L]*|presupuest[@L]*"
-    r"|impuesto[@L]*|ayuda[@L]*|pulap[@L]*|limit[@L]*|cla|clo|clem|kar[ay]|kare|grzywn[@L]*"
-    r"|dotacj[@L]*|dotacj[@L]*|subsydi[@L]*|budzet[@L]*|podat[@L]*|dopla[@L]*"
-    r"|потол[@L]*|пошлин[@L]*|штраф[@L]*|субсид[@L]*|бюджет[@L]*|налог[@L]*|стел[@L]*|мит[оа]"
-    r"|субсиді[@L]*|податк[@L]*)(?![@L0-9])"
+    "(?:"
+    + factored(
+        r"caps?|capped|ceilings?|limits?|tariffs?|dut(?:y|ies)|levy|levies|tax|taxes|fines?"
+        r"|fined|penalt(?:y|ies)|subsid(?:y|ies|ised|ized)|budgets?|grants?|aid|rebates?|bail"
+        r"|preisdeckel|preisobergrenze|obergrenze|deckel|zoll|zolle|zollen|strafe[@L]*|bussgeld"
+        r"|subvention[@L]*|haushalt[@L]*|budget[@L]*|steuer[@L]*|abgabe[@L]*|forderung[@L]*"
+        r"|plafond[@L]*|droits? de douane|taxe[@L]*|amende[@L]*|subvention[@L]*|aide[@L]*"
+        r"|tope|techo|arancel[@L]*|multa[@L]*|subsidio[@L]*|subvencion[@L]*|presupuest[@L]*"
+        r"|impuesto[@L]*|ayuda[@L]*|pulap[@L]*|limit[@L]*|cla|clo|clem|kar[ay]|kare|grzywn[@L]*"
+        r"|dotacj[@L]*|dotacj[@L]*|subsydi[@L]*|budzet[@L]*|podat[@L]*|dopla[@L]*"
+        r"|потол[@L]*|пошлин[@L]*|штраф[@L]*|субсид[@L]*|бюджет[@L]*|налог[@L]*|стел[@L]*|мит[оа]"
+        r"|субсиді[@L]*|податк[@L]*"
+    )
+    + ")(?![@L0-9])"
 )
 _POLICY_BEFORE = _compile_words(_POLICY_WORDS)
 _POLICY_AFTER = _compile_small(
