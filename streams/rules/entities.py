@@ -23,7 +23,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,7 +34,8 @@ from schemas.articles import Article
 from schemas.common import TextField
 from schemas.detections import EntityMention
 from schemas.errors import ConfigError
-from streams.rules.text import Offsets, fold, fold_with_offsets
+from streams.rules.text import Offsets, fold
+from streams.rules.words import folded_text
 
 KINDS = ("country", "org", "person", "place", "commodity")
 _ENTITY_ID = re.compile(r"^(country|org|person|place|commodity):[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -203,7 +203,8 @@ class Gazetteer:
         """Leftmost-longest whole-word ``(start, end, entity)`` matches, ``not`` phrases removed."""
         if not self.entities:
             return []
-        folded, original = folded_text(text)
+        view = folded_text(text)
+        folded, original = view.folded, view.offsets
         size = len(folded)
         # (start, -end, entity): sorting puts the leftmost, then longest, first.
         candidates: list[tuple[int, int, int]] = []
@@ -250,17 +251,6 @@ def load_gazetteer(directory: Path) -> Gazetteer | None:
         ConfigError: the directory exists but a file in it is broken.
     """
     return Gazetteer.load(directory) if directory.is_dir() else None
-
-
-@lru_cache(maxsize=32)
-def folded_text(text: str) -> tuple[str, Offsets | None]:
-    """:func:`~streams.rules.text.fold_with_offsets`, remembered for the last few texts.
-
-    The gazetteer and the number extractors read the same article fields one
-    after the other; folding a 3 KB text with non-ASCII characters costs more
-    than either of them, so they share the result.
-    """
-    return fold_with_offsets(text)
 
 
 def _spellings(aliases: list[tuple[str, bool, bool]]) -> Iterator[tuple[str, bool, bool]]:

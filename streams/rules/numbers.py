@@ -62,8 +62,8 @@ from schemas.articles import Article
 from schemas.common import TextField
 from schemas.detections import EntityMention, ExtractedValue
 from streams.rules.alternations import factored
-from streams.rules.entities import folded_text
 from streams.rules.text import Offsets
+from streams.rules.words import folded_text
 
 _FIELDS = (TextField.TITLE, TextField.SUMMARY, TextField.BODY)
 
@@ -483,7 +483,8 @@ def _field_values(
     field: TextField, text: str, mentions: list[_Mention]
 ) -> Iterator[dict[str, Any]]:
     """The values of one field, as the data of :class:`ExtractedValue` models."""
-    folded, original = folded_text(text)
+    view = folded_text(text)
+    folded, original = view.folded, view.offsets
     if original is not None:  # mentions are spans of the text: bring them to the folded one
         mentions = [
             _Mention(original.folded(m.start), original.folded(m.end), m.id) for m in mentions

@@ -133,16 +133,33 @@ class CharTable(dict[int, str]):
         self._changed = re.compile(f"([{_ranges(changed)}])") if changed else None
         return True
 
+    def split(self, text: str) -> list[str] | None:
+        """``text`` lower-cased and cut around each character the table changes.
+
+        The changed characters are at the odd indexes, the runs between them
+        (which the table leaves as they are) at the even ones. None when the
+        text needs the slow path (see the class docs).
+        """
+        if self._unknown.search(text) and not self._learn(self._unknown.findall(text)):
+            return None
+        lowered = text.lower()
+        return [lowered] if self._changed is None else self._changed.split(lowered)
+
+    def join(self, pieces: list[str], changes: dict[str, str] | None = None) -> str:
+        """The pieces of :meth:`split` joined, each changed character replaced.
+
+        ``changes`` maps them to something else than what the table makes of them.
+        """
+        replaced = pieces.copy()
+        replaced[1::2] = map(
+            (self._changes if changes is None else changes).__getitem__, pieces[1::2]
+        )
+        return "".join(replaced)
+
     def apply(self, text: str) -> str:
         """Return ``text.translate(self)``, faster."""
-        if self._unknown.search(text) and not self._learn(self._unknown.findall(text)):
-            return text.translate(self)
-        lowered = text.lower()
-        if self._changed is None:
-            return lowered
-        pieces = self._changed.split(lowered)
-        pieces[1::2] = map(self._changes.__getitem__, pieces[1::2])
-        return "".join(pieces)
+        pieces = self.split(text)
+        return text.translate(self) if pieces is None else self.join(pieces)
 
 
 def _ranges(codes: list[int]) -> str:
