@@ -530,9 +530,11 @@ def _bind_sentence(
 ) -> Iterator[dict[str, Any]]:
     benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
     benchmark_id = benchmarks[0].id if benchmarks else None
-    references = set(benchmarks)
     amounts = [(f.start, f.end) for f in figures if f.kind == "price"]
-    owners = _Owners([m for m in mentions if m not in references], amounts)
+    if benchmarks:  # (most sentences have none: no set of mentions to hash)
+        references = set(benchmarks)
+        mentions = [m for m in mentions if m not in references]
+    owners = _Owners(mentions, amounts)
     previous_figure = previous_amount = sentence_start
     for figure in figures:
         if figure.kind in ("price", "change_pct"):
