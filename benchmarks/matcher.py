@@ -983,7 +983,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "10k_rules_articles_per_s>=3000": eps[10_000] >= 3_000,
         "1k_rules_speedup>=100": float(by_size[1_000]["speedup"]) >= 100,
         "10k_vs_100_throughput>=0.5": eps[10_000] / eps[100] >= 0.5,
-        "1k_languages_drop<=25%": languages["drop_pct"]["+ both"] <= 25,
+        # Wirewatch's producers (files, stdin, the fetcher) identify the language where they
+        # validate the record, so a worker pays for it only on records another producer wrote
+        # without one: both cases are reported
+        "1k_languages_drop<=25%_records_tagged_at_ingest": (
+            languages["drop_pct"]["+ ~ terms (1 rule in 5)"] <= 25
+        ),
+        "1k_languages_drop<=25%_worker_identifies_every_record": (
+            languages["drop_pct"]["+ both"] <= 25
+        ),
         "1k_rules_scored_vs_unscored>=0.75": float(by_size[1_000]["scored_vs_unscored"]) >= 0.75,  # type: ignore[arg-type]
         "explained_detection_us<50": hit_heavy["us_per_explained_detection"] < 50,
         "load_and_compile_10k_s<1": loads[10_000]["cpu_s"] < 1,
