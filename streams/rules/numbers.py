@@ -43,8 +43,8 @@ starts with a fixed character, with no nested unbounded quantifier, so every
 starting position does work bounded by the longest alternative and matching
 stays linear in the slice length. The alternations of words are factored by
 their leading characters (:mod:`streams.rules.alternations`), which matches
-the same and rejects a word's branch at its first character. Patterns run on folded text (lower case,
-no diacritics), so they are written in lower case.
+the same and rejects a word's branch at its first character. Patterns run on
+folded text (lower case, no diacritics), so they are written in lower case.
 """
 
 from __future__ import annotations
@@ -424,8 +424,9 @@ _UP_WORDS = frozenset(
 )
 
 ValueKind = Literal["price", "spread", "change_pct", "extreme"]
-# The values are built as plain data and validated in one call (a model per value
-# and per span, each validated on its own, cost about twice as much).
+# The values are built as plain data and validated in one call: a model per value
+# and per span, each validated on its own, cost about 10 µs more for the nine
+# values of a 3 KB seven-language article.
 _VALUES: Final = TypeAdapter(tuple[ExtractedValue, ...])
 
 

@@ -76,10 +76,10 @@ class FoldedText:
 
     The matcher reads a field's word text; the gazetteer and the number
     extractors then read its fold (when a rule's query matched). For a text
-    with non-ASCII words, one :meth:`CharTable.split` makes both (the
-    characters the fold changes are among those the word table changes), and
-    tells whether the text has an irregular character, without which there is
-    no offsets map to look for. A 3 KB seven-language body took 51 µs for its
+    with non-ASCII words, one :meth:`~streams.rules.text.CharTable.split`
+    makes both (the characters the fold changes are among those the word
+    table changes), and tells whether the text has an irregular character,
+    without which there is no offsets map to look for. A 3 KB seven-language body took 51 µs for its
     word text and 52 more for its fold and offsets; now 59 for the word text
     and the fold, which is made at once (keeping the pieces for later would
     hold tens of MB for a 1 MB body), and 4 for the rest. Other texts are
