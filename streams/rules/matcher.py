@@ -36,8 +36,8 @@ import re2
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
 from streams.rules.stems import StemIndex, StemPlaces, StemTerm
-from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
-from streams.rules.words import Respacer, ascii_word_text, word_spans
+from streams.rules.text import Offsets
+from streams.rules.words import Respacer, folded_text, word_spans
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
 BIT_FIELDS: Final = {bit: name for name, bit in FIELD_BITS.items()}
@@ -134,7 +134,8 @@ class ArticleScan:
             text = article.text_of(name)
             if not text:
                 continue
-            spaced, ascii_words = ascii_word_text(text)
+            view = folded_text(text)
+            spaced, ascii_words = view.words, view.ascii_words
             found = spaced.split()
             if not found:
                 continue
@@ -206,7 +207,7 @@ class ArticleScan:
         respacer = self._respacers.get(bit)
         if respacer is None:
             respacer = self._respacers[bit] = Respacer(
-                segment[2], fold_offsets(self.article.text_of(BIT_FIELDS[bit]))
+                segment[2], folded_text(self.article.text_of(BIT_FIELDS[bit])).offsets
             )
         return respacer
 
@@ -345,9 +346,8 @@ class ArticleScan:
         for bit, first, count in self.field_ranges:
             folding = self.folded.get(bit)
             if folding is None:
-                folding = self.folded[bit] = fold_with_offsets(
-                    self.article.text_of(BIT_FIELDS[bit])
-                )
+                view = folded_text(self.article.text_of(BIT_FIELDS[bit]))
+                folding = self.folded[bit] = (view.folded, view.offsets)
             folded, original = folding
             spans: tuple[list[int], list[int]] | None = None
             for match in term.regex.finditer(folded):
