@@ -16,8 +16,8 @@ Rows, per corpus: identifying the language of an untagged article
 and with 20 ``~`` stem terms (keys cached as in a running worker); then,
 cumulatively in the order the engine runs them, the gazetteer (aliases of
 all seven languages), the extractors on its mentions and a ``where``
-condition (they share one folded copy of each field, see
-``streams.rules.entities.folded_text``; the cache is cleared before every
+condition (they share one folded copy of each field with the scan, see
+``streams.rules.words.folded_text``; the cache is cleared before every
 article so folding is counted once, as in the engine); then, each measured
 as one step for one article at a time, the worker's path (scan with the
 ``~`` terms, gazetteer, extractors, condition) and the whole path (language
@@ -44,10 +44,11 @@ from pathlib import Path
 from schemas import Article
 from schemas.languages import identify_language, sample_of
 from streams.rules.conditions import compile_condition
-from streams.rules.entities import Gazetteer, folded_text
+from streams.rules.entities import Gazetteer
 from streams.rules.matcher import Matcher
 from streams.rules.numbers import extract_values
 from streams.rules.query import parse_query
+from streams.rules.words import folded_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "entities.json"

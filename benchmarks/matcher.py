@@ -34,7 +34,11 @@ same run:
     rule in five: about 60 ``~`` hits per article; the default packs have
     none, and the issue asks for them where inflection defeats wildcards), each
     alone and both; and, more like a rule writer's use, only the first plain
-    word of one rule in five a ``~`` term.
+    word of one rule in five a ``~`` term. An article's words are keyed for
+    ``~`` terms only when a query holding one is reached through its other
+    terms (here the rule's quoted name), so the worst case is shown too: the
+    names of those rules ``~`` phrases as well, which makes every article's
+    words keyed.
 
 The generated rules have ``min_score: 0``: every match fires, as in the naive
 baseline, and every detection is scored and explained.
@@ -853,15 +857,17 @@ def _one_rule_pack(query: str) -> RulePack:
 _BARE_WORD = re.compile(r'"[^"]*"|\b([a-z]+)\b(?![*:])')
 
 
-def with_stems(query: str, words: int | None = None) -> str:
-    """``query`` with its plain words (not phrases, wildcards or field names) ``~`` terms.
+def with_stems(query: str, words: int | None = None, *, phrases: bool = False) -> str:
+    """``query`` with its plain words (not wildcards or field names) ``~`` terms.
 
-    All of them, or the first ``words``.
+    All of them, or the first ``words``; its phrases too when ``phrases``.
     """
     left = [len(query) if words is None else words]
 
     def stem(match: re.Match[str]) -> str:
-        if not match[1] or left[0] == 0:
+        if not match[1]:
+            return f"~{match[0]}" if phrases else match[0]
+        if left[0] == 0:
             return match[0]
         left[0] -= 1
         return f"~{match[1]}"
@@ -875,13 +881,15 @@ def measure_languages(
     """Throughput at ``size`` rules with language identification and ``~`` terms, against without."""
     packs = corpus.rules(size)
 
-    def stemmed(words: int | None) -> RuleSet:
+    def stemmed(words: int | None, *, phrases: bool = False) -> RuleSet:
         return RuleSet.compile(
             [
                 RulePack(
                     name=pack.name,
                     rules=tuple(
-                        rule.model_copy(update={"query": with_stems(rule.query, words)})
+                        rule.model_copy(
+                            update={"query": with_stems(rule.query, words, phrases=phrases)}
+                        )
                         if int(rule.id.rsplit("-", 1)[1]) % 5 == 0
                         else rule
                         for rule in pack.rules
@@ -892,6 +900,7 @@ def measure_languages(
         )
 
     plain, stems, one_stem = RuleSet.compile(packs), stemmed(None), stemmed(1)
+    anchored = stemmed(None, phrases=True)
     # tagged English, as a real article is once identified: ~ terms then take Snowball stems
     # (in an article of unknown language a ~ term is the exact word)
     articles = [article.model_copy(update={"language": "en"}) for article in articles]
@@ -914,6 +923,7 @@ def measure_languages(
         "+ ~ terms (1 rule in 5)": lambda: [stems.evaluate(a) for a in articles],
         "+ one ~ word (1 rule in 5)": lambda: [one_stem.evaluate(a) for a in articles],
         "+ both": identified(stems),
+        "worst: ~ anchors (1 rule in 5)": lambda: [anchored.evaluate(a) for a in articles],
     }
     for run in paths.values():
         run()  # warm the caches
@@ -973,7 +983,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "10k_rules_articles_per_s>=3000": eps[10_000] >= 3_000,
         "1k_rules_speedup>=100": float(by_size[1_000]["speedup"]) >= 100,
         "10k_vs_100_throughput>=0.5": eps[10_000] / eps[100] >= 0.5,
-        "1k_languages_drop<=25%": languages["drop_pct"]["+ both"] <= 25,
+        # Wirewatch's producers (files, stdin, the fetcher) identify the language where they
+        # validate the record, so a worker pays for it only on records another producer wrote
+        # without one: both cases are reported
+        "1k_languages_drop<=25%_records_tagged_at_ingest": (
+            languages["drop_pct"]["+ ~ terms (1 rule in 5)"] <= 25
+        ),
+        "1k_languages_drop<=25%_worker_identifies_every_record": (
+            languages["drop_pct"]["+ both"] <= 25
+        ),
         "1k_rules_scored_vs_unscored>=0.75": float(by_size[1_000]["scored_vs_unscored"]) >= 0.75,  # type: ignore[arg-type]
         "explained_detection_us<50": hit_heavy["us_per_explained_detection"] < 50,
         "load_and_compile_10k_s<1": loads[10_000]["cpu_s"] < 1,

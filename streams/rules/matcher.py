@@ -36,8 +36,8 @@ import re2
 from schemas import Article
 from streams.rules.query import And, Near, Node, Not, Or, Regex, Scoped, Term
 from streams.rules.stems import StemIndex, StemPlaces, StemTerm
-from streams.rules.text import Offsets, fold_offsets, fold_with_offsets
-from streams.rules.words import Respacer, ascii_word_text, word_spans
+from streams.rules.text import Offsets
+from streams.rules.words import Respacer, folded_text, word_spans
 
 FIELD_BITS: Final = {"title": 1, "summary": 2, "body": 4}
 BIT_FIELDS: Final = {bit: name for name, bit in FIELD_BITS.items()}
@@ -119,6 +119,7 @@ class ArticleScan:
         "_segments",
         "_spans",
         "_stem_places",
+        "_stems",
         "article",
         "field_bounds",
         "field_ranges",
@@ -145,7 +146,8 @@ class ArticleScan:
         for bit, text in self.texts.items():
             if not text:
                 continue
-            spaced, ascii_words = ascii_word_text(text)
+            view = folded_text(text)
+            spaced, ascii_words = view.words, view.ascii_words
             found = spaced.split()
             if not found:
                 continue
@@ -176,11 +178,25 @@ class ArticleScan:
         self._field_bits = [bit for bit, _, _ in self.field_ranges]
         # field bit -> its first and last word in the stream
         self.field_bounds = {bit: (first, first + n - 1) for bit, first, n in self.field_ranges}
-        if matcher.stems is not None:
-            self._find_stems(matcher.stems)
+        # the stem index, until the ``~`` terms are found: on first need (see Matcher.candidates)
+        self._stems = matcher.stems
+        if matcher.stems_first:
+            self.find_stems()
 
-    def _find_stems(self, stems: StemIndex) -> None:
-        """Add the ``~`` terms that match (found by the stem index, not the automaton)."""
+    @property
+    def stems_pending(self) -> bool:
+        """True while the ``~`` terms of the rule set have not been looked for."""
+        return self._stems is not None
+
+    def find_stems(self) -> None:
+        """Add the ``~`` terms that match to :attr:`present` (once; found by the stem index).
+
+        Keying an article's words costs about as much as the automaton scan,
+        so it runs only when a query that holds a ``~`` term is reached.
+        """
+        stems, self._stems = self._stems, None
+        if stems is None:
+            return
         language = self.article.language.split("-")[0].lower()
         self._stem_places = stems.find(
             language,
@@ -203,7 +219,9 @@ class ArticleScan:
         bit = segment[0]
         respacer = self._respacers.get(bit)
         if respacer is None:
-            respacer = self._respacers[bit] = Respacer(segment[2], fold_offsets(self.texts[bit]))
+            respacer = self._respacers[bit] = Respacer(
+                segment[2], folded_text(self.texts[bit]).offsets
+            )
         return respacer
 
     def _original_word(self, start: int, end: int) -> str:
@@ -365,7 +383,8 @@ class ArticleScan:
         for bit, first, count in self.field_ranges:
             folding = self.folded.get(bit)
             if folding is None:
-                folding = self.folded[bit] = fold_with_offsets(self.texts[bit])
+                view = folded_text(self.texts[bit])
+                folding = self.folded[bit] = (view.folded, view.offsets)
             folded, original = folding
             spans: tuple[list[int], list[int]] | None = None
             for match in term.regex.finditer(folded):
@@ -764,6 +783,8 @@ class CompiledQuery:
     index: int
     evaluator: _Eval
     clauses: tuple[frozenset[int], ...]
+    stems: bool = False
+    """The query holds a ``~`` term."""
 
 
 @dataclass
@@ -782,6 +803,12 @@ class Matcher:
     others: tuple[tuple[frozenset[int], ...], ...]
     always: tuple[int, ...]
     stems: StemIndex | None = None
+    stem_queries: frozenset[int] = frozenset()
+    """The queries that hold a ``~`` term."""
+    plain_others: tuple[tuple[frozenset[int], ...], ...] = ()
+    """``others`` without the clauses that hold a ``~`` term."""
+    stems_first: bool = False
+    """Some query is reached through a ``~`` term: every article's are found when it is scanned."""
 
     @classmethod
     def build(cls, trees: Sequence[Node]) -> Matcher:
@@ -801,6 +828,7 @@ class Matcher:
             automaton.add_word("\x00", -1)
         automaton.make_automaton()
         stem_terms = [StemTerm(t.id, t.stem) for t in builder.terms if t.stem is not None]
+        stem_ids = frozenset(term.id for term in stem_terms)
         anchors: dict[int, list[int]] = {}
         always: list[int] = []
         for query in queries:
@@ -809,15 +837,22 @@ class Matcher:
                 continue
             for term_id in query.clauses[0]:
                 anchors.setdefault(term_id, []).append(query.index)
+        others = tuple(query.clauses[1:] for query in queries)
         return cls(
             automaton=automaton,
             terms=builder.terms,
             queries=queries,
             anchors={t: tuple(q) for t, q in anchors.items()},
             anchor_terms=frozenset(anchors),
-            others=tuple(query.clauses[1:] for query in queries),
+            others=others,
             always=tuple(always),
             stems=StemIndex(stem_terms) if stem_terms else None,
+            stem_queries=frozenset(query.index for query in queries if query.stems),
+            plain_others=tuple(
+                tuple(clause for clause in clauses if clause.isdisjoint(stem_ids))
+                for clauses in others
+            ),
+            stems_first=not stem_ids.isdisjoint(anchors),
         )
 
     def scan(self, article: Article) -> ArticleScan:
@@ -834,18 +869,38 @@ class Matcher:
         reached = set(
             chain.from_iterable(map(self.anchors.__getitem__, present & self.anchor_terms))
         )
-        disjoint, others = present.isdisjoint, self.others
-        found = [index for index in reached if not any(map(disjoint, others[index]))]
+        disjoint = present.isdisjoint
+        if not self.stem_queries:
+            others = self.others
+            found = [index for index in reached if not any(map(disjoint, others[index]))]
+        else:
+            # First without the clauses that need the ~ terms, which are looked for only
+            # when a query that holds one is still a candidate (then every clause counts).
+            plain = self.plain_others
+            found = [index for index in reached if not any(map(disjoint, plain[index]))]
+            stem_queries = self.stem_queries.intersection(found)
+            if stem_queries:
+                scan.find_stems()
+                others = self.others
+                found = [
+                    index
+                    for index in found
+                    if index not in stem_queries or not any(map(disjoint, others[index]))
+                ]
         found.extend(self.always)
         found.sort()
         return found
 
     def test(self, index: int, scan: ArticleScan, mask: int) -> bool:
         """Evaluate query ``index`` on a scanned article, within the fields of ``mask``."""
+        if index in self.stem_queries:
+            scan.find_stems()
         return self.queries[index].evaluator.test(scan, mask)
 
     def witness(self, index: int, scan: ArticleScan, mask: int) -> list[Occurrence]:
         """Return the term occurrences that made query ``index`` match."""
+        if index in self.stem_queries:
+            scan.find_stems()
         return self.queries[index].evaluator.witness(scan, mask)
 
 
@@ -855,11 +910,14 @@ class _Builder:
     def __init__(self) -> None:
         self.terms: list[CompiledTerm] = []
         self.term_ids: dict[str, int] = {}
+        self.stems_seen = False  # the query being compiled holds a ~ term
 
     def query(self, index: int, tree: Node) -> CompiledQuery:
         """Compile one query; its clauses are sorted most selective first."""
+        self.stems_seen = False
         evaluator, clauses = self.compile(tree)
-        return CompiledQuery(index, evaluator, tuple(sorted(set(clauses), key=self.cost)))
+        clauses = sorted(set(clauses), key=self.cost)
+        return CompiledQuery(index, evaluator, tuple(clauses), stems=self.stems_seen)
 
     def leaf(self, node: Term | Regex) -> int:
         """Return the id of a term or regex, shared by every query that uses it."""
@@ -867,6 +925,7 @@ class _Builder:
             key = f"regex:{node.pattern}"
         elif node.stem:
             key = "~" + " ".join(node.words)
+            self.stems_seen = True
         else:
             key = " " + " ".join(node.words) + ("" if node.prefix else " ")
         term_id = self.term_ids.get(key)
@@ -919,14 +978,18 @@ class _Builder:
         # one alternative must hold: the union of each one's smallest clause
         return _OrEval(evaluators), [frozenset().union(*(min(c, key=len) for _, c in parts))]
 
-    def cost(self, clause: frozenset[int]) -> tuple[float, int]:
+    def cost(self, clause: frozenset[int]) -> tuple[bool, float, int]:
         """How often a clause is expected to be satisfied, lower first.
 
-        Phrases are rarer than words and exact words rarer than prefixes; ties
-        go to the clause whose shortest term is longest.
+        A clause without ``~`` terms comes first: the query is then reached
+        from the automaton's hits alone, and the article's words are keyed
+        only if it is (see :meth:`Matcher.candidates`). Then phrases are rarer
+        than words and exact words rarer than prefixes; ties go to the clause
+        whose shortest term is longest.
         """
         expected = 0.0
         for term_id in clause:
             term = self.terms[term_id]
             expected += 0.1 if term.words > 1 else 1.5 if not term.key.endswith(" ") else 1.0
-        return (expected, -min(len(self.terms[t].key) for t in clause))
+        stems = any(self.terms[t].stem is not None for t in clause)
+        return (stems, expected, -min(len(self.terms[t].key) for t in clause))

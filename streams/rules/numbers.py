@@ -41,8 +41,10 @@ of those patterns is an alternation of literal words, optionally followed by one
 character-class run (``stem[letters]*``) or a bounded repeat of a group that
 starts with a fixed character, with no nested unbounded quantifier, so every
 starting position does work bounded by the longest alternative and matching
-stays linear in the slice length. Patterns run on folded text (lower case,
-no diacritics), so they are written in lower case.
+stays linear in the slice length. The alternations of words are factored by
+their leading characters (:mod:`streams.rules.alternations`), which matches
+the same and rejects a word's branch at its first character. Patterns run on
+folded text (lower case, no diacritics), so they are written in lower case.
 """
 
 from __future__ import annotations
@@ -51,15 +53,17 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Final, Literal
 
 import re2
+from pydantic import TypeAdapter
 
 from schemas.articles import Article
-from schemas.common import Span, TextField
+from schemas.common import TextField
 from schemas.detections import EntityMention, ExtractedValue
-from streams.rules.entities import folded_text
+from streams.rules.alternations import factored
 from streams.rules.text import Offsets
+from streams.rules.words import folded_text
 
 _FIELDS = (TextField.TITLE, TextField.SUMMARY, TextField.BODY)
 
@@ -73,31 +77,52 @@ class _Scan:
     """A scan over a whole field: RE2 finds each match, Python ``re`` reads its groups.
 
     RE2 matches in time linear in the text whatever the input, but its Python
-    wrapper is slow at reporting capture groups (every group offset is
-    converted from UTF-8 bytes, every access goes through several Python
-    calls: about a third of the extractors' time). So RE2 runs the pattern
-    without its groups to find each match's extent, and Python's ``re`` reads
-    the groups by matching the same pattern to that extent alone, a short
-    string: at most :data:`_MAX_MATCH` characters (a longer one is no figure
-    and is skipped). The extent is RE2's leftmost-first match, so the
-    highest-priority way to match exactly it is the one RE2 took, and ``re``
-    takes it too (``re.ASCII``: ``\\d`` and ``\\s`` mean what they mean in RE2).
+    wrapper is slow at reporting matches in a ``str``: every call encodes the
+    whole text to UTF-8 again, and every match goes through several Python
+    calls that convert its offsets from bytes. So the scans of a field share
+    one encoding of it (:class:`_Encoded`) and RE2 matches the bytes, whose
+    offsets are the text's when it is ASCII; otherwise they are converted
+    here, once per match, by decoding only the bytes since the previous
+    match. RE2 also runs the pattern without its groups (reporting them costs
+    more still), and Python's ``re`` reads the groups by matching the same
+    pattern to the match's extent alone, a short string: at most
+    :data:`_MAX_MATCH` characters (a longer one is no figure and is skipped).
+    The extent is RE2's leftmost-first match, so the highest-priority way to
+    match exactly it is the one RE2 took, and ``re`` takes it too
+    (``re.ASCII``: ``\\d`` and ``\\s`` mean what they mean in RE2).
     """
 
     def __init__(self, pattern: str) -> None:
         pattern = pattern.replace("@L", _LETTERS)
-        self._find = re2.compile(re.sub(r"\(\?P<\w+>", "(?:", pattern))
+        # a bytes pattern in RE2's (default) UTF-8 mode: a class such as [а-я] matches
+        # a whole encoded character, and matches start and end between characters
+        self._find = re2.compile(re.sub(r"\(\?P<\w+>", "(?:", pattern).encode())
         self._read = re.compile(pattern, re.ASCII)
 
-    def finditer(self, text: str) -> Iterator[tuple[int, re.Match[str]]]:
+    def finditer(self, text: _Encoded) -> Iterator[tuple[int, re.Match[str]]]:
         """Each match as ``(offset, match)``, ``match`` being of ``text[offset:]`` up to its end."""
         read = self._read.fullmatch
-        for found in self._find.finditer(text):
+        folded, encoded = text.text, text.encoded
+        ascii_text = len(encoded) == len(folded)
+        byte_at = char_at = 0  # the offsets of the previous match's start, in both
+        for found in self._find.finditer(encoded):
             start, end = found.span()
+            if not ascii_text:
+                char_at += len(encoded[byte_at:start].decode())
+                byte_at = start
+                start, end = char_at, char_at + len(encoded[start:end].decode())
             if end - start <= _MAX_MATCH:
-                match = read(text[start:end])
+                match = read(folded[start:end])
                 if match is not None:
                     yield start, match
+
+
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """A folded field and its UTF-8 encoding, made once for the field's scans."""
+
+    text: str
+    encoded: bytes
 
 
 # The longest figure, currency, multiplier and unit phrase the scans read.
@@ -129,8 +154,8 @@ def _window(folded: str, start: int, end: int) -> str:
 
 
 def _words(*words: str) -> str:
-    """An alternation of words, longest first so a longer word wins."""
-    return "|".join(sorted(words, key=len, reverse=True))
+    """An alternation of words, longest first so a longer word wins (factored, see :func:`factored`)."""
+    return factored("|".join(sorted(words, key=len, reverse=True)))
 
 
 # An amount: 4,400 / 4,400.50 / 19.40 / 19,40 (a decimal comma, as in most of Europe) /
@@ -299,10 +324,14 @@ _EXTREME = _Scan(
     r")(?:[^@L0-9]|$)"
 )
 _SPREAD_WORDS = (
-    r"(?:discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
-    r"|преми[@L]*|знижк[@L]*|(?:preis)?abschlag[@L]*|aufschlag[@L]*|differenz[@L]*"
-    r"|abstand[@L]*|decote[@L]*|ecart[@L]*|descuento[@L]*|diferencial[@L]*|dyskont[@L]*"
-    r"|premia|premii|roznic[@L]*)(?![@L0-9])"
+    "(?:"
+    + factored(
+        r"discounts?|premiums?|spreads?|differentials?|дисконт[@L]*|скидк[@L]*|спред[@L]*"
+        r"|преми[@L]*|знижк[@L]*|(?:preis)?abschlag[@L]*|aufschlag[@L]*|differenz[@L]*"
+        r"|abstand[@L]*|decote[@L]*|ecart[@L]*|descuento[@L]*|diferencial[@L]*|dyskont[@L]*"
+        r"|premia|premii|roznic[@L]*"
+    )
+    + ")(?![@L0-9])"
 )
 _SPREAD_WORD = _compile_words(_SPREAD_WORDS)
 # "a $12 discount", "$12 a barrel premium": the spread word right after the amount.
@@ -322,32 +351,39 @@ _BETWEEN = _compile_words(r"(?:between|между|між|zwischen|entre|miedzy)\
 # Words naming another subject than the commodity's price: a figure after
 # them is about shares, tickets, output, a currency... not the commodity.
 _OTHER_SUBJECT = _compile_words(
-    r"(?:shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
-    r"|bonds?|yields?|compan(?:y|ies)|firms?|majors?|producers?|miners?|groups?|earnings"
-    r"|profits?|revenues?|sales|dividends?|output|production|exports?|imports?|suppl(?:y|ies)"
-    r"|demand|inventor(?:y|ies)|stockpiles?|volumes?|shipments?|capacity|dollar|euro|rouble"
-    r"|ruble|yuan|currency|inflation|rates?|gdp|wages?|rents?|market cap"
-    r"|акци[@L]*|индекс[@L]*|компани[@L]*|добыч[@L]*|экспорт[@L]*|импорт[@L]*"
-    r"|акці[@L]*|індекс[@L]*|компані[@L]*|видобу[@L]*|експорт[@L]*|імпорт[@L]*"
-    r"|aktie[@L]*|kurs|boerse|borse|inflation|action|actions|accion[@L]*|bolsa|inflacion"
-    r"|akcj[@L]*|gield[@L]*|inflacj[@L]*|zins[@L]*|taux|tasas?|stop[ay] procentow[@L]*"
-    r")(?![@L0-9])"
+    "(?:"
+    + factored(
+        r"shares?|stocks?|equit(?:y|ies)|index|indices|indexes|tickets?|fares?"
+        r"|bonds?|yields?|compan(?:y|ies)|firms?|majors?|producers?|miners?|groups?|earnings"
+        r"|profits?|revenues?|sales|dividends?|output|production|exports?|imports?|suppl(?:y|ies)"
+        r"|demand|inventor(?:y|ies)|stockpiles?|volumes?|shipments?|capacity|dollar|euro|rouble"
+        r"|ruble|yuan|currency|inflation|rates?|gdp|wages?|rents?|market cap"
+        r"|акци[@L]*|индекс[@L]*|компани[@L]*|добыч[@L]*|экспорт[@L]*|импорт[@L]*"
+        r"|акці[@L]*|індекс[@L]*|компані[@L]*|видобу[@L]*|експорт[@L]*|імпорт[@L]*"
+        r"|aktie[@L]*|kurs|boerse|borse|inflation|action|actions|accion[@L]*|bolsa|inflacion"
+        r"|akcj[@L]*|gield[@L]*|inflacj[@L]*|zins[@L]*|taux|tasas?|stop[ay] procentow[@L]*"
+    )
+    + ")(?![@L0-9])"
 )
 # Words of policy, not of a market: an amount or a percentage right after one
 # ("a price cap of $60 a barrel", "Zölle von 25 Prozent", "une amende de 5 euros")
 # or right before one ("the $60 cap") is a cap, a tariff, a fine, a subsidy or a
 # budget, not a commodity price or a price move, and is not extracted.
 _POLICY_WORDS = (
-    r"(?:caps?|capped|ceilings?|limits?|tariffs?|dut(?:y|ies)|levy|levies|tax|taxes|fines?"
-    r"|fined|penalt(?:y|ies)|subsid(?:y|ies|ised|ized)|budgets?|grants?|aid|rebates?|bail"
-    r"|preisdeckel|preisobergrenze|obergrenze|deckel|zoll|zolle|zollen|strafe[@L]*|bussgeld"
-    r"|subvention[@L]*|haushalt[@L]*|budget[@L]*|steuer[@L]*|abgabe[@L]*|forderung[@L]*"
-    r"|plafond[@L]*|droits? de douane|taxe[@L]*|amende[@L]*|subvention[@L]*|aide[@L]*"
-    r"|tope|techo|arancel[@L]*|multa[@L]*|subsidio[@L]*|subvencion[@L]*|presupuest[@L]*"
-    r"|impuesto[@L]*|ayuda[@L]*|pulap[@L]*|limit[@L]*|cla|clo|clem|kar[ay]|kare|grzywn[@L]*"
-    r"|dotacj[@L]*|dotacj[@L]*|subsydi[@L]*|budzet[@L]*|podat[@L]*|dopla[@L]*"
-    r"|потол[@L]*|пошлин[@L]*|штраф[@L]*|субсид[@L]*|бюджет[@L]*|налог[@L]*|стел[@L]*|мит[оа]"
-    r"|субсиді[@L]*|податк[@L]*)(?![@L0-9])"
+    "(?:"
+    + factored(
+        r"caps?|capped|ceilings?|limits?|tariffs?|dut(?:y|ies)|levy|levies|tax|taxes|fines?"
+        r"|fined|penalt(?:y|ies)|subsid(?:y|ies|ised|ized)|budgets?|grants?|aid|rebates?|bail"
+        r"|preisdeckel|preisobergrenze|obergrenze|deckel|zoll|zolle|zollen|strafe[@L]*|bussgeld"
+        r"|subvention[@L]*|haushalt[@L]*|budget[@L]*|steuer[@L]*|abgabe[@L]*|forderung[@L]*"
+        r"|plafond[@L]*|droits? de douane|taxe[@L]*|amende[@L]*|subvention[@L]*|aide[@L]*"
+        r"|tope|techo|arancel[@L]*|multa[@L]*|subsidio[@L]*|subvencion[@L]*|presupuest[@L]*"
+        r"|impuesto[@L]*|ayuda[@L]*|pulap[@L]*|limit[@L]*|cla|clo|clem|kar[ay]|kare|grzywn[@L]*"
+        r"|dotacj[@L]*|dotacj[@L]*|subsydi[@L]*|budzet[@L]*|podat[@L]*|dopla[@L]*"
+        r"|потол[@L]*|пошлин[@L]*|штраф[@L]*|субсид[@L]*|бюджет[@L]*|налог[@L]*|стел[@L]*|мит[оа]"
+        r"|субсиді[@L]*|податк[@L]*"
+    )
+    + ")(?![@L0-9])"
 )
 _POLICY_BEFORE = _compile_words(_POLICY_WORDS)
 _POLICY_AFTER = _compile_small(
@@ -355,14 +391,22 @@ _POLICY_AFTER = _compile_small(
 )
 _POLICY_RIGHT_AFTER = _compile_small(rf"^\s{_POLICY_WORDS}")
 # A sentence ends at . ! ? or ; (maybe closed by a quote) before a blank, or
-# at a line break. Fixed-length alternatives: linear in Python re.
-# Abbreviations that end in a dot inside a sentence ("4,3 proc. do", "19 долл. за") do not.
-# The look-behinds come after the mark: a pattern that starts with a character
-# class is searched at C speed; one that starts with look-behinds tries them at
-# every offset (250 µs per 3 KB article instead of 30).
-_SENTENCE_END = re.compile(
-    "[.!?;](?<!proc.)(?<!проц.)(?<!долл.)(?<!руб.)(?<!tys.)(?<!mln.)(?<!mld.)(?<!mrd.)(?<!mio.)"
-    "[\"'”’»)]?\\s|\n"
+# at a line break. Abbreviations that end in a dot inside a sentence ("4,3 proc. do",
+# "19 долл. за") do not. Fixed-length alternatives: linear in Python re.
+# One pattern per mark, each starting with its literal character, which re
+# searches at C speed; a pattern starting with the class [.!?;] tests every
+# offset (28 against 13 µs per 3 KB body; a look-behind first, 250). The ends
+# are the same as one pattern's: a match of one cannot start inside another's
+# except at a line break that ends it too.
+_SENTENCE_ENDS = (
+    *(
+        re.compile(
+            re.escape(mark) + "(?<!proc.)(?<!проц.)(?<!долл.)(?<!руб.)(?<!tys.)(?<!mln.)"
+            "(?<!mld.)(?<!mrd.)(?<!mio.)[\"'”’»)]?\\s"
+        )
+        for mark in ".!?;"
+    ),
+    re.compile("\n"),
 )
 # How far before a percentage its direction word may be (about six words).
 _DIRECTION_WINDOW = 48
@@ -380,6 +424,10 @@ _UP_WORDS = frozenset(
 )
 
 ValueKind = Literal["price", "spread", "change_pct", "extreme"]
+# The values are built as plain data and validated in one call: a model per value
+# and per span, each validated on its own, cost about 10 µs more for the nine
+# values of a 3 KB seven-language article.
+_VALUES: Final = TypeAdapter(tuple[ExtractedValue, ...])
 
 
 @dataclass(frozen=True, slots=True)
@@ -423,30 +471,33 @@ def extract_values(
             continue
         for span in mention.spans:
             by_field.setdefault(span.field, []).append(_Mention(span.start, span.end, mention.id))
-    values: list[ExtractedValue] = []
+    values: list[dict[str, Any]] = []
     for field in _FIELDS:
         text = article.text_of(field)
         if not text:
             continue
         values.extend(_field_values(field, text, by_field.get(field, [])))
-    return tuple(values)
+    return _VALUES.validate_python(values)
 
 
 def _field_values(
     field: TextField, text: str, mentions: list[_Mention]
-) -> Iterator[ExtractedValue]:
-    folded, original = folded_text(text)
+) -> Iterator[dict[str, Any]]:
+    """The values of one field, as the data of :class:`ExtractedValue` models."""
+    view = folded_text(text)
+    folded, original = view.folded, view.offsets
     if original is not None:  # mentions are spans of the text: bring them to the folded one
         mentions = [
             _Mention(original.folded(m.start), original.folded(m.end), m.id) for m in mentions
         ]
     commodities = sorted(mentions, key=lambda m: m.start)
+    encoded = _Encoded(folded, folded.encode())
     figures = sorted(
-        [*_amounts(folded), *_percents(folded), *_extremes(folded)], key=lambda f: f.start
+        [*_amounts(encoded), *_percents(encoded), *_extremes(encoded)], key=lambda f: f.start
     )
     if not figures:
         return
-    ends = [match.end() for match in _SENTENCE_END.finditer(folded)]
+    ends = _sentence_ends(folded)
     sentences: dict[tuple[int, int], list[_Figure]] = {}
     for figure in figures:
         sentences.setdefault(_sentence(ends, len(folded), figure.start), []).append(figure)
@@ -454,6 +505,11 @@ def _field_values(
     for (start, end), inside in sentences.items():
         sentence_mentions = commodities[bisect_left(starts, start) : bisect_left(starts, end)]
         yield from _bind_sentence(field, text, folded, original, start, inside, sentence_mentions)
+
+
+def _sentence_ends(folded: str) -> list[int]:
+    """The offset after each sentence end of ``folded``, in order."""
+    return sorted({match.end() for end in _SENTENCE_ENDS for match in end.finditer(folded)})
 
 
 def _sentence(ends: list[int], size: int, offset: int) -> tuple[int, int]:
@@ -472,12 +528,14 @@ def _bind_sentence(
     sentence_start: int,
     figures: list[_Figure],
     mentions: list[_Mention],
-) -> Iterator[ExtractedValue]:
+) -> Iterator[dict[str, Any]]:
     benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
     benchmark_id = benchmarks[0].id if benchmarks else None
-    references = set(benchmarks)
     amounts = [(f.start, f.end) for f in figures if f.kind == "price"]
-    owners = _Owners([m for m in mentions if m not in references], amounts)
+    if benchmarks:  # (most sentences have none: no set of mentions to hash)
+        references = set(benchmarks)
+        mentions = [m for m in mentions if m not in references]
+    owners = _Owners(mentions, amounts)
     previous_figure = previous_amount = sentence_start
     for figure in figures:
         if figure.kind in ("price", "change_pct"):
@@ -493,17 +551,17 @@ def _bind_sentence(
         start, end = figure.start, figure.end
         if original is not None:
             start, end = original.start(start), original.end(end)
-        yield ExtractedValue(
-            kind=figure.kind,
-            value=figure.value,
-            currency=figure.currency,
-            unit=figure.unit,
-            commodity=commodity,
-            benchmark=benchmark_id if figure.kind == "spread" and commodity else None,
-            extreme=figure.extreme,
-            direction=figure.direction,
-            span=Span(field=field, start=start, end=end, text=text[start:end]),
-        )
+        yield {
+            "kind": figure.kind,
+            "value": figure.value,
+            "currency": figure.currency,
+            "unit": figure.unit,
+            "commodity": commodity,
+            "benchmark": benchmark_id if figure.kind == "spread" and commodity else None,
+            "extreme": figure.extreme,
+            "direction": figure.direction,
+            "span": {"field": field, "start": start, "end": end, "text": text[start:end]},
+        }
 
 
 def _benchmark_mentions(
@@ -595,8 +653,9 @@ class _Owners:
         return following.id
 
 
-def _amounts(folded: str) -> Iterator[_Figure]:
-    for offset, match in _MONEY.finditer(folded):
+def _amounts(encoded: _Encoded) -> Iterator[_Figure]:
+    folded = encoded.text
+    for offset, match in _MONEY.finditer(encoded):
         if match["mult1"] or match["mult2"]:
             continue  # "$2 billion" is a total, not a price
         end = offset + match.end()
@@ -618,9 +677,10 @@ def _amounts(folded: str) -> Iterator[_Figure]:
         )
 
 
-def _percents(folded: str) -> Iterator[_Figure]:
+def _percents(encoded: _Encoded) -> Iterator[_Figure]:
+    folded = encoded.text
     previous_end = 0
-    for offset, match in _PERCENT.finditer(folded):
+    for offset, match in _PERCENT.finditer(encoded):
         number = match["num"] or "0"
         start, end = offset + match.start("num"), offset + match.end()
         window_start = max(previous_end, start - _DIRECTION_WINDOW)
@@ -653,8 +713,8 @@ def _percents(folded: str) -> Iterator[_Figure]:
         )
 
 
-def _extremes(folded: str) -> Iterator[_Figure]:
-    for offset, match in _EXTREME.finditer(folded):
+def _extremes(encoded: _Encoded) -> Iterator[_Figure]:
+    for offset, match in _EXTREME.finditer(encoded):
         word = next(filter(None, map(match.group, _HL_GROUPS)), None)
         phrase = match["ext"] or ""
         yield _Figure(

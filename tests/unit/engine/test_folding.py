@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from schemas import Article
 from streams.rules.entities import Gazetteer
 from streams.rules.numbers import extract_values
-from streams.rules.text import fold, fold_with_offsets
+from streams.rules.text import Offsets, fold, fold_with_offsets
 from streams.rules.words import word_text, words
 from tests.unit.engine.conftest import compile_rules, make_rule
 
@@ -167,3 +167,37 @@ def test_fast_fold_is_the_character_by_character_fold(text: str) -> None:
 
     assert fold(text) == text.translate(fold_table)
     assert word_text(text) == text.translate(word_table)
+
+
+def test_the_word_table_changes_every_character_the_fold_changes() -> None:
+    """The premise of folding a text and making its word text in one pass (the plane that pass reads)."""
+    from streams.rules.text import fold_char
+    from streams.rules.words import _TABLE as word_table
+
+    missed = [
+        char
+        for char in map(chr, range(0x80, 0x10000))
+        if char == char.lower() and fold_char(char) != char and word_table[ord(char)] == char
+    ]
+    assert missed == []
+
+
+def _offsets_map(text: str, offsets: Offsets | None) -> list[tuple[int, int]] | None:
+    """Where each offset of the fold of ``text`` starts and ends in ``text`` (None: the same)."""
+    if offsets is None:
+        return None
+    return [(offsets.start(i), offsets.end(i)) for i in range(len(fold(text)) + 1)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_FOLD_TEXT)
+def test_folded_text_is_the_fold_the_offsets_and_the_word_text(text: str) -> None:
+    """The one-pass views of a text are what folding, mapping and the word text give one by one."""
+    from streams.rules.text import fold_offsets
+    from streams.rules.words import folded_text
+
+    view = folded_text(text)
+    assert view.folded == fold(text)
+    assert view.words == word_text(text)
+    assert _offsets_map(text, view.offsets) == _offsets_map(text, fold_offsets(text))
+    assert not view.ascii_words or all(word.isascii() for word in words(text))

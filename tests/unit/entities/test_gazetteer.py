@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from schemas import Article
 from schemas.errors import ConfigError
-from streams.rules.entities import Gazetteer, folded_text
+from streams.rules.entities import Gazetteer
 from streams.rules.numbers import extract_values
+from streams.rules.words import folded_text
 
 
 def ids(gazetteer: Gazetteer, article: Article) -> list[str]:

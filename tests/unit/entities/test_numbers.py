@@ -296,6 +296,28 @@ def test_two_stage_scans_read_what_re2_reads(tokens: list[str]) -> None:
                 (offset + start, offset + end) if start >= 0 else (-1, -1)
                 for start, end in (match.span(group) for group in range(match.re.groups + 1))
             )
-            for offset, match in scan.finditer(text)
+            for offset, match in scan.finditer(numbers._Encoded(text, text.encode()))
         ]
         assert got == expected
+
+
+_SENTENCE_TOKENS = [
+    "a", "proc", "проц", "долл", "руб", "tys", "mln", "mio", ".", "!", "?", ";", ",", "\"", "'",
+    "”", "’", "»", ")", " ", "\n", "\t", "\u00a0", "19", "x.y",
+]  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(_SENTENCE_TOKENS), max_size=40))
+def test_sentence_ends_are_those_of_one_pattern(tokens: list[str]) -> None:
+    """The per-mark patterns find the ends one pattern for every mark finds."""
+    import re
+
+    from streams.rules import numbers
+
+    one_pattern = re.compile(
+        "[.!?;](?<!proc.)(?<!проц.)(?<!долл.)(?<!руб.)(?<!tys.)(?<!mln.)(?<!mld.)(?<!mrd.)"
+        "(?<!mio.)[\"'”’»)]?\\s|\n"
+    )
+    text = "".join(tokens)
+    assert numbers._sentence_ends(text) == [m.end() for m in one_pattern.finditer(text)]

@@ -103,3 +103,42 @@ def test_an_articles_places_survive_the_key_memo_being_cleared() -> None:
     assert [stream[start:end] for start, end in places.get(0)] == ["talks", "talks"]
     assert [stream[start:end] for start, end in places.get(1)] == ["border"]
     assert places.get(2) == []
+
+
+def test_words_are_keyed_only_when_a_query_with_a_stem_term_is_reached() -> None:
+    """A ``~`` term beside an exact anchor is looked for only in articles where the anchor occurs."""
+    rules = compile_rules(
+        make_rule('"Berber Bank" AND ~negotiation', id="anchored"),
+        make_rule("pipeline", id="plain"),
+    )
+    matcher = rules._matcher
+    elsewhere = Article(
+        id="a", source="s", title="Pipeline", body="They negotiated.", language="en"
+    )
+    scan = matcher.scan(elsewhere)
+    assert [rules._queries[i].rule for i in matcher.candidates(scan)] == [1]
+    assert scan.stems_pending  # no query holding a ~ term was reached
+    reached = Article(
+        id="b", source="s", title="Berber Bank", body="Berber Bank negotiated.", language="en"
+    )
+    scan = matcher.scan(reached)
+    assert matcher.candidates(scan) == [0]
+    assert not scan.stems_pending
+    assert [d.rule_id for d in rules.evaluate(reached)] == ["anchored"]
+    unanchored = reached.model_copy(update={"body": "Berber Bank declined to comment."})
+    assert rules.evaluate(unanchored) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "body", "fires"),
+    [
+        ("~negotiation", "Negotiations resumed.", True),  # reached through the ~ term itself
+        ("NOT ~negotiation", "Negotiations resumed.", False),  # evaluated for every article
+        ("NOT ~negotiation", "Talks resumed.", True),
+        ("title:(Talks) AND NOT ~negotiation", "They negotiated.", False),
+    ],
+)
+def test_stem_terms_without_an_exact_anchor(query: str, body: str, fires: bool) -> None:
+    """A query reached through a ``~`` term, or tested for every article, sees the ``~`` matches."""
+    article = Article(id="a", source="s", title="Talks", body=body, language="en")
+    assert bool(compile_rules(make_rule(query)).evaluate(article)) is fires
