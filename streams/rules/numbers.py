@@ -29,6 +29,15 @@ other commodity: "the discount on Urals to Brent reached a one-year high of
 19.40 dollars per barrel" gives a spread of 19.40 USD/bbl for Urals with
 benchmark Brent, and the extreme "one-year high" for Urals.
 
+Numbers: ``4,400`` and ``1,250,000`` group thousands with commas, ``19,40``
+and ``4,3`` (two digits or one after the comma) have a decimal comma, and
+``1.250.000`` and ``1.250,50`` group with dots. In an article whose language
+writes decimals with a comma (German, French, Spanish, Polish, Russian,
+Ukrainian and the other languages of :data:`COMMA_DECIMAL`), a comma is
+always the decimal mark (``1,659 Euro je Liter`` is 1.659) and one dot
+followed by exactly three digits groups thousands (``11.200 Dollar`` is
+11200); elsewhere ``11.200`` is 11.2.
+
 Linear time. The three scans over whole fields (amounts, percentages,
 extremes) find their matches with google-re2, whose automata match in time
 linear in the text whatever the input; each match's groups are then read by
@@ -465,6 +474,8 @@ def extract_values(
         One value per figure, in field then text order; ``commodity`` is None
         when no commodity of the same sentence owns the figure.
     """
+    language = (article.language or "").split("-")[0].lower()
+    comma_decimal = language in COMMA_DECIMAL
     by_field: dict[TextField, list[_Mention]] = {}
     for mention in mentions:
         if mention.kind != "commodity":
@@ -476,12 +487,12 @@ def extract_values(
         text = article.text_of(field)
         if not text:
             continue
-        values.extend(_field_values(field, text, by_field.get(field, [])))
+        values.extend(_field_values(field, text, by_field.get(field, []), comma_decimal))
     return _VALUES.validate_python(values)
 
 
 def _field_values(
-    field: TextField, text: str, mentions: list[_Mention]
+    field: TextField, text: str, mentions: list[_Mention], comma_decimal: bool
 ) -> Iterator[dict[str, Any]]:
     """The values of one field, as the data of :class:`ExtractedValue` models."""
     view = folded_text(text)
@@ -493,7 +504,12 @@ def _field_values(
     commodities = sorted(mentions, key=lambda m: m.start)
     encoded = _Encoded(folded, folded.encode())
     figures = sorted(
-        [*_amounts(encoded), *_percents(encoded), *_extremes(encoded)], key=lambda f: f.start
+        [
+            *_amounts(encoded, comma_decimal),
+            *_percents(encoded, comma_decimal),
+            *_extremes(encoded),
+        ],
+        key=lambda f: f.start,
     )
     if not figures:
         return
@@ -653,7 +669,7 @@ class _Owners:
         return following.id
 
 
-def _amounts(encoded: _Encoded) -> Iterator[_Figure]:
+def _amounts(encoded: _Encoded, comma_decimal: bool) -> Iterator[_Figure]:
     folded = encoded.text
     for offset, match in _MONEY.finditer(encoded):
         if match["mult1"] or match["mult2"]:
@@ -671,13 +687,13 @@ def _amounts(encoded: _Encoded) -> Iterator[_Figure]:
             kind="price",
             start=offset + match.start("cur1" if before else "num2"),
             end=end,
-            value=_to_float(number),
+            value=_to_float(number, decimal_comma=comma_decimal, dot_groups=comma_decimal),
             currency=_code(_CURRENCY_CODES, currency),
             unit=_code(_UNIT_CODES, unit) if unit else None,
         )
 
 
-def _percents(encoded: _Encoded) -> Iterator[_Figure]:
+def _percents(encoded: _Encoded, comma_decimal: bool) -> Iterator[_Figure]:
     folded = encoded.text
     previous_end = 0
     for offset, match in _PERCENT.finditer(encoded):
@@ -703,7 +719,7 @@ def _percents(encoded: _Encoded) -> Iterator[_Figure]:
             start = offset + match.start("sign")
         if direction is None:
             continue  # "a 25% stake": a share, not a move
-        value = _to_float(number, decimal_comma=True)
+        value = _to_float(number, decimal_comma=True, dot_groups=comma_decimal)
         yield _Figure(
             kind="change_pct",
             start=start,
@@ -726,9 +742,18 @@ def _extremes(encoded: _Encoded) -> Iterator[_Figure]:
         )
 
 
-def _to_float(number: str, *, decimal_comma: bool = False) -> float:
-    """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4; ``1.250,50`` -> 1250.5."""
-    if number.count(".") > 1 or ("." in number and number.rfind(",") > number.rfind(".")):
+def _to_float(number: str, *, decimal_comma: bool = False, dot_groups: bool = False) -> float:
+    """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4; ``1.250,50`` -> 1250.5.
+
+    ``decimal_comma``: a lone comma is the decimal mark (``1,659`` -> 1.659);
+    ``dot_groups``: so is a comma, and one dot before exactly three digits
+    groups thousands (``11.200`` -> 11200.0; ``11.5`` stays 11.5).
+    """
+    if (
+        number.count(".") > 1
+        or ("." in number and number.rfind(",") > number.rfind("."))
+        or (dot_groups and "," not in number and _DOT_GROUPED.fullmatch(number))
+    ):
         # dots group thousands (1.250.000, 1.250,50): the comma, if any, is the decimal mark
         return float(number.replace(".", "").replace(",", "."))
     if "," in number:
@@ -737,6 +762,44 @@ def _to_float(number: str, *, decimal_comma: bool = False) -> float:
             return float(f"{head.replace(',', '')}.{tail}")
         return float(number.replace(",", ""))
     return float(number)
+
+
+# one dot grouping thousands: 1 to 3 digits, a dot, exactly 3 digits
+_DOT_GROUPED: Final = re.compile(r"[0-9]{1,3}\.[0-9]{3}")
+COMMA_DECIMAL: Final = frozenset(
+    [
+        "de",
+        "fr",
+        "es",
+        "pl",
+        "ru",
+        "uk",
+        "it",
+        "pt",
+        "nl",
+        "cs",
+        "sk",
+        "sl",
+        "hr",
+        "sr",
+        "bg",
+        "ro",
+        "hu",
+        "el",
+        "tr",
+        "sv",
+        "da",
+        "no",
+        "nb",
+        "nn",
+        "fi",
+        "et",
+        "lv",
+        "lt",
+        "be",
+    ]
+)
+"""Primary subtags of the languages whose numbers write decimals with a comma."""
 
 
 def _code(table: dict[str, str], word: str) -> str:
