@@ -29,6 +29,13 @@ other commodity: "the discount on Urals to Brent reached a one-year high of
 19.40 dollars per barrel" gives a spread of 19.40 USD/bbl for Urals with
 benchmark Brent, and the extreme "one-year high" for Urals.
 
+A sentence that names no commodity but a traded unit of one before its
+figure ("The most active contract rose 7 percent", "Die Tonne verteuerte sich
+um 4,3 Prozent", "New York futures rose 7%") is about the commodity of the
+sentence before it, when that sentence names exactly one; the first sentence
+of the summary or the body follows the title. Another subject's word before
+the figure ("Shares of the contractor rose 3%") still breaks the link.
+
 Numbers: ``4,400`` and ``1,250,000`` group thousands with commas, ``19,40``
 and ``4,3`` (two digits or one after the comma) have a decimal comma, and
 ``1.250.000`` and ``1.250,50`` group with dots. In an article whose language
@@ -374,6 +381,21 @@ _OTHER_SUBJECT = _compile_words(
     )
     + ")(?![@L0-9])"
 )
+# What is traded of a commodity: the subject of a sentence whose figure is about the
+# commodity of the sentence before ("The most active contract rose 7 percent").
+_INSTRUMENT = _compile_words(
+    "(?:"
+    + factored(
+        r"contracts?|futures|tonnes?|tons?|barrels?|ounces?|bushels?"
+        r"|kontrakt[@L]*|terminkontrakt[@L]*|tonne|barrel|fass|feinunze|unze|scheffel"
+        r"|contrats?|baril|barils|once|onces|boisseau"
+        r"|contratos?|futuros|toneladas?|barril|barriles|onzas?"
+        r"|tona|tony|tone|ton|baryl[@L]*|uncj[@L]*"
+        r"|контракт[@L]*|фьючерс[@L]*|тонн[@L]*|баррел[@L]*|унци[@L]*"
+        r"|ф'?ючерс[@L]*|барел[@L]*|унці[@L]*"
+    )
+    + ")(?![@L0-9])"
+)
 # Words of policy, not of a market: an amount or a percentage right after one
 # ("a price cap of $60 a barrel", "Zölle von 25 Prozent", "une amende de 5 euros")
 # or right before one ("the $60 cap") is a cap, a tariff, a fine, a subsidy or a
@@ -482,19 +504,35 @@ def extract_values(
             continue
         for span in mention.spans:
             by_field.setdefault(span.field, []).append(_Mention(span.start, span.end, mention.id))
+    # the commodity a summary's or a body's first sentence follows (see the module docs)
+    title_commodity = _only(by_field.get(TextField.TITLE, []))
     values: list[dict[str, Any]] = []
     for field in _FIELDS:
         text = article.text_of(field)
         if not text:
             continue
-        values.extend(_field_values(field, text, by_field.get(field, []), comma_decimal))
+        carried = None if field == TextField.TITLE else title_commodity
+        values.extend(_field_values(field, text, by_field.get(field, []), comma_decimal, carried))
     return _VALUES.validate_python(values)
 
 
+def _only(mentions: Sequence[_Mention]) -> str | None:
+    """The commodity of ``mentions`` when they name exactly one, else None."""
+    ids = {mention.id for mention in mentions}
+    return ids.pop() if len(ids) == 1 else None
+
+
 def _field_values(
-    field: TextField, text: str, mentions: list[_Mention], comma_decimal: bool
+    field: TextField,
+    text: str,
+    mentions: list[_Mention],
+    comma_decimal: bool,
+    carried: str | None,
 ) -> Iterator[dict[str, Any]]:
-    """The values of one field, as the data of :class:`ExtractedValue` models."""
+    """The values of one field, as the data of :class:`ExtractedValue` models.
+
+    ``carried``: the commodity the field's first sentence follows when it names none.
+    """
     view = folded_text(text)
     folded, original = view.folded, view.offsets
     if original is not None:  # mentions are spans of the text: bring them to the folded one
@@ -519,8 +557,18 @@ def _field_values(
         sentences.setdefault(_sentence(ends, len(folded), figure.start), []).append(figure)
     starts = [m.start for m in commodities]
     for (start, end), inside in sentences.items():
-        sentence_mentions = commodities[bisect_left(starts, start) : bisect_left(starts, end)]
-        yield from _bind_sentence(field, text, folded, original, start, inside, sentence_mentions)
+        low = bisect_left(starts, start)
+        sentence_mentions = commodities[low : bisect_left(starts, end)]
+        follows = None
+        if not sentence_mentions:
+            if start:  # the sentence before this one
+                before = _sentence(ends, len(folded), start - 1)[0]
+                follows = _only(commodities[bisect_left(starts, before) : low])
+            else:
+                follows = carried
+        yield from _bind_sentence(
+            field, text, folded, original, start, inside, sentence_mentions, follows
+        )
 
 
 def _sentence_ends(folded: str) -> list[int]:
@@ -544,7 +592,10 @@ def _bind_sentence(
     sentence_start: int,
     figures: list[_Figure],
     mentions: list[_Mention],
+    follows: str | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """The values of one sentence's figures; ``follows``: the commodity of the sentence
+    before, for a sentence that names none (see the module docs)."""
     benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
     benchmark_id = benchmarks[0].id if benchmarks else None
     amounts = [(f.start, f.end) for f in figures if f.kind == "price"]
@@ -564,6 +615,12 @@ def _bind_sentence(
             if policy:
                 continue
         commodity = owners.of(folded, sentence_start, figure)
+        if (
+            follows is not None
+            and _INSTRUMENT.search(_window(folded, sentence_start, figure.start))
+            and not owners.other_subject(folded, sentence_start, figure.start)
+        ):
+            commodity = follows
         start, end = figure.start, figure.end
         if original is not None:
             start, end = original.start(start), original.end(end)
@@ -634,7 +691,7 @@ class _Owners:
         self.ends = [m.end for m in mentions]
         self.amounts = amounts
 
-    def _other_subject(self, folded: str, start: int, end: int) -> bool:
+    def other_subject(self, folded: str, start: int, end: int) -> bool:
         """True when a word of another subject is in ``folded[start:end]``, outside the amounts."""
         shift = start - 1  # window offsets to folded offsets
         return any(
@@ -650,19 +707,19 @@ class _Owners:
         index = bisect_right(self.ends, figure.start)
         if index:
             nearest = self.mentions[index - 1]
-            if figure.start - nearest.end > _MAX_BINDING_DISTANCE or self._other_subject(
+            if figure.start - nearest.end > _MAX_BINDING_DISTANCE or self.other_subject(
                 folded, nearest.end, figure.start
             ):
                 return None
             return nearest.id
         subject_start = max(sentence_start, figure.start - _DIRECTION_WINDOW)
-        if self._other_subject(folded, subject_start, figure.start):
+        if self.other_subject(folded, subject_start, figure.start):
             return None
         index = bisect_left(self.starts, figure.end)
         if index == len(self.mentions):
             return None
         following = self.mentions[index]
-        if following.start - figure.end > _MAX_BINDING_DISTANCE or self._other_subject(
+        if following.start - figure.end > _MAX_BINDING_DISTANCE or self.other_subject(
             folded, figure.end, following.start
         ):
             return None
