@@ -29,6 +29,22 @@ other commodity: "the discount on Urals to Brent reached a one-year high of
 19.40 dollars per barrel" gives a spread of 19.40 USD/bbl for Urals with
 benchmark Brent, and the extreme "one-year high" for Urals.
 
+A sentence that names no commodity but a traded unit of one before its
+figure ("The most active contract rose 7 percent", "Die Tonne verteuerte sich
+um 4,3 Prozent", "New York futures rose 7%") is about the commodity of the
+sentence before it, when that sentence names exactly one; the first sentence
+of the summary or the body follows the title. Another subject's word before
+the figure ("Shares of the contractor rose 3%") still breaks the link.
+
+Numbers: ``4,400`` and ``1,250,000`` group thousands with commas, ``19,40``
+and ``4,3`` (two digits or one after the comma) have a decimal comma, and
+``1.250.000`` and ``1.250,50`` group with dots. In an article whose language
+writes decimals with a comma (German, French, Spanish, Polish, Russian,
+Ukrainian and the other languages of :data:`COMMA_DECIMAL`), a comma is
+always the decimal mark (``1,659 Euro je Liter`` is 1.659) and one dot
+followed by exactly three digits groups thousands (``11.200 Dollar`` is
+11200); elsewhere ``11.200`` is 11.2.
+
 Linear time. The three scans over whole fields (amounts, percentages,
 extremes) find their matches with google-re2, whose automata match in time
 linear in the text whatever the input; each match's groups are then read by
@@ -365,6 +381,21 @@ _OTHER_SUBJECT = _compile_words(
     )
     + ")(?![@L0-9])"
 )
+# What is traded of a commodity: the subject of a sentence whose figure is about the
+# commodity of the sentence before ("The most active contract rose 7 percent").
+_INSTRUMENT = _compile_words(
+    "(?:"
+    + factored(
+        r"contracts?|futures|tonnes?|tons?|barrels?|ounces?|bushels?"
+        r"|kontrakt[@L]*|terminkontrakt[@L]*|tonne|barrel|fass|feinunze|unze|scheffel"
+        r"|contrats?|baril|barils|once|onces|boisseau"
+        r"|contratos?|futuros|toneladas?|barril|barriles|onzas?"
+        r"|tona|tony|tone|ton|baryl[@L]*|uncj[@L]*"
+        r"|контракт[@L]*|фьючерс[@L]*|тонн[@L]*|баррел[@L]*|унци[@L]*"
+        r"|ф'?ючерс[@L]*|барел[@L]*|унці[@L]*"
+    )
+    + ")(?![@L0-9])"
+)
 # Words of policy, not of a market: an amount or a percentage right after one
 # ("a price cap of $60 a barrel", "Zölle von 25 Prozent", "une amende de 5 euros")
 # or right before one ("the $60 cap") is a cap, a tariff, a fine, a subsidy or a
@@ -465,25 +496,43 @@ def extract_values(
         One value per figure, in field then text order; ``commodity`` is None
         when no commodity of the same sentence owns the figure.
     """
+    language = (article.language or "").split("-")[0].lower()
+    comma_decimal = language in COMMA_DECIMAL
     by_field: dict[TextField, list[_Mention]] = {}
     for mention in mentions:
         if mention.kind != "commodity":
             continue
         for span in mention.spans:
             by_field.setdefault(span.field, []).append(_Mention(span.start, span.end, mention.id))
+    # the commodity a summary's or a body's first sentence follows (see the module docs)
+    title_commodity = _only(by_field.get(TextField.TITLE, []))
     values: list[dict[str, Any]] = []
     for field in _FIELDS:
         text = article.text_of(field)
         if not text:
             continue
-        values.extend(_field_values(field, text, by_field.get(field, [])))
+        carried = None if field == TextField.TITLE else title_commodity
+        values.extend(_field_values(field, text, by_field.get(field, []), comma_decimal, carried))
     return _VALUES.validate_python(values)
 
 
+def _only(mentions: Sequence[_Mention]) -> str | None:
+    """The commodity of ``mentions`` when they name exactly one, else None."""
+    ids = {mention.id for mention in mentions}
+    return ids.pop() if len(ids) == 1 else None
+
+
 def _field_values(
-    field: TextField, text: str, mentions: list[_Mention]
+    field: TextField,
+    text: str,
+    mentions: list[_Mention],
+    comma_decimal: bool,
+    carried: str | None,
 ) -> Iterator[dict[str, Any]]:
-    """The values of one field, as the data of :class:`ExtractedValue` models."""
+    """The values of one field, as the data of :class:`ExtractedValue` models.
+
+    ``carried``: the commodity the field's first sentence follows when it names none.
+    """
     view = folded_text(text)
     folded, original = view.folded, view.offsets
     if original is not None:  # mentions are spans of the text: bring them to the folded one
@@ -493,7 +542,12 @@ def _field_values(
     commodities = sorted(mentions, key=lambda m: m.start)
     encoded = _Encoded(folded, folded.encode())
     figures = sorted(
-        [*_amounts(encoded), *_percents(encoded), *_extremes(encoded)], key=lambda f: f.start
+        [
+            *_amounts(encoded, comma_decimal),
+            *_percents(encoded, comma_decimal),
+            *_extremes(encoded),
+        ],
+        key=lambda f: f.start,
     )
     if not figures:
         return
@@ -503,8 +557,18 @@ def _field_values(
         sentences.setdefault(_sentence(ends, len(folded), figure.start), []).append(figure)
     starts = [m.start for m in commodities]
     for (start, end), inside in sentences.items():
-        sentence_mentions = commodities[bisect_left(starts, start) : bisect_left(starts, end)]
-        yield from _bind_sentence(field, text, folded, original, start, inside, sentence_mentions)
+        low = bisect_left(starts, start)
+        sentence_mentions = commodities[low : bisect_left(starts, end)]
+        follows = None
+        if not sentence_mentions:
+            if start:  # the sentence before this one
+                before = _sentence(ends, len(folded), start - 1)[0]
+                follows = _only(commodities[bisect_left(starts, before) : low])
+            else:
+                follows = carried
+        yield from _bind_sentence(
+            field, text, folded, original, start, inside, sentence_mentions, follows
+        )
 
 
 def _sentence_ends(folded: str) -> list[int]:
@@ -528,7 +592,10 @@ def _bind_sentence(
     sentence_start: int,
     figures: list[_Figure],
     mentions: list[_Mention],
+    follows: str | None = None,
 ) -> Iterator[dict[str, Any]]:
+    """The values of one sentence's figures; ``follows``: the commodity of the sentence
+    before, for a sentence that names none (see the module docs)."""
     benchmarks = _benchmark_mentions(folded, sentence_start, mentions)
     benchmark_id = benchmarks[0].id if benchmarks else None
     amounts = [(f.start, f.end) for f in figures if f.kind == "price"]
@@ -548,6 +615,12 @@ def _bind_sentence(
             if policy:
                 continue
         commodity = owners.of(folded, sentence_start, figure)
+        if (
+            follows is not None
+            and _INSTRUMENT.search(_window(folded, sentence_start, figure.start))
+            and not owners.other_subject(folded, sentence_start, figure.start)
+        ):
+            commodity = follows
         start, end = figure.start, figure.end
         if original is not None:
             start, end = original.start(start), original.end(end)
@@ -618,7 +691,7 @@ class _Owners:
         self.ends = [m.end for m in mentions]
         self.amounts = amounts
 
-    def _other_subject(self, folded: str, start: int, end: int) -> bool:
+    def other_subject(self, folded: str, start: int, end: int) -> bool:
         """True when a word of another subject is in ``folded[start:end]``, outside the amounts."""
         shift = start - 1  # window offsets to folded offsets
         return any(
@@ -634,26 +707,26 @@ class _Owners:
         index = bisect_right(self.ends, figure.start)
         if index:
             nearest = self.mentions[index - 1]
-            if figure.start - nearest.end > _MAX_BINDING_DISTANCE or self._other_subject(
+            if figure.start - nearest.end > _MAX_BINDING_DISTANCE or self.other_subject(
                 folded, nearest.end, figure.start
             ):
                 return None
             return nearest.id
         subject_start = max(sentence_start, figure.start - _DIRECTION_WINDOW)
-        if self._other_subject(folded, subject_start, figure.start):
+        if self.other_subject(folded, subject_start, figure.start):
             return None
         index = bisect_left(self.starts, figure.end)
         if index == len(self.mentions):
             return None
         following = self.mentions[index]
-        if following.start - figure.end > _MAX_BINDING_DISTANCE or self._other_subject(
+        if following.start - figure.end > _MAX_BINDING_DISTANCE or self.other_subject(
             folded, figure.end, following.start
         ):
             return None
         return following.id
 
 
-def _amounts(encoded: _Encoded) -> Iterator[_Figure]:
+def _amounts(encoded: _Encoded, comma_decimal: bool) -> Iterator[_Figure]:
     folded = encoded.text
     for offset, match in _MONEY.finditer(encoded):
         if match["mult1"] or match["mult2"]:
@@ -671,13 +744,13 @@ def _amounts(encoded: _Encoded) -> Iterator[_Figure]:
             kind="price",
             start=offset + match.start("cur1" if before else "num2"),
             end=end,
-            value=_to_float(number),
+            value=_to_float(number, decimal_comma=comma_decimal, dot_groups=comma_decimal),
             currency=_code(_CURRENCY_CODES, currency),
             unit=_code(_UNIT_CODES, unit) if unit else None,
         )
 
 
-def _percents(encoded: _Encoded) -> Iterator[_Figure]:
+def _percents(encoded: _Encoded, comma_decimal: bool) -> Iterator[_Figure]:
     folded = encoded.text
     previous_end = 0
     for offset, match in _PERCENT.finditer(encoded):
@@ -703,7 +776,7 @@ def _percents(encoded: _Encoded) -> Iterator[_Figure]:
             start = offset + match.start("sign")
         if direction is None:
             continue  # "a 25% stake": a share, not a move
-        value = _to_float(number, decimal_comma=True)
+        value = _to_float(number, decimal_comma=True, dot_groups=comma_decimal)
         yield _Figure(
             kind="change_pct",
             start=start,
@@ -726,9 +799,18 @@ def _extremes(encoded: _Encoded) -> Iterator[_Figure]:
         )
 
 
-def _to_float(number: str, *, decimal_comma: bool = False) -> float:
-    """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4; ``1.250,50`` -> 1250.5."""
-    if number.count(".") > 1 or ("." in number and number.rfind(",") > number.rfind(".")):
+def _to_float(number: str, *, decimal_comma: bool = False, dot_groups: bool = False) -> float:
+    """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4; ``1.250,50`` -> 1250.5.
+
+    ``decimal_comma``: a lone comma is the decimal mark (``1,659`` -> 1.659);
+    ``dot_groups``: so is a comma, and one dot before exactly three digits
+    groups thousands (``11.200`` -> 11200.0; ``11.5`` stays 11.5).
+    """
+    if (
+        number.count(".") > 1
+        or ("." in number and number.rfind(",") > number.rfind("."))
+        or (dot_groups and "," not in number and _DOT_GROUPED.fullmatch(number))
+    ):
         # dots group thousands (1.250.000, 1.250,50): the comma, if any, is the decimal mark
         return float(number.replace(".", "").replace(",", "."))
     if "," in number:
@@ -737,6 +819,44 @@ def _to_float(number: str, *, decimal_comma: bool = False) -> float:
             return float(f"{head.replace(',', '')}.{tail}")
         return float(number.replace(",", ""))
     return float(number)
+
+
+# one dot grouping thousands: 1 to 3 digits, a dot, exactly 3 digits
+_DOT_GROUPED: Final = re.compile(r"[0-9]{1,3}\.[0-9]{3}")
+COMMA_DECIMAL: Final = frozenset(
+    [
+        "de",
+        "fr",
+        "es",
+        "pl",
+        "ru",
+        "uk",
+        "it",
+        "pt",
+        "nl",
+        "cs",
+        "sk",
+        "sl",
+        "hr",
+        "sr",
+        "bg",
+        "ro",
+        "hu",
+        "el",
+        "tr",
+        "sv",
+        "da",
+        "no",
+        "nb",
+        "nn",
+        "fi",
+        "et",
+        "lv",
+        "lt",
+        "be",
+    ]
+)
+"""Primary subtags of the languages whose numbers write decimals with a comma."""
 
 
 def _code(table: dict[str, str], word: str) -> str:

@@ -321,3 +321,44 @@ def test_sentence_ends_are_those_of_one_pattern(tokens: list[str]) -> None:
     )
     text = "".join(tokens)
     assert numbers._sentence_ends(text) == [m.end() for m in one_pattern.finditer(text)]
+
+
+@pytest.mark.parametrize(
+    ("body", "commodity"),
+    [
+        (
+            "Copper hit a record. The three-month contract rose 4 percent to $11,210 a tonne.",
+            "copper",
+        ),
+        (
+            "Der Kupferpreis stieg. Die Tonne verteuerte sich um 4,3 Prozent auf 11.210 Dollar.",
+            "copper",
+        ),
+        (
+            "El café arábica sube. El contrato más negociado avanzó un 7 %, hasta 4,30 dólares por libra.",
+            "coffee",
+        ),
+        ("Brent дорожает. Фьючерсы подорожали на 2%.", "brent"),
+        # the links that do not hold
+        ("Copper hit a record. Shares of the contract miner rose 4 percent.", None),
+        ("Copper and gold rallied. The contract rose 4 percent.", None),
+        ("Copper hit a record. Consumer spending rose 4 percent.", None),
+        ("Copper hit a record. The index was flat. The contract rose 4 percent.", None),
+    ],
+)
+def test_a_traded_unit_follows_the_sentence_before(
+    gazetteer: Gazetteer, article: Callable[..., Article], body: str, commodity: str | None
+) -> None:
+    """ "The contract rose 4%" after a sentence naming one commodity is about that commodity."""
+    move = one(values_of(gazetteer, article(body)), "change_pct")
+    assert move.commodity == (commodity and f"commodity:{commodity}")
+
+
+def test_a_first_sentence_follows_the_title(
+    gazetteer: Gazetteer, article: Callable[..., Article]
+) -> None:
+    """A summary's first sentence that names only a traded unit follows a title naming one commodity."""
+    item = article("New York futures rose 7 percent.", title="Arabica coffee hits a record")
+    assert one(values_of(gazetteer, item), "change_pct").commodity == "commodity:coffee"
+    item = article("New York futures rose 7 percent.", title="Gold and silver hit records")
+    assert one(values_of(gazetteer, item), "change_pct").commodity is None

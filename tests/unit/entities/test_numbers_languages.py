@@ -65,6 +65,32 @@ def test_prices_and_moves_in_other_languages(
     assert figures(gazetteer, article(sentence)) == expected
 
 
+@pytest.mark.parametrize(
+    ("sentence", "language", "value"),
+    [
+        ("Kupfer kostete 11.200 Dollar je Tonne.", "de", 11200.0),
+        ("Kupfer kostete 11.200 Dollar je Tonne.", "de-AT", 11200.0),
+        ("Superbenzin kostete 1,659 Euro je Liter.", "de", 1.659),
+        ("Kupfer kostete 11.5 Dollar je Tonne.", "de", 11.5),
+        ("Le cuivre valait 11.200 dollars la tonne.", "fr", 11200.0),
+        ("Copper fetched 11.200 dollars a tonne.", "en", 11.2),
+        ("Copper fetched 1,659 dollars a tonne.", "en", 1659.0),
+    ],
+)
+def test_the_articles_language_decides_the_decimal_mark(
+    gazetteer: Gazetteer,
+    article: Callable[..., Article],
+    sentence: str,
+    language: str,
+    value: float,
+) -> None:
+    """Where decimals take a comma, a dot before three digits groups thousands and a comma is decimal."""
+    prices = [
+        f for f in figures(gazetteer, article(sentence, language=language)) if f[0] == "price"
+    ]
+    assert [f[1] for f in prices] == [value]
+
+
 def test_german_spread_sentence(gazetteer: Gazetteer, article: Callable[..., Article]) -> None:
     """A German spread sentence gives the spread of Urals to Brent, with its decimal comma."""
     item = article(
