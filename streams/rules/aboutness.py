@@ -29,10 +29,10 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Sequence
+from operator import itemgetter
 from typing import Final
 
-from schemas import ScorePart, TextField
-from streams.rules.explain import SpanData
+from schemas import ScorePart, Span, TextField
 
 LEAD_WEIGHT: Final = 1.0
 SECOND_SENTENCE_WEIGHT: Final = 0.8
@@ -42,7 +42,16 @@ MENTION_FACTOR: Final = 0.5
 FIGURES_WEIGHT: Final = 0.25
 ENTITIES_WEIGHT: Final = 0.25
 
-_FIELD_ORDER: Final = {field: rank for rank, field in enumerate(TextField)}
+_FIELDS: Final = tuple(TextField)
+_FIELD_ORDER: Final = {field: rank for rank, field in enumerate(_FIELDS)}
+_BODY: Final = TextField.BODY
+_BODY_RANK: Final = _FIELD_ORDER[_BODY]
+_WORTH: Final = itemgetter(0)
+_score_part: Final = ScorePart.__pydantic_validator__.validate_python
+# the parts that never vary: models are frozen, so every detection can share them
+_NO_EVIDENCE: Final = ScorePart(kind="evidence", weight=LEAD_WEIGHT, counted=LEAD_WEIGHT)
+_FIGURES: Final = ScorePart(kind="figures", weight=FIGURES_WEIGHT, counted=FIGURES_WEIGHT)
+_ENTITIES: Final = ScorePart(kind="entities", weight=ENTITIES_WEIGHT, counted=ENTITIES_WEIGHT)
 _TERMINALS: Final = ".!?…"
 _CLOSERS: Final = frozenset(".!?…\"'»”’)]")
 
@@ -103,7 +112,7 @@ def place_weight(field: TextField, sentence: int, sentences: int) -> float:
 
 
 def score(
-    spans: Sequence[SpanData],
+    spans: Sequence[Span],
     body_starts: Sequence[int],
     *,
     figures: bool,
@@ -122,40 +131,56 @@ def score(
         The score (rounded to 3 decimals) and its parts, evidence first,
         strongest first.
     """
-    places: dict[tuple[TextField, int], set[str]] = {}
+    # This runs for every detection (tens per article with broad rules): places are keyed by
+    # (field rank, sentence), which sorts them in text order without a key function.
+    places: dict[tuple[int, int], set[str]] = {}
+    first_term = spans[0].term if spans else ""
+    several = False  # more than one distinct term among the spans
     for span in spans:
-        field = span["field"]
-        sentence = bisect_right(body_starts, span["start"]) - 1 if field is TextField.BODY else 0
-        places.setdefault((field, sentence), set()).add(span["term"])
-    wanted = min(2, len({span["term"] for span in spans}))
-    weighed = [
-        (
-            place_weight(field, sentence, len(body_starts))
-            * (1.0 if len(terms) >= wanted else MENTION_FACTOR),
-            field,
-            sentence,
-            terms,
-        )
-        for (field, sentence), terms in sorted(
-            places.items(), key=lambda place: (_FIELD_ORDER[place[0][0]], place[0][1])
-        )
-    ]
-    weighed.sort(key=lambda place: -place[0])  # stable: ties stay in text order
-    parts = [
-        ScorePart(
-            kind="evidence",
-            field=field,
-            sentence=sentence if field is TextField.BODY else None,
-            terms=tuple(sorted(terms)),
-            weight=weight,
-            counted=round(weight / 2**rank, 3),
-        )
-        for rank, (weight, field, sentence, terms) in enumerate(weighed)
-    ]
-    if not parts:
-        parts.append(ScorePart(kind="evidence", weight=LEAD_WEIGHT, counted=LEAD_WEIGHT))
+        field, term = span.field, span.term
+        if field is _BODY:
+            place = (_BODY_RANK, bisect_right(body_starts, span.start) - 1)
+        else:
+            place = (_FIELD_ORDER[field], 0)
+        terms = places.get(place)
+        if terms is None:
+            places[place] = {term}
+        else:
+            terms.add(term)
+        if term != first_term:
+            several = True
+    parts: list[ScorePart] = []
+    total = 0.0
+    if places:
+        wanted, sentences = 2 if several else 1, len(body_starts)
+        weighed = []
+        for (rank, sentence), terms in sorted(places.items()):
+            field = _FIELDS[rank]
+            weight = place_weight(field, sentence, sentences)
+            if len(terms) < wanted:
+                weight *= MENTION_FACTOR
+            weighed.append((weight, field, sentence if field is _BODY else None, terms))
+        weighed.sort(key=_WORTH, reverse=True)  # stable: ties stay in text order
+        for rank, (weight, field, body_sentence, terms) in enumerate(weighed):
+            counted = round(weight / 2**rank, 3)
+            total += counted
+            # validated from a dict in pydantic's core: a third cheaper than keyword arguments
+            part = {
+                "kind": "evidence",
+                "field": field,
+                "sentence": body_sentence,
+                "terms": tuple(sorted(terms)),
+                "weight": weight,
+                "counted": counted,
+            }
+            parts.append(_score_part(part))
+    else:
+        parts.append(_NO_EVIDENCE)
+        total += _NO_EVIDENCE.counted
     if figures:
-        parts.append(ScorePart(kind="figures", weight=FIGURES_WEIGHT, counted=FIGURES_WEIGHT))
+        parts.append(_FIGURES)
+        total += _FIGURES.counted
     if entities:
-        parts.append(ScorePart(kind="entities", weight=ENTITIES_WEIGHT, counted=ENTITIES_WEIGHT))
-    return round(sum(part.counted for part in parts), 3), tuple(parts)
+        parts.append(_ENTITIES)
+        total += _ENTITIES.counted
+    return round(total, 3), tuple(parts)

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from operator import itemgetter
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NamedTuple, TypeVar
 
 import ahocorasick
 import re2
@@ -52,6 +52,15 @@ Occurrence = tuple[int, int, int, int, int, int]
 Word indexes are into the article's word stream; the character offsets are
 into the field's text.
 """
+
+
+class Operand(NamedTuple):
+    """The occurrences of some terms in some fields, and their first and last words, sorted."""
+
+    occurrences: list[Occurrence]
+    firsts: list[int]
+    lasts: list[int]
+
 
 Spans = Sequence[tuple[Any, ...]]
 """Where a NEAR operand occurs: tuples starting ``(field_bit, first_word, last_word)``."""
@@ -104,6 +113,7 @@ class ArticleScan:
         "_first_words",
         "_hit_terms",
         "_hits",
+        "_masked",
         "_occurrences",
         "_respacers",
         "_segments",
@@ -118,11 +128,14 @@ class ArticleScan:
         "present",
         "stream",
         "terms",
+        "texts",
     )
 
     def __init__(self, article: Article, matcher: Matcher) -> None:
         self.article = article
         self.terms = matcher.terms
+        # field bit -> the field's text, read by every detection's spans and snippet
+        self.texts = {bit: article.text_of(name) for name, bit in FIELD_BITS.items()}
         pieces: list[str] = []
         # (bit, first word index, word count) of each non-empty field
         self.field_ranges: list[tuple[int, int, int]] = []
@@ -130,8 +143,7 @@ class ArticleScan:
         # non-empty field
         self._segments: list[tuple[int, int, str, bool]] = []
         next_word, next_char = 0, 1  # the stream starts with a space
-        for name, bit in FIELD_BITS.items():
-            text = article.text_of(name)
+        for bit, text in self.texts.items():
             if not text:
                 continue
             view = folded_text(text)
@@ -155,6 +167,7 @@ class ArticleScan:
         self.present: set[int] = set(map(_TERM, self._hits))
         self.folded: dict[int, tuple[str, Offsets | None]] = {}
         self._occurrences: dict[int, list[Occurrence]] = {}
+        self._masked: dict[tuple[frozenset[int], int], Operand] = {}
         self._spans: dict[int, tuple[list[int], list[int]]] = {}
         self._respacers: dict[int, Respacer] = {}
         # where the ~ terms that match are in the stream, placed on first need
@@ -207,7 +220,7 @@ class ArticleScan:
         respacer = self._respacers.get(bit)
         if respacer is None:
             respacer = self._respacers[bit] = Respacer(
-                segment[2], folded_text(self.article.text_of(BIT_FIELDS[bit])).offsets
+                segment[2], folded_text(self.texts[bit]).offsets
             )
         return respacer
 
@@ -219,14 +232,14 @@ class ArticleScan:
         if segment[3]:  # an ASCII word folds to itself lower-cased
             return self.stream[start:end]
         respacer, base = self._respacer(segment), segment[1]
-        text = self.article.text_of(BIT_FIELDS[segment[0]])
+        text = self.texts[segment[0]]
         return text[respacer.offset(start - base) : respacer.offset(end - base)].lower()
 
     def token_spans(self, bit: int) -> tuple[list[int], list[int]]:
         """Return the start and end offsets of every word of field ``bit``, in its text."""
         spans = self._spans.get(bit)
         if spans is None:
-            spans = self._spans[bit] = word_spans(self.article.text_of(BIT_FIELDS[bit]))
+            spans = self._spans[bit] = word_spans(self.texts[bit])
         return spans
 
     def field_of(self, word: int) -> int:
@@ -284,6 +297,26 @@ class ArticleScan:
             self._occurrences[term_id] = found
         return found
 
+    def masked(self, term_ids: frozenset[int], mask: int) -> Operand:
+        """The occurrences of some terms in the fields of ``mask``, and their words sorted.
+
+        Computed once per article: the broad rules that fire together on an
+        article share most of their terms, and each detection explains itself
+        from them. The lists are shared: never modify them.
+        """
+        key = (term_ids, mask)
+        found = self._masked.get(key)
+        if found is None:
+            present = term_ids & self.present
+            occurrences = [o for t in present for o in self.occurrences(t) if o[0] & mask]
+            firsts = [o[1] for o in occurrences]
+            lasts = [o[2] for o in occurrences]
+            if len(present) > 1:  # one term's occurrences are in text order already
+                firsts.sort()
+                lasts.sort()
+            found = self._masked[key] = Operand(occurrences, firsts, lasts)
+        return found
+
     def _term_hits(self, term_id: int) -> list[tuple[int, int]]:
         """Return the automaton hits ``(end, term_id)`` of a term, in text order.
 
@@ -317,19 +350,23 @@ class ArticleScan:
         are mapped from the stream back to the field's text.
         """
         span = self.terms[term_id].words - 1
+        segments = self._segments
         found: list[Occurrence] = []
+        # in text order, the places move through the fields once: look each one up once
+        index, bit, base, limit = -1, 0, 0, -1
+        respace: Callable[[int], int] | None = None
         for (start, stop), word in zip(places, self.first_words(term_id), strict=True):
-            segment = self._segment(start)
-            respacer, base = self._respacer(segment), segment[1]
+            if start >= limit:
+                while start >= limit:
+                    index += 1
+                    limit = (
+                        segments[index + 1][1] if index + 1 < len(segments) else len(self.stream)
+                    )
+                bit, base = segments[index][0], segments[index][1]
+                respace = self._respacer(segments[index]).offset
+            assert respace is not None  # the first place sets it
             found.append(
-                (
-                    segment[0],
-                    word,
-                    word + span,
-                    term_id,
-                    respacer.offset(start - base),
-                    respacer.offset(stop - base),
-                )
+                (bit, word, word + span, term_id, respace(start - base), respace(stop - base))
             )
         return found
 
@@ -346,7 +383,7 @@ class ArticleScan:
         for bit, first, count in self.field_ranges:
             folding = self.folded.get(bit)
             if folding is None:
-                view = folded_text(self.article.text_of(BIT_FIELDS[bit]))
+                view = folded_text(self.texts[bit])
                 folding = self.folded[bit] = (view.folded, view.offsets)
             folded, original = folding
             spans: tuple[list[int], list[int]] | None = None
@@ -378,6 +415,7 @@ class _Eval:
         raise NotImplementedError
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
+        """The occurrences that make the node match; a list the scan may share: never modify it."""
         raise NotImplementedError
 
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
@@ -402,9 +440,7 @@ class _TermEval(_Eval):
         return mask == ALL_FIELDS or scan.in_fields(self.term_ids, mask)
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
-        if self.term_id not in scan.present:
-            return []
-        return [o for o in scan.occurrences(self.term_id) if o[0] & mask]
+        return scan.masked(self.term_ids, mask).occurrences
 
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
         if self.term_id not in scan.present:
@@ -440,12 +476,7 @@ class _TermSetEval(_Eval):
         return mask == ALL_FIELDS or scan.in_fields(self.term_ids, mask)
 
     def witness(self, scan: ArticleScan, mask: int) -> list[Occurrence]:
-        return [
-            o
-            for term_id in self.term_ids & scan.present
-            for o in scan.occurrences(term_id)
-            if o[0] & mask
-        ]
+        return scan.masked(self.term_ids, mask).occurrences
 
     def spans(self, scan: ArticleScan, mask: int) -> Spans:
         present = self.term_ids & scan.present
@@ -717,18 +748,16 @@ class _NearEval(_Eval):
         The words of the shortest matches are exactly these (each occurrence
         with a partner starts or ends one), found without building the matches.
         """
-        lefts = [o for t in left & scan.present for o in scan.occurrences(t) if o[0] & mask]
-        rights = [o for t in right & scan.present for o in scan.occurrences(t) if o[0] & mask]
+        lefts, left_firsts, left_lasts = scan.masked(left, mask)
+        rights, right_firsts, right_lasts = scan.masked(right, mask)
         reach, fields = self.distance + 1, scan.field_bounds
         found = []
         # a left occurrence needs a right one after it (or, unordered, before it); a right one
         # needs a left one before it (or after it)
-        for mine, theirs, after, before in (
-            (lefts, rights, True, not self.ordered),
-            (rights, lefts, not self.ordered, True),
+        for mine, firsts, lasts, after, before in (
+            (lefts, right_firsts, right_lasts, True, not self.ordered),
+            (rights, left_firsts, left_lasts, not self.ordered, True),
         ):
-            firsts = sorted(o[1] for o in theirs)
-            lasts = sorted(o[2] for o in theirs)
             for occurrence in mine:
                 low, high = fields[occurrence[0]]
                 first, last = occurrence[1], occurrence[2]

@@ -16,7 +16,7 @@ import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final
+from typing import Final, NamedTuple
 
 from schemas import (
     Article,
@@ -25,12 +25,13 @@ from schemas import (
     EntityMention,
     ExtractedValue,
     ScorePart,
+    Span,
 )
 from schemas.rules import EntityRequirement, RulePack, RuleSpec
 from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
-from streams.rules.explain import Evidence, SpanData, evidence_spans, explain
+from streams.rules.explain import Evidence, evidence_spans, explain
 from streams.rules.gc_pause import gc_paused
 from streams.rules.loader import (
     LoadedPacks,
@@ -39,13 +40,14 @@ from streams.rules.loader import (
     rule_version,
     ruleset_version,
 )
-from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, compile_regex
+from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, Occurrence, compile_regex
 from streams.rules.numbers import extract_values
 from streams.rules.query import parse_query, regexes_of
 
 # A set this large lives long (a worker's, a scan's) and is kept out of the
 # collector's sight; a small one (the dashboard's playground) is built per request.
 _LONG_LIVED_RULES: Final = 1_000
+_validate_detection: Final = Detection.__pydantic_validator__.validate_python
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,20 +73,29 @@ class _Rule:
         """The rule's :func:`rule_version`, hashed when a first detection needs it."""
         return rule_version(self.spec)
 
-    @property
+    # cached: read for every detection
+    @functools.cached_property
     def needs_values(self) -> bool:
         """True when the rule's detections carry, or its condition reads, figures."""
         return bool(self.kinds) or self.condition is not None
 
+    @functools.cached_property
+    def needs_entities(self) -> bool:
+        """True when the rule's ``entities`` names any entity (required or refused)."""
+        requirement = self.spec.entities
+        return bool(requirement.any or requirement.all or requirement.none)
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+
+class Verdict(NamedTuple):
     """Whether and why one rule fires on one article.
 
     ``matched``: a query of the rule matched in the article's language and the
     rule's fields. ``entities_met`` and ``condition_met`` are None when the
     rule requires no entities or has no ``where``. ``spans``, ``score`` and
     ``parts`` are the evidence and its aboutness score.
+
+    A named tuple, immutable like a frozen dataclass: one is built for every
+    detection, and a frozen dataclass's ``__init__`` costs five times as much.
     """
 
     rule_id: str
@@ -92,7 +103,7 @@ class Verdict:
     entities_met: bool | None
     condition_met: bool | None
     values: tuple[ExtractedValue, ...]
-    spans: tuple[SpanData, ...]
+    spans: tuple[Span, ...]
     score: float
     parts: tuple[ScorePart, ...]
     min_score: float
@@ -109,11 +120,16 @@ class Verdict:
 
 
 class ArticleFacts:
-    """An article's entities, figures and body sentences, computed once, and only if asked."""
+    """An article's entities, figures and body sentences, computed once, and only if asked.
+
+    ``spans`` are the evidence spans made for the article's detections so far
+    (:func:`~streams.rules.explain.evidence_spans`).
+    """
 
     def __init__(self, article: Article, gazetteer: Gazetteer | None) -> None:
         self.article = article
         self.gazetteer = gazetteer
+        self.spans: dict[Occurrence, Span] = {}
         self._mentions: tuple[EntityMention, ...] | None = None
         self._ids: frozenset[str] = frozenset()
         self._values: tuple[ExtractedValue, ...] | None = None
@@ -409,7 +425,7 @@ class RuleSet:
         rule = self._compiled[rule_index]
         requirement = rule.spec.entities
         entities_met = None
-        if requirement.any or requirement.all or requirement.none:
+        if rule.needs_entities:
             entities_met = _requirement_met(requirement, facts.entity_ids)
             if not entities_met and not thorough:
                 return None
@@ -427,12 +443,13 @@ class RuleSet:
                     condition_met = condition.matches(values)
                 if not condition_met and not thorough:
                     return None
-        occurrences = [
-            occurrence
-            for index in indexes
-            for occurrence in self._matcher.witness(index, scan, rule.mask)
-        ]
-        spans = evidence_spans(scan, occurrences)
+        witness, mask = self._matcher.witness, rule.mask
+        occurrences = (
+            witness(indexes[0], scan, mask)  # most rules have one query
+            if len(indexes) == 1
+            else [occurrence for index in indexes for occurrence in witness(index, scan, mask)]
+        )
+        spans = evidence_spans(scan, occurrences, facts.spans)
         score: float = 0.0
         parts: tuple[ScorePart, ...] = ()
         if indexes:
@@ -464,27 +481,32 @@ class RuleSet:
         entities: tuple[EntityMention, ...],
     ) -> Detection:
         spec = rule.spec
-        return Detection(
-            key=f"{article.id}/{spec.id}@{rule.version}",
-            article_id=article.id,
-            story_id=story_id or article.id,
-            url=article.url,
-            source=article.source,
-            title=article.title,
-            published_at=article.published_at,
-            article_kind=article.kind,
-            found_on=article.found_on,
-            rule_id=spec.id,
-            rule_version=rule.version,
-            rule_title=spec.title,
-            category=spec.category,
-            severity=spec.severity,
-            tags=spec.tags,
-            spans=verdict.spans,
-            snippet=evidence.snippet,
-            snippet_highlights=evidence.highlights,
-            entities=entities,
-            values=verdict.values,
-            score=verdict.score,
-            score_parts=verdict.parts,
+        # validated from a dict in pydantic's core, as Detection(...) does after binding its
+        # keyword arguments: one is built per detection, and that binding cost a microsecond
+        detection: Detection = _validate_detection(
+            {
+                "key": f"{article.id}/{spec.id}@{rule.version}",
+                "article_id": article.id,
+                "story_id": story_id or article.id,
+                "url": article.url,
+                "source": article.source,
+                "title": article.title,
+                "published_at": article.published_at,
+                "article_kind": article.kind,
+                "found_on": article.found_on,
+                "rule_id": spec.id,
+                "rule_version": rule.version,
+                "rule_title": spec.title,
+                "category": spec.category,
+                "severity": spec.severity,
+                "tags": spec.tags,
+                "spans": verdict.spans,
+                "snippet": evidence.snippet,
+                "snippet_highlights": evidence.highlights,
+                "entities": entities,
+                "values": verdict.values,
+                "score": verdict.score,
+                "score_parts": verdict.parts,
+            }
         )
+        return detection

@@ -6,9 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from schemas import TextField
+from schemas import Span, TextField
 from streams.rules.aboutness import place_weight, score, sentence_starts
-from streams.rules.explain import SpanData
 
 
 @pytest.mark.parametrize(
@@ -58,8 +57,8 @@ def test_place_weight(field: TextField, sentence: int, sentences: int, weight: f
     assert place_weight(field, sentence, sentences) == weight
 
 
-def _span(field: TextField, start: int, term: str) -> SpanData:
-    return {"field": field, "start": start, "end": start + len(term), "text": term, "term": term}
+def _span(field: TextField, start: int, term: str) -> Span:
+    return Span(field=field, start=start, end=start + len(term), text=term, term=term)
 
 
 def test_score_ranks_places_and_adds_figures_and_entities() -> None:
