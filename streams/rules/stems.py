@@ -91,12 +91,29 @@ def _ukrainian() -> Any:
     return pymorphy3.MorphAnalyzer(lang="uk")
 
 
+def _normal_forms(word: str) -> list[str]:
+    """pymorphy3's Ukrainian normal forms of ``word``; none for a word it cannot read.
+
+    pymorphy3 asks ``unicodedata.name`` whether each letter is Latin, which
+    raises ValueError for a letter without a name in Python's Unicode tables
+    (a Tangut ideograph): such a word has no normal form, not an error.
+    """
+    try:
+        return list(_ukrainian().normal_forms(word))
+    except ValueError:
+        return []
+
+
 def _lexeme_forms(word: str) -> set[str]:
     """Every form of the Ukrainian lexemes ``word`` or its normal forms belong to."""
     analyzer = _ukrainian()
     forms = {word}
-    for normal in {word, *analyzer.normal_forms(word)}:
-        for parse in analyzer.parse(normal):
+    for normal in {word, *_normal_forms(word)}:
+        try:
+            parses = analyzer.parse(normal)
+        except ValueError:  # as in _normal_forms
+            continue
+        for parse in parses:
             if parse.normal_form == normal:
                 forms.update(form.word for form in parse.lexeme)
     return forms
@@ -117,7 +134,7 @@ class _KeyCache:
             stem = _snowball(language).stemWord
             self._compute: Callable[[str], Iterable[str]] = lambda word: (stem(word),)
         elif language in LEMMATIZED:
-            self._compute = _ukrainian().normal_forms
+            self._compute = _normal_forms
         else:
             self._compute = lambda word: ()
 

@@ -7,6 +7,7 @@ import pytest
 from schemas import Article
 from streams.rules import QuerySyntaxError, parse_query
 from streams.rules.query import Term
+from streams.stories.terms import terms_of
 from tests.unit.engine.conftest import compile_rules, make_rule
 
 
@@ -142,3 +143,11 @@ def test_stem_terms_without_an_exact_anchor(query: str, body: str, fires: bool) 
     """A query reached through a ``~`` term, or tested for every article, sees the ``~`` matches."""
     article = Article(id="a", source="s", title="Talks", body=body, language="en")
     assert bool(compile_rules(make_rule(query)).evaluate(article)) is fires
+
+
+def test_words_the_ukrainian_analyzer_cannot_read_have_no_normal_form() -> None:
+    """A letter without a Unicode name (a Tangut ideograph) made pymorphy3 raise; it matches as itself."""
+    odd = "00\U00017000"
+    assert terms_of(odd, "uk") is not None
+    assert spans("~київ", f"Делегація прибула до Києва. {odd}", "uk") == ["Києва"]
+    assert spans(f"~{odd[2:]}", f"Знак {odd[2:]} у тексті.", "uk") == [odd[2:]]
