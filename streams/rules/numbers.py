@@ -387,10 +387,10 @@ _INSTRUMENT = _compile_words(
     "(?:"
     + factored(
         r"contracts?|futures|tonnes?|tons?|barrels?|ounces?|bushels?"
-        r"|kontrakt[@L]*|terminkontrakt[@L]*|tonne|barrel|fass|feinunze|unze|scheffel"
+        r"|kontrakt[@L]*|terminkontrakt[@L]*|fass|feinunze|unze|scheffel"
         r"|contrats?|baril|barils|once|onces|boisseau"
         r"|contratos?|futuros|toneladas?|barril|barriles|onzas?"
-        r"|tona|tony|tone|ton|baryl[@L]*|uncj[@L]*"
+        r"|tona|tony|tone|baryl[@L]*|uncj[@L]*"
         r"|контракт[@L]*|фьючерс[@L]*|тонн[@L]*|баррел[@L]*|унци[@L]*"
         r"|ф'?ючерс[@L]*|барел[@L]*|унці[@L]*"
     )
@@ -592,7 +592,7 @@ def _bind_sentence(
     sentence_start: int,
     figures: list[_Figure],
     mentions: list[_Mention],
-    follows: str | None = None,
+    follows: str | None,
 ) -> Iterator[dict[str, Any]]:
     """The values of one sentence's figures; ``follows``: the commodity of the sentence
     before, for a sentence that names none (see the module docs)."""
@@ -803,8 +803,8 @@ def _to_float(number: str, *, decimal_comma: bool = False, dot_groups: bool = Fa
     """``4,400`` -> 4400.0; ``19,40`` (a decimal comma) -> 19.4; ``1.250,50`` -> 1250.5.
 
     ``decimal_comma``: a lone comma is the decimal mark (``1,659`` -> 1.659);
-    ``dot_groups``: so is a comma, and one dot before exactly three digits
-    groups thousands (``11.200`` -> 11200.0; ``11.5`` stays 11.5).
+    ``dot_groups``: one dot before exactly three digits groups thousands
+    (``11.200`` -> 11200.0; ``11.5`` stays 11.5).
     """
     if (
         number.count(".") > 1
