@@ -869,24 +869,20 @@ class Matcher:
         reached = set(
             chain.from_iterable(map(self.anchors.__getitem__, present & self.anchor_terms))
         )
-        disjoint = present.isdisjoint
-        if not self.stem_queries:
+        # First without the clauses that need the ~ terms (``plain_others`` is ``others``
+        # when there are none), which are looked for only when a query that holds one is
+        # still a candidate; then every clause of such a query counts.
+        disjoint, plain = present.isdisjoint, self.plain_others
+        found = [index for index in reached if not any(map(disjoint, plain[index]))]
+        stem_queries = self.stem_queries.intersection(found)
+        if stem_queries:
+            scan.find_stems()
             others = self.others
-            found = [index for index in reached if not any(map(disjoint, others[index]))]
-        else:
-            # First without the clauses that need the ~ terms, which are looked for only
-            # when a query that holds one is still a candidate (then every clause counts).
-            plain = self.plain_others
-            found = [index for index in reached if not any(map(disjoint, plain[index]))]
-            stem_queries = self.stem_queries.intersection(found)
-            if stem_queries:
-                scan.find_stems()
-                others = self.others
-                found = [
-                    index
-                    for index in found
-                    if index not in stem_queries or not any(map(disjoint, others[index]))
-                ]
+            found = [
+                index
+                for index in found
+                if index not in stem_queries or not any(map(disjoint, others[index]))
+            ]
         found.extend(self.always)
         found.sort()
         return found
