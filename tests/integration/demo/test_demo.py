@@ -5,12 +5,12 @@ from __future__ import annotations
 import email.message
 import json
 import os
+import random
 import re
 import signal
 import subprocess
 import sys
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -29,24 +29,40 @@ WIREWATCH = str(Path(sys.executable).parent / "wirewatch")
 PREFIX = re.compile(r"prefix (\S+\.)\)")
 
 
-def expected_alerts_by_rule(settings: Settings) -> tuple[int, Counter[str]]:
-    """The oracle: the seed articles, and the alerts per rule the default packs give on them.
+SHUFFLES = 40
+
+
+def alerting_rules(settings: Settings) -> tuple[int, set[str], set[str]]:
+    """The oracle: the seed articles, and the rules that alert in every order and in some order.
 
     The same pure functions the workers run (detect, cluster, then aggregate's
-    decide), in the file's order.
+    decide), over the file's order and ``SHUFFLES`` seeded shuffles of it. The
+    demo's fetcher polls per-publisher feeds, so the cluster agent sees the pages
+    in an order that varies from run to run, and a story can form or not in some
+    orders (an article close to the join threshold, a bridge short of the merge
+    margin): then a corroboration rule alerts in some runs only. In 300 shuffles
+    two rules did not alert in 15% of them; 40 shuffles miss that with
+    probability 0.85**40, under 0.2%.
     """
     gazetteer = load_gazetteer(ROOT / "seeds" / "entities")
     rules = RuleSet.compile(load_packs(ROOT / "seeds" / "rules"), gazetteer=gazetteer)
-    pipeline = Offline(settings, lambda: rules)
-    aggregation = Aggregation(lambda: rules)
-    found: Counter[str] = Counter()
-    articles = 0
+    items: list[Accepted] = []
     for item in read_articles([ROOT / path for path in DEMO_ARTICLES], settings):
         assert isinstance(item, Accepted), item
-        articles += 1
-        processed = pipeline.process(encode(item.article), origin=item.origin)
-        found.update(alert.rule_id for alert in aggregation.fold(processed.records))
-    return articles, found
+        items.append(item)
+
+    def alerting(order: list[Accepted]) -> set[str]:
+        pipeline = Offline(settings, lambda: rules)
+        aggregation = Aggregation(lambda: rules)
+        found: set[str] = set()
+        for item in order:
+            processed = pipeline.process(encode(item.article), origin=item.origin)
+            found.update(alert.rule_id for alert in aggregation.fold(processed.records))
+        return found
+
+    orders = [items, *(random.Random(seed).sample(items, len(items)) for seed in range(SHUFFLES))]
+    outcomes = [alerting(order) for order in orders]
+    return len(items), set.intersection(*outcomes), set.union(*outcomes)
 
 
 def demo_env(settings: Settings, tmp_path: Path) -> dict[str, str]:
@@ -88,7 +104,7 @@ def test_demo_delivers_the_expected_alerts_and_leaves_nothing_running(
     smtp_server: SmtpServer,  # noqa: F811  # fixture
 ) -> None:
     """Every alert the oracle expects reaches the file receiver and SMTP; the summary prints."""
-    articles, expected = expected_alerts_by_rule(kafka_settings)
+    articles, always, ever = alerting_rules(kafka_settings)
     result = subprocess.run(
         [WIREWATCH, "demo", "--notify", smtp_server.url(), "--rate", "100/s"],
         cwd=ROOT,
@@ -109,12 +125,10 @@ def test_demo_delivers_the_expected_alerts_and_leaves_nothing_running(
     assert len(alerts_files) == 1
     lines = [json.loads(line) for line in alerts_files[0].read_text().splitlines()]
     keys = {key for line in lines for key in line["alert_keys"]}
-    delivered = Counter(key.split("@", 1)[0] for key in keys)
-    # The demo fetches its pages through per-publisher feeds, so the cluster agent sees
-    # them in an order that varies from run to run, and stories (which one absorbs which,
-    # hence how many alerts a rule sends) depend on that order: the oracle's order is the
-    # file's. What does not depend on it: which rules alert.
-    assert set(delivered) == set(expected), (delivered, expected)
+    delivered = {key.split("@", 1)[0] for key in keys}
+    # Which rules alert, and how often, depends on the order the pages arrive in (see
+    # alerting_rules): the run must give what some order gives.
+    assert always <= delivered <= ever, (delivered, always, ever)
     assert {
         "airspace_violation",
         "commodity_price_move",
