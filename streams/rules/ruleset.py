@@ -205,7 +205,8 @@ class RuleSet:
         self._conditions = {
             rule.spec.id: rule.condition for rule in self._compiled if rule.condition is not None
         }
-        self._versions = {rule.spec.id: rule.version for rule in self._compiled}
+        # the rules by id; a rule's version is hashed when first asked for, not here
+        self._by_id = {rule.spec.id: rule for rule in self._compiled}
         spikes: dict[str, list[str]] = {}
         for rule in self._compiled:
             policy = rule.spec.alert
@@ -309,7 +310,8 @@ class RuleSet:
 
     def version_of(self, rule_id: str) -> str:
         """The version of an enabled rule (:func:`rule_version`); "" when unknown."""
-        return self._versions.get(rule_id, "")
+        rule = self._by_id.get(rule_id)
+        return rule.version if rule is not None else ""
 
     def category_spikes(self, category: str) -> tuple[str, ...]:
         """The spike rules counting every article of ``category`` (``group_by: category``)."""
