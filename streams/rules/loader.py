@@ -269,7 +269,11 @@ _NO_TAGS: Final = "tags (!!str, !name) are not allowed in rule packs"
 def _plain_data(text: str) -> Any:
     """Build the data of a one-document YAML text from libyaml's parser events.
 
-    Only plain data is built; no constructor of a tag ever runs.
+    Only plain data is built; no constructor of a tag ever runs. The events
+    are walked here rather than composed into nodes by libyaml's C composer:
+    that composer resolves each scalar in Python and makes a node with two
+    marks of it, which costs as much as this whole walk, and it drops the
+    anchors it has seen, so an anchor without an alias would pass.
 
     Raises:
         _YamlProblem: an anchor, alias, tag, merge key, duplicate key, a key
@@ -278,61 +282,71 @@ def _plain_data(text: str) -> Any:
     """
     root: Any = None
     documents = 0
-    # the open collections, innermost last, each with the key awaiting its value
-    stack: list[list[Any]] = []
-    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+    # the open collections, outer ones, each with the key awaiting its value; the
+    # innermost in ``container`` and ``key`` (its list when it is one in ``items``)
+    stack: list[tuple[Any, Any]] = []
+    container: Any = None
+    items: list[Any] | None = None
+    key: Any = _UNSET
+    resolvable = _RESOLVER.yaml_implicit_resolvers
+    resolved: dict[str, Any] = {}  # plain scalars repeat (keys, true, 0.0); each is immutable
+    parser = yaml.CSafeLoader(text)
+    next_event = parser.get_event
+    while True:
+        event = next_event()
         value: Any
-        if isinstance(event, yaml.ScalarEvent):
+        if type(event) is yaml.ScalarEvent:
             value = event.value
-            if event.tag is not None or event.anchor is not None or event.implicit[0]:
-                value = _scalar(event)
-        elif isinstance(event, yaml.CollectionStartEvent):
+            if event.anchor is not None or event.tag is not None:
+                raise _YamlProblem(_NO_TAGS if event.anchor is None else _NO_ANCHORS, event)
+            if event.implicit[0] and value[:1] in resolvable:
+                known = resolved.get(value, _UNSET)
+                if known is _UNSET:
+                    known = resolved[value] = _scalar(event)
+                value = known
+        elif type(event) is yaml.MappingStartEvent or type(event) is yaml.SequenceStartEvent:
             if event.anchor is not None:
                 raise _YamlProblem(_NO_ANCHORS, event)
             if event.tag is not None:
                 raise _YamlProblem(_NO_TAGS, event)
-            value = {} if isinstance(event, yaml.MappingStartEvent) else []
-        elif isinstance(event, yaml.CollectionEndEvent):
-            stack.pop()
+            value = {} if type(event) is yaml.MappingStartEvent else []
+        elif type(event) is yaml.MappingEndEvent or type(event) is yaml.SequenceEndEvent:
+            container, key = stack.pop()
+            items = container if type(container) is list else None
             continue
-        elif isinstance(event, yaml.AliasEvent):
+        elif type(event) is yaml.AliasEvent:
             raise _YamlProblem(_NO_ANCHORS, event)
-        elif isinstance(event, yaml.DocumentStartEvent):
+        elif type(event) is yaml.DocumentStartEvent:
             documents += 1
             if documents > 1:
                 raise _YamlProblem("a rule pack is one YAML document ('---' starts another)", event)
             continue
+        elif type(event) is yaml.StreamEndEvent:
+            return root
         else:
             continue
-        if not stack:
-            root = value
+        if items is not None:
+            items.append(value)
+        elif key is not _UNSET:
+            container[key] = value
+            key = _UNSET
+        elif container is not None:
+            if type(value) is dict or type(value) is list:
+                raise _YamlProblem("a mapping key must be a plain value", event)
+            if value in container:
+                raise _YamlProblem(f"duplicate key {value!r}", event)
+            key = value
+            continue
         else:
-            frame = stack[-1]
-            container, key = frame
-            if type(container) is list:
-                container.append(value)
-            elif key is _UNSET:
-                if type(value) is dict or type(value) is list:
-                    raise _YamlProblem("a mapping key must be a plain value", event)
-                if value in container:
-                    raise _YamlProblem(f"duplicate key {value!r}", event)
-                frame[1] = value
-            else:
-                container[key] = value
-                frame[1] = _UNSET
+            root = value
         if type(value) is dict or type(value) is list:
-            stack.append([value, _UNSET])
-    return root
+            stack.append((container, key))
+            container, key = value, _UNSET
+            items = value if type(value) is list else None
 
 
 def _scalar(event: yaml.ScalarEvent) -> Any:
-    """The value of a scalar: quoted ones are strings, plain ones resolved as PyYAML does."""
-    if event.anchor is not None:
-        raise _YamlProblem(_NO_ANCHORS, event)
-    if event.tag is not None:
-        raise _YamlProblem(_NO_TAGS, event)
-    if not event.implicit[0] or event.value[:1] not in _RESOLVER.yaml_implicit_resolvers:
-        return event.value  # quoted, or plain but cannot be a number, boolean, null or date
+    """The value of a plain scalar that may be more than a string, resolved as PyYAML does."""
     tag = _RESOLVER.resolve(yaml.ScalarNode, event.value, (True, False))  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
     if tag == _STR_TAG:
         return event.value
