@@ -907,12 +907,17 @@ class _Builder:
         self.terms: list[CompiledTerm] = []
         self.term_ids: dict[str, int] = {}
         self.stems_seen = False  # the query being compiled holds a ~ term
+        # what :meth:`cost` reads of each term, by id
+        self.expected: list[float] = []
+        self.key_lengths: list[int] = []
+        self.stem_ids: set[int] = set()
 
     def query(self, index: int, tree: Node) -> CompiledQuery:
         """Compile one query; its clauses are sorted most selective first."""
         self.stems_seen = False
         evaluator, clauses = self.compile(tree)
-        clauses = sorted(set(clauses), key=self.cost)
+        if len(clauses) > 1:
+            clauses = sorted(set(clauses), key=self.cost)
         return CompiledQuery(index, evaluator, tuple(clauses), stems=self.stems_seen)
 
     def leaf(self, node: Term | Regex) -> int:
@@ -940,6 +945,12 @@ class _Builder:
                 label = " ".join(node.words) + ("*" if node.prefix else "")
                 term = CompiledTerm(term_id, key, len(node.words), label)
             self.terms.append(term)
+            self.expected.append(
+                0.1 if term.words > 1 else 1.5 if not term.key.endswith(" ") else 1.0
+            )
+            self.key_lengths.append(len(term.key))
+            if term.stem is not None:
+                self.stem_ids.add(term_id)
         return term_id
 
     def compile(self, node: Node) -> tuple[_Eval, list[frozenset[int]]]:
@@ -985,7 +996,6 @@ class _Builder:
         """
         expected = 0.0
         for term_id in clause:
-            term = self.terms[term_id]
-            expected += 0.1 if term.words > 1 else 1.5 if not term.key.endswith(" ") else 1.0
-        stems = any(self.terms[t].stem is not None for t in clause)
-        return (stems, expected, -min(len(self.terms[t].key) for t in clause))
+            expected += self.expected[term_id]
+        stems = not self.stem_ids.isdisjoint(clause)
+        return (stems, expected, -min(map(self.key_lengths.__getitem__, clause)))
