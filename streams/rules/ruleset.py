@@ -26,6 +26,7 @@ from schemas import (
     ExtractedValue,
     ScorePart,
     Span,
+    TextField,
 )
 from schemas.rules import EntityRequirement, RulePack, RuleSpec
 from streams.rules import aboutness
@@ -252,6 +253,7 @@ class RuleSet:
         queries: list[_Query] = []
         trees = []
         parsed = packs.trees if isinstance(packs, LoadedPacks) else {}
+        masks: dict[tuple[TextField, ...], int] = {}  # rules share a few ``fields`` tuples
         for pack in packs:
             for spec in pack.rules:
                 if spec.id in rules:
@@ -260,11 +262,13 @@ class RuleSet:
                 rules[spec.id] = spec
                 if not spec.enabled:
                     continue
-                mask = 0
-                for text_field in spec.fields:
-                    mask |= FIELD_BITS[text_field.value]
+                mask = masks.get(spec.fields)
+                if mask is None:
+                    mask = 0
+                    for text_field in spec.fields:
+                        mask |= FIELD_BITS[text_field.value]
+                    masks[spec.fields] = mask
                 for language, text in [(None, spec.query), *spec.queries.items()]:
-                    name = f"queries.{language}" if language else "query"
                     tree = parsed.get(text)
                     if tree is None:
                         try:
@@ -272,6 +276,7 @@ class RuleSet:
                             for leaf in regexes_of(text, tree):
                                 compile_regex(leaf.pattern)
                         except ValueError as exc:  # QuerySyntaxError, or a regex RE2 refuses
+                            name = f"queries.{language}" if language else "query"
                             problems.append(f"{pack.name}: rule {spec.id}: {name}: {exc}")
                             continue
                     trees.append(tree)
