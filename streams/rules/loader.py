@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from schemas import ConfigError, Settings
 from schemas.rules import RulePack, RuleSpec
 from streams.rules.conditions import compile_condition
-from streams.rules.gc_pause import gc_paused
+from streams.rules.gc_pause import LONG_LIVED_RULES, gc_paused
 from streams.rules.matcher import compile_regex
 from streams.rules.query import Node, QuerySyntaxError, parse_query, regexes_of
 
@@ -195,7 +195,7 @@ def load_packs(paths: Path | Sequence[Path], *, limits: SizeLimits = DEFAULT_LIM
         total += ", ...)" if len(files) > 3 else ")"
         raise RulePackError([_too_large(total, sum(sizes), limits.set_bytes)])
     packs = LoadedPacks()
-    with gc_paused(freeze=False):
+    with gc_paused(freeze=False) as pause:
         for path, size in zip(files, sizes, strict=True):
             if size > limits.pack_bytes:
                 problems.append(_too_large(str(path), size, limits.pack_bytes, "PACK"))
@@ -212,6 +212,7 @@ def load_packs(paths: Path | Sequence[Path], *, limits: SizeLimits = DEFAULT_LIM
         problems.extend(_duplicates(packs))
         if problems:  # raised inside, so that nothing of a failed load is frozen
             raise RulePackError(problems)
+        pause.freeze = sum(len(pack.rules) for pack in packs) >= LONG_LIVED_RULES
     return packs
 
 

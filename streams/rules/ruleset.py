@@ -33,7 +33,7 @@ from streams.rules import aboutness
 from streams.rules.conditions import Condition, compile_condition
 from streams.rules.entities import Gazetteer
 from streams.rules.explain import Evidence, evidence_spans, explain
-from streams.rules.gc_pause import gc_paused
+from streams.rules.gc_pause import LONG_LIVED_RULES, gc_paused
 from streams.rules.loader import (
     LoadedPacks,
     RulePackError,
@@ -45,9 +45,6 @@ from streams.rules.matcher import FIELD_BITS, ArticleScan, Matcher, Occurrence, 
 from streams.rules.numbers import extract_values
 from streams.rules.query import parse_query, regexes_of
 
-# A set this large lives long (a worker's, a scan's) and is kept out of the
-# collector's sight; a small one (the dashboard's playground) is built per request.
-_LONG_LIVED_RULES: Final = 1_000
 _validate_detection: Final = Detection.__pydantic_validator__.validate_python
 
 
@@ -240,7 +237,7 @@ class RuleSet:
             RulePackError: duplicate rule ids, or a query, regex or ``where``
                 condition that does not compile.
         """
-        with gc_paused(freeze=sum(len(pack.rules) for pack in packs) >= _LONG_LIVED_RULES):
+        with gc_paused(freeze=sum(len(pack.rules) for pack in packs) >= LONG_LIVED_RULES):
             return cls._compile(packs, gazetteer, version)
 
     @classmethod
