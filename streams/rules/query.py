@@ -65,6 +65,8 @@ _TOKEN: Final = re.compile(
 _REGEX: Final = re.compile(r"regex:/((?:\\.|[^\\/])*)(/)?", re.DOTALL)
 _QUOTES: Final = frozenset('"“”')
 _OPERATORS: Final = frozenset(("AND", "OR", "NOT"))
+_TERMS: Final = frozenset(("WORD", "PHRASE"))  # token kinds that make a term
+_OR_ENDS: Final = frozenset(("OR", ")", "END"))  # token kinds that end an AND
 _DISTANCE: Final = re.compile(r"[0-9]+")
 _MINUS: Final = "-−–"  # hyphen-minus, minus sign, en dash
 
@@ -301,26 +303,40 @@ class _Parser:
         return node
 
     def or_expr(self) -> Node:
-        operands = [self.and_expr()]
-        while self.token.kind == "OR":
-            self.advance()
-            operands.append(self.and_expr())
-        return operands[0] if len(operands) == 1 else Or(tuple(operands))
+        operands: list[Node] = []
+        tokens = self.tokens
+        while True:
+            token = self.token
+            if token.kind in _TERMS and tokens[self.pos + 1].kind in _OR_ENDS:
+                # a lone word or phrase between ORs (a list of synonyms): straight to its term
+                self.pos += 1
+                self.token = tokens[self.pos]
+                operands.append(self.term(token))
+            else:
+                operands.append(self.and_expr())
+            if self.token.kind != "OR":
+                return operands[0] if len(operands) == 1 else Or(tuple(operands))
+            self.pos += 1
+            self.token = tokens[self.pos]
 
     def and_expr(self) -> Node:
         operands: list[Node] = []
+        tokens = self.tokens
         while True:
             token = self.token
-            if token.kind in ("WORD", "PHRASE") and self.tokens[self.pos + 1].kind != "NEAR":
+            if token.kind in _TERMS and tokens[self.pos + 1].kind != "NEAR":
                 # the most common operand, a lone word or phrase: straight to its term
-                self.advance()
+                self.pos += 1
+                self.token = tokens[self.pos]
                 operands.append(self.term(token))
             else:
                 operands.append(self.unary())
-            if self.token.kind in ("OR", ")", "END"):
+            kind = self.token.kind
+            if kind in _OR_ENDS:
                 return operands[0] if len(operands) == 1 else And(tuple(operands))
-            if self.token.kind == "AND":
-                self.advance()
+            if kind == "AND":
+                self.pos += 1
+                self.token = tokens[self.pos]
 
     def unary(self) -> Node:
         if self.token.kind != "NOT":
