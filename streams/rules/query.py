@@ -64,7 +64,7 @@ _TOKEN: Final = re.compile(
 )
 _REGEX: Final = re.compile(r"regex:/((?:\\.|[^\\/])*)(/)?", re.DOTALL)
 _QUOTES: Final = frozenset('"“”')
-_OPERATORS: Final = frozenset(("AND", "OR", "NOT"))
+_NAMED_BY_TEXT: Final = frozenset(("(", ")", "AND", "OR", "NOT"))  # token kind = its text
 _TERMS: Final = frozenset(("WORD", "PHRASE"))  # token kinds that make a term
 _OR_ENDS: Final = frozenset(("OR", ")", "END"))  # token kinds that end an AND
 _DISTANCE: Final = re.compile(r"[0-9]+")
@@ -199,7 +199,7 @@ def _lex(query: str) -> list[_Token]:
         column = end + len(spaces) + 1
         end = column - 1 + len(text)
         first = text[0]
-        if first == "(" or first == ")":
+        if text in _NAMED_BY_TEXT:
             tokens.append(_Token(text, text, column))
         elif first in _QUOTES or (first == "~" and text[1:2] in _QUOTES):
             stem = first == "~"
@@ -213,8 +213,6 @@ def _lex(query: str) -> list[_Token]:
                     f"unknown field {field!r}: use one of {', '.join(FIELDS)}", query, column
                 )
             tokens.append(_Token("FIELD", field, column))
-        elif text in _OPERATORS:
-            tokens.append(_Token(text, text, column))
         elif text.startswith(("NEAR", "ONEAR")):
             tokens.append(_near(query, text, column))
         elif text.startswith("regex:/"):

@@ -154,6 +154,14 @@ rules:
         ),
         (MINIMAL + "---\n" + MINIMAL, "pack.yaml:7:1:", ["one YAML document"]),
         ("{[a]: b}\n", "pack.yaml:1:2:", ["a mapping key must be a plain value"]),
+        # libyaml's parser refuses nesting deeper than 1,000; up to that, the walk and the
+        # nodes composed to locate a problem stay within the stack
+        ("rules: " + "[" * 2_000 + "]" * 2_000 + "\n", "pack.yaml:1:1007:", ["nesting depth"]),
+        (
+            MINIMAL + "    tags: " + "[" * 990 + "x" + "]" * 990 + "\n",
+            "pack.yaml:7:12:",
+            ["tags.0: Input should be a valid string"],
+        ),
         # issue 16, item 5: with no field to search, NOT football fired on football
         (MINIMAL + "    fields: []\n", "pack.yaml:7:13:", ["fields", "at least 1 item"]),
         # issue 16, item 1: a 600 KB word used to pass, then crash the process
