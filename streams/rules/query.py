@@ -62,7 +62,7 @@ _TOKEN: Final = re.compile(
     )""",
     re.VERBOSE | re.DOTALL,
 )
-_REGEX: Final = re.compile(r"regex:/((?:\\.|[^\\/])*)(/)?", re.DOTALL)
+_REGEX_TOKEN: Final = re.compile(r"regex:/((?:\\.|[^\\/])*)(/)?", re.DOTALL)
 _QUOTES: Final = frozenset('"“”')
 _NAMED_BY_TEXT: Final = frozenset(("(", ")", "AND", "OR", "NOT"))  # token kind = its text
 _TERMS: Final = frozenset(("WORD", "PHRASE"))  # token kinds that make a term
@@ -216,7 +216,7 @@ def _lex(query: str) -> list[_Token]:
         elif text.startswith(("NEAR", "ONEAR")):
             tokens.append(_near(query, text, column))
         elif text.startswith("regex:/"):
-            regex = _REGEX.match(text)
+            regex = _REGEX_TOKEN.match(text)
             assert regex is not None  # the token matched the same alternative of _TOKEN
             if regex.group(2) is None:
                 raise QuerySyntaxError("unterminated regex: end it with '/'", query, column)
