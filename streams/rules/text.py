@@ -40,6 +40,10 @@ def _fold_char(char: str) -> str:
         return apostrophe
     decomposed = unicodedata.normalize("NFKD", char)
     base = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+    if base != decomposed and not char.isspace():
+        # an isolated form of a mark decomposes to a space and the mark ("ﹰ" -> " ً"):
+        # folded to a space, a letter would split the word it is in
+        base = base.replace(" ", "")
     if not base:
         # a combining mark with no letter to sit on (NFC could not merge it)
         return "" if unicodedata.category(char) in _DROPPED_CATEGORIES else char

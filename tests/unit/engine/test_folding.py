@@ -42,6 +42,12 @@ def test_folded_query_matches(query: str, text: str, make_article: Callable[...,
     assert rules.evaluate(make_article(body=text))
 
 
+def test_a_letter_never_folds_to_a_space() -> None:
+    """An isolated mark's presentation form (a letter, NFKD a space and the mark) stays in its word."""
+    assert word_text("a\ufe70b") == "a\ufe70b"
+    assert words("a\ufe70b c") == ["a\ufe70b", "c"]
+
+
 def test_fold_examples() -> None:
     """The fold of the letters the issue names, and of scripts that must keep their letters."""
     assert fold("Łódź Øresund Đakovo ß ẞ Æ Œ ı") == "lodz oresund đakovo ss ss ae oe i".replace(
