@@ -40,7 +40,7 @@ def _fold_char(char: str) -> str:
         return apostrophe
     decomposed = unicodedata.normalize("NFKD", char)
     base = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-    if base != decomposed and not char.isspace():
+    if not char.isspace():
         # an isolated form of a mark decomposes to a space and the mark ("ﹰ" -> " ً"):
         # folded to a space, a letter would split the word it is in
         base = base.replace(" ", "")
