@@ -18,9 +18,11 @@ same run:
     about 25 detections per article. Through ``RuleSet.evaluate`` (the path
     ``wirewatch scan`` and the worker use) it reports the CPU per article,
     per detection all in, and per *explained* detection: evaluate minus the
-    same scan, candidates and tests without explaining, per detection;
-    beside it, the floor of any explanation: validating the same
-    ``Detection`` payloads with pydantic;
+    same scan, candidates and tests without explaining, per detection (which
+    also counts what explaining costs the matching, through the CPU caches),
+    with its range over the runs; the explaining timed alone, article by
+    article, in the same runs; and the floor of any explanation: validating
+    the same ``Detection`` payloads with pydantic;
 (c) loading and compiling 10,000 and 100,000 rules from YAML packs of 1,000
     (``load_packs`` then ``RuleSet.compile``, as ``scan`` and a worker do),
     each in a fresh process for its CPU time and peak memory; the baseline
@@ -660,14 +662,30 @@ def measure_hit_heavy(corpus: Corpus, articles: list[Article], repeats: int) -> 
         for article in articles:
             ruleset._fired(matcher.scan(article))
 
+    def explaining_alone() -> float:
+        # evaluate's second half timed article by article, its matching left out
+        spent = 0.0
+        for article in articles:
+            scan = matcher.scan(article)
+            fired = ruleset._fired(scan)
+            start = time.process_time()
+            ruleset._explained(scan, fired, None, None, defer_history=False)
+            spent += time.process_time() - start
+        return spent
+
     payloads = [d.model_dump() for ds in found for d in ds]
     # paired runs, so that a change of load on the machine hits both sides of a difference
-    pairs = [
-        (_cpu(lambda: _each(ruleset.evaluate, articles), 1), _cpu(match_only, 1))
+    runs = [
+        (
+            _cpu(lambda: _each(ruleset.evaluate, articles), 1),
+            _cpu(match_only, 1),
+            explaining_alone(),
+        )
         for _ in range(repeats)
     ]
-    total = statistics.median(t for t, _ in pairs)
-    explaining = statistics.median(t - m for t, m in pairs)
+    total = statistics.median(t for t, _, _ in runs)
+    per_detection = [(t - m) / detections * 1e6 for t, m, _ in runs]
+    alone = [a / detections * 1e6 for _, _, a in runs]
     floor = _cpu(lambda: _each(Detection.model_validate, payloads), repeats)
     candidates = sum(len(matcher.candidates(matcher.scan(a))) for a in articles)
     return {
@@ -678,7 +696,13 @@ def measure_hit_heavy(corpus: Corpus, articles: list[Article], repeats: int) -> 
         "us_per_article": round(total / len(articles) * 1e6, 1),
         "articles_per_s": round(len(articles) / total, 1),
         "us_per_detection_all_in": round(total / detections * 1e6, 1),
-        "us_per_explained_detection": round(explaining / detections * 1e6, 1),
+        "us_per_explained_detection": round(statistics.median(per_detection), 1),
+        "us_per_explained_detection_range": [
+            round(min(per_detection), 1),
+            round(max(per_detection), 1),
+        ],
+        "us_explaining_alone": round(statistics.median(alone), 1),
+        "us_explaining_alone_range": [round(min(alone), 1), round(max(alone), 1)],
         "us_per_detection_model_floor": round(floor / detections * 1e6, 1),
     }
 
@@ -1029,11 +1053,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  {h['detections_per_article']} detections and {h['candidates_per_article']} candidate "
         f"rules per article; {h['us_per_article']:,} us per article ({h['articles_per_s']}/s)"
     )
+    low, high = h["us_per_explained_detection_range"]
+    alone_low, alone_high = h["us_explaining_alone_range"]
     print(
-        f"  per detection: {h['us_per_explained_detection']} us to explain "
-        f"(pydantic floor of the Detection alone: {h['us_per_detection_model_floor']} us, "
-        f"{h['us_per_explained_detection'] / h['us_per_detection_model_floor']:.1f}x); "
-        f"{h['us_per_detection_all_in']} us all in"
+        f"  per detection: {h['us_per_explained_detection']} us to explain ({low} to {high} over "
+        f"the runs; evaluate minus matching alone), {h['us_explaining_alone']} us timed alone "
+        f"({alone_low} to {alone_high}); pydantic floor of the Detection alone: "
+        f"{h['us_per_detection_model_floor']} us; {h['us_per_detection_all_in']} us all in"
     )
     print("\n(c) load_packs + RuleSet.compile from YAML packs of 1,000 rules (fresh process, CPU)")
     print(

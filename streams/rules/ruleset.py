@@ -344,11 +344,26 @@ class RuleSet:
                 stream workers, :mod:`streams.series`). Without it, the
                 history is unknown and the rule fires when it may hold.
         """
-        matcher = self._matcher
-        scan = matcher.scan(article)
+        scan = self._matcher.scan(article)
         fired = self._fired(scan)
         if not fired:
             return []
+        return self._explained(scan, fired, story_id, facts, defer_history=defer_history)
+
+    def _explained(
+        self,
+        scan: ArticleScan,
+        fired: dict[int, list[int]],
+        story_id: str | None,
+        facts: ArticleFacts | None,
+        *,
+        defer_history: bool,
+    ) -> list[Detection]:
+        """Judge the rules whose queries matched (:meth:`_fired`) and explain those that fire.
+
+        The second half of :meth:`evaluate`, apart so that ``benchmarks/matcher.py`` can time it.
+        """
+        article = scan.article
         facts = facts if facts is not None else ArticleFacts(article, self.gazetteer)
         detections = []
         for rule_index in sorted(fired):
